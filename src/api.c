@@ -1,0 +1,227 @@
+/* api.c — the public entry points: compile (parse, bind, rewrite, path,
+ * lower) into an immutable plan, check tensors against it, execute, and
+ * the one-shot einsum_v(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void c_strides(int nd, const int64_t *shape, int64_t *s)
+{
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        s[d] = acc;
+        acc *= shape[d] > 0 ? shape[d] : 1;
+    }
+}
+
+static int default_threads(const ein_options *opt)
+{
+    if (opt && opt->num_threads > 0)
+        return opt->num_threads;
+    const char *env = getenv("EIN_NUM_THREADS");
+    if (env && *env) {
+        long v = strtol(env, NULL, 10);
+        if (v >= 1 && v <= 1024)
+            return (int)v;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? (int)(n < 1024 ? n : 1024) : 1;
+}
+
+ein_plan *ein_plan_build(const char *subscripts, int nops,
+                         const ein_tensor *const *ops, const ein_tensor *out,
+                         const ein_options *opt, const ein_ktable *kt,
+                         bool force_generic, ein_status *stp)
+{
+    ein_status st_local, *st = stp ? stp : &st_local;
+    ein_clear_error();
+    if (opt && opt->num_threads < 0) {
+        *st = ein_fail(EIN_ERR_ARG, "ein_options.num_threads is %d (must be >= 0)",
+                       opt->num_threads);
+        return NULL;
+    }
+    if (nops < 0 || nops > EIN_MAX_OPERANDS) {
+        *st = ein_fail(EIN_ERR_OPERANDS, "%d operands given (must be 1..%d)",
+                       nops, EIN_MAX_OPERANDS);
+        return NULL;
+    }
+    ein_expr e;
+    ein_bound b;
+    if ((*st = ein_parse(subscripts, &e)) != EIN_OK)
+        return NULL;
+    if ((*st = ein_bind(&e, nops, ops, out, &b)) != EIN_OK) {
+        ein_expr_free(&e);
+        return NULL;
+    }
+
+    ein_plan *p = calloc(1, sizeof *p);
+    if (p) {
+        p->op_dtype = calloc((size_t)nops + 1, sizeof *p->op_dtype);
+        p->op_ndim = calloc((size_t)nops + 1, sizeof *p->op_ndim);
+        p->op_shape = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
+        p->op_stride = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_stride);
+    }
+    if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride) {
+        *st = ein_fail(EIN_ERR_NOMEM, "out of memory building a plan");
+        goto fail;
+    }
+    p->text = e.text;          /* the plan keeps the parser's copy */
+    e.text = NULL;
+    p->nops = nops;
+    p->dtype = b.dtype;
+    for (int k = 0; k < nops; k++) {
+        const ein_tensor *v = ops[k];
+        p->op_dtype[k] = v->dtype;
+        p->op_ndim[k] = v->ndim;
+        memcpy(&p->op_shape[k * EIN_MAX_DIMS], v->shape, (size_t)v->ndim * sizeof(int64_t));
+        if (v->strides)
+            memcpy(&p->op_stride[k * EIN_MAX_DIMS], v->strides, (size_t)v->ndim * sizeof(int64_t));
+        else
+            c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
+    }
+    p->out_dtype = b.dtype;
+    p->out_ndim = b.out_ndim;
+    memcpy(p->out_shape, b.out_shape, sizeof p->out_shape);
+    if (out && out->strides)
+        memcpy(p->out_stride, out->strides, (size_t)out->ndim * sizeof(int64_t));
+    else
+        c_strides(p->out_ndim, p->out_shape, p->out_stride);
+    p->out_size = 1;
+    for (int d = 0; d < p->out_ndim; d++)
+        p->out_size *= p->out_shape[d];
+
+    ein_squeeze(&b, p->squeezed, sizeof p->squeezed);
+    p->kt = kt ? kt : ein_ktable_default();
+    p->nthreads = default_threads(opt);
+    if ((*st = ein_lower(&b, p, force_generic)) != EIN_OK)
+        goto fail;
+    for (int i = 0; i < p->nsteps; i++) {
+        p->flops += p->steps[i].flops;
+        p->bytes += p->steps[i].bytes;
+    }
+    ein_bound_free(&b);
+    ein_expr_free(&e);
+    return p;
+
+fail:
+    ein_bound_free(&b);
+    ein_expr_free(&e);
+    ein_plan_free(p);
+    return NULL;
+}
+
+ein_plan *ein_plan_new(const char *subscripts, int nops,
+                       const ein_tensor *const *ops, const ein_tensor *out,
+                       const ein_options *opt, ein_status *st)
+{
+    return ein_plan_build(subscripts, nops, ops, out, opt, NULL, false, st);
+}
+
+void ein_plan_free(ein_plan *p)
+{
+    if (!p)
+        return;
+    free(p->text);
+    free(p->op_dtype);
+    free(p->op_ndim);
+    free(p->op_shape);
+    free(p->op_stride);
+    free(p->slots);
+    free(p->steps);
+    free(p);
+}
+
+int32_t ein_plan_result(const ein_plan *p, ein_dtype *dtype, int64_t *shape)
+{
+    if (!p)
+        return -1;
+    if (dtype)
+        *dtype = p->out_dtype;
+    if (shape)
+        memcpy(shape, p->out_shape, (size_t)p->out_ndim * sizeof *shape);
+    return p->out_ndim;
+}
+
+/* Does view v match what the plan was built for? */
+static ein_status check_against(const ein_plan *p, const ein_tensor *v,
+                                ein_dtype dt, int nd, const int64_t *shape,
+                                const int64_t *stride, const char *what)
+{
+    if (!v)
+        return ein_fail(EIN_ERR_ARG, "%s: %s is NULL", p->text, what);
+    if (v->dtype != dt)
+        return ein_fail(EIN_ERR_PLAN, "%s: %s is %s but the plan was built for %s",
+                        p->text, what, ein_dtype_name(v->dtype), ein_dtype_name(dt));
+    if (v->ndim != nd || (nd > 0 && !v->shape))
+        return ein_fail(EIN_ERR_PLAN, "%s: %s has rank %d but the plan was built "
+                        "for rank %d", p->text, what, (int)v->ndim, nd);
+    int64_t size = 1;
+    for (int d = 0; d < nd; d++) {
+        if (v->shape[d] != shape[d])
+            return ein_fail(EIN_ERR_PLAN, "%s: %s has extent %lld in dimension %d "
+                            "but the plan was built for %lld", p->text, what,
+                            (long long)v->shape[d], d, (long long)shape[d]);
+        size *= shape[d];
+    }
+    if (v->strides) {
+        for (int d = 0; d < nd; d++)
+            if (v->strides[d] != stride[d] && shape[d] > 1)
+                return ein_fail(EIN_ERR_PLAN, "%s: %s has stride %lld in dimension "
+                                "%d but the plan was built for %lld", p->text, what,
+                                (long long)v->strides[d], d, (long long)stride[d]);
+    } else {
+        int64_t cs[EIN_MAX_DIMS];
+        c_strides(nd, shape, cs);
+        for (int d = 0; d < nd; d++)
+            if (cs[d] != stride[d] && shape[d] > 1)
+                return ein_fail(EIN_ERR_PLAN, "%s: %s is C-contiguous but the plan "
+                                "was built for stride %lld in dimension %d", p->text,
+                                what, (long long)stride[d], d);
+    }
+    if (size > 0 && !v->data)
+        return ein_fail(EIN_ERR_ARG, "%s: %s has %lld elements but its data is NULL",
+                        p->text, what, (long long)size);
+    return EIN_OK;
+}
+
+ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
+{
+    ein_clear_error();
+    if (!p)
+        return ein_fail(EIN_ERR_ARG, "the plan is NULL");
+    if (p->nops > 0 && !ops)
+        return ein_fail(EIN_ERR_ARG, "%s: the operand array is NULL", p->text);
+    char what[32];
+    for (int k = 0; k < p->nops; k++) {
+        snprintf(what, sizeof what, "operand %d", k);
+        ein_status st = check_against(p, ops[k], p->op_dtype[k], p->op_ndim[k],
+                                      &p->op_shape[k * EIN_MAX_DIMS],
+                                      &p->op_stride[k * EIN_MAX_DIMS], what);
+        if (st != EIN_OK)
+            return st;
+    }
+    ein_status st = check_against(p, out, p->out_dtype, p->out_ndim, p->out_shape,
+                                  p->out_stride, "the output");
+    if (st != EIN_OK)
+        return st;
+    return ein_run(p, ops, out);
+}
+
+ein_status einsum_v(const char *subscripts, int nops,
+                    const ein_tensor *const *ops, ein_tensor *out)
+{
+    if (!out) {
+        ein_clear_error();
+        return ein_fail(EIN_ERR_ARG, "the output tensor is NULL");
+    }
+    ein_status st;
+    ein_plan *p = ein_plan_new(subscripts, nops, ops, out, NULL, &st);
+    if (!p)
+        return st;
+    st = ein_execute(p, ops, out);
+    ein_plan_free(p);
+    return st;
+}

@@ -1,0 +1,254 @@
+/* exec.c — run a plan's steps over the caller's data.  Operands are read
+ * in place through their strides; temporaries live in one workspace
+ * allocation per run (none for a single dense step).  An output that
+ * overlaps an input is computed into a scratch copy and then stored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Byte range [lo, hi) a view touches. */
+static void view_range(const char *data, int nd, const int64_t *shape,
+                       const int64_t *stride, size_t esize,
+                       uintptr_t *lo, uintptr_t *hi)
+{
+    int64_t mn = 0, mx = 0;
+    for (int d = 0; d < nd; d++) {
+        if (shape[d] == 0) {
+            *lo = *hi = 0;
+            return;
+        }
+        int64_t r = stride[d] * (shape[d] - 1);
+        if (r < 0)
+            mn += r;
+        else
+            mx += r;
+    }
+    *lo = (uintptr_t)data + (uintptr_t)(mn * (int64_t)esize);
+    *hi = (uintptr_t)data + (uintptr_t)((mx + 1) * (int64_t)esize);
+}
+
+/* Visit every element of a strided shape: dst[i] = src[i] with dtype
+ * conversion; `to_c` writes dst in C order, else through dst_stride. */
+static void copy_convert(void *dst, ein_dtype ddt, const int64_t *dst_stride,
+                         const void *src, ein_dtype sdt, const int64_t *src_stride,
+                         int nd, const int64_t *shape)
+{
+    int64_t idx[EIN_MAX_DIMS] = {0}, so = 0, dof = 0;
+    for (int d = 0; d < nd; d++)
+        if (shape[d] == 0)
+            return;
+    for (;;) {
+        double v = sdt == EIN_F32 ? (double)((const float *)src)[so]
+                                  : ((const double *)src)[so];
+        if (ddt == EIN_F32)
+            ((float *)dst)[dof] = (float)v;
+        else
+            ((double *)dst)[dof] = v;
+        int d = nd - 1;
+        for (; d >= 0; d--) {
+            so += src_stride[d];
+            dof += dst_stride[d];
+            if (++idx[d] < shape[d])
+                break;
+            so -= src_stride[d] * shape[d];
+            dof -= dst_stride[d] * shape[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+static void c_strides(int nd, const int64_t *shape, int64_t *s)
+{
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        s[d] = acc;
+        acc *= shape[d] > 0 ? shape[d] : 1;
+    }
+}
+
+static void fill_zero(void *out, ein_dtype dt, int nd, const int64_t *shape,
+                      const int64_t *stride)
+{
+    static const double zero = 0;
+    int64_t zs[EIN_MAX_DIMS] = {0};
+    copy_convert(out, dt, stride, &zero, EIN_F64, zs, nd, shape);
+}
+
+/* One dense kernel call: GEMM/OUTER: C = A B; GEMV: y = A x; DOT. */
+static void run_kernel(const ein_plan *p, const ein_step *s, const char *a,
+                       const char *b, char *c, int acc)
+{
+    const ein_ktable *kt = p->kt;
+    int nth = p->nthreads;
+    if (p->dtype == EIN_F32) {
+        const float *A = (const float *)a, *B = (const float *)b;
+        float *C = (float *)c;
+        switch (s->kind) {
+        case EIN_K_GEMM:
+        case EIN_K_OUTER:
+            kt->gemm_f32(s->m, s->n, s->k, A, s->rsa, s->csa, B, s->rsb, s->csb,
+                         C, s->rsc, s->csc, acc, nth);
+            break;
+        case EIN_K_GEMV:
+            if (s->swap)
+                kt->gemv_f32(s->m, s->k, B, s->rsa, s->csa, A, s->rsb, C, s->rsc, acc, nth);
+            else
+                kt->gemv_f32(s->m, s->k, A, s->rsa, s->csa, B, s->rsb, C, s->rsc, acc, nth);
+            break;
+        case EIN_K_DOT: {
+            float d = kt->dot_f32(s->k, A, s->csa, B, s->rsb);
+            *C = acc ? *C + d : d;
+            break;
+        }
+        default:
+            break;
+        }
+    } else {
+        const double *A = (const double *)a, *B = (const double *)b;
+        double *C = (double *)c;
+        switch (s->kind) {
+        case EIN_K_GEMM:
+        case EIN_K_OUTER:
+            kt->gemm_f64(s->m, s->n, s->k, A, s->rsa, s->csa, B, s->rsb, s->csb,
+                         C, s->rsc, s->csc, acc, nth);
+            break;
+        case EIN_K_GEMV:
+            if (s->swap)
+                kt->gemv_f64(s->m, s->k, B, s->rsa, s->csa, A, s->rsb, C, s->rsc, acc, nth);
+            else
+                kt->gemv_f64(s->m, s->k, A, s->rsa, s->csa, B, s->rsb, C, s->rsc, acc, nth);
+            break;
+        case EIN_K_DOT: {
+            double d = kt->dot_f64(s->k, A, s->csa, B, s->rsb);
+            *C = acc ? *C + d : d;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+/* A dense step: the outer loops (batch, and extra m/n/k labels) run here
+ * as an odometer around the kernel; a summed outer loop makes every call
+ * after its first accumulate. */
+static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
+                      const char *b, char *c)
+{
+    size_t es = ein_dtype_size(p->dtype);
+    int no = s->nouter;
+    int64_t idx[EIN_MAX_LABELS] = {0}, oa = 0, ob = 0, oc = 0;
+    for (int l = 0; l < no; l++)
+        if (s->loops[l].extent == 0)
+            return;
+    for (;;) {
+        int acc = 0;
+        for (int l = 0; l < no; l++)
+            acc |= s->outer_sums[l] && idx[l] > 0;
+        run_kernel(p, s, a + oa * (int64_t)es, b + ob * (int64_t)es,
+                   c + oc * (int64_t)es, acc);
+        int l = no - 1;
+        for (; l >= 0; l--) {
+            const ein_loop *L = &s->loops[l];
+            oa += L->stride[0];
+            ob += L->stride[1];
+            oc += L->stride[2];
+            if (++idx[l] < L->extent)
+                break;
+            oa -= L->stride[0] * L->extent;
+            ob -= L->stride[1] * L->extent;
+            oc -= L->stride[2] * L->extent;
+            idx[l] = 0;
+        }
+        if (l < 0)
+            return;
+    }
+}
+
+static void run_generic(const ein_plan *p, const ein_step *s,
+                        const void *const *in, void *out)
+{
+    int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
+    int nt = s->nin + 1;
+    for (int l = 0; l < s->nloops; l++) {
+        ext[l] = s->loops[l].extent;
+        for (int t = 0; t < nt; t++)
+            st[l * nt + t] = s->loops[l].stride[t];
+    }
+    ein_loopnest(p->dtype, s->nin, in, out, s->nloops, s->nfree, ext, st);
+}
+
+ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
+{
+    size_t oes = ein_dtype_size(p->out_dtype);
+
+    /* Does the output share memory with an input? */
+    bool redirect = false;
+    uintptr_t olo, ohi;
+    view_range(out->data, p->out_ndim, p->out_shape, p->out_stride, oes, &olo, &ohi);
+    for (int k = 0; k < p->nops && olo < ohi; k++) {
+        uintptr_t lo, hi;
+        view_range(ops[k]->data, p->op_ndim[k], &p->op_shape[k * EIN_MAX_DIMS],
+                   &p->op_stride[k * EIN_MAX_DIMS], ein_dtype_size(p->op_dtype[k]),
+                   &lo, &hi);
+        redirect |= lo < ohi && olo < hi;
+    }
+    size_t bytes = p->workspace, scratch_off = bytes;
+    if (redirect)
+        bytes += (size_t)(ohi - olo);
+    char *mem = NULL;
+    if (bytes) {
+        mem = malloc(bytes);
+        if (!mem)
+            return ein_fail(EIN_ERR_NOMEM, "%s: out of memory allocating %zu bytes "
+                            "of workspace", p->text, bytes);
+    }
+
+    const void *base[2 * EIN_MAX_OPERANDS + 2];
+    for (int k = 0; k < p->nops; k++) {
+        if (!p->slots[k].in_workspace) {
+            base[k] = ops[k]->data;
+            continue;
+        }
+        /* An operand of another dtype, converted to a C-order copy. */
+        char *dst = mem + p->slots[k].offset;
+        int64_t cs[EIN_MAX_DIMS];
+        c_strides(p->op_ndim[k], &p->op_shape[k * EIN_MAX_DIMS], cs);
+        copy_convert(dst, p->dtype, cs, ops[k]->data, p->op_dtype[k],
+                     &p->op_stride[k * EIN_MAX_DIMS], p->op_ndim[k],
+                     &p->op_shape[k * EIN_MAX_DIMS]);
+        base[k] = dst;
+    }
+    for (int sl = p->nops; sl < EIN_OUT_SLOT(p); sl++)
+        base[sl] = mem + p->slots[sl].offset;
+    char *outp = out->data;
+    if (redirect)   /* same strides, shifted into the scratch block */
+        outp = mem + scratch_off + ((uintptr_t)out->data - olo);
+    base[EIN_OUT_SLOT(p)] = outp;
+
+    for (int i = 0; i < p->nsteps; i++) {
+        const ein_step *s = &p->steps[i];
+        void *o = (void *)base[s->out];
+        switch (s->kind) {
+        case EIN_K_ZERO:
+            fill_zero(o, p->dtype, p->out_ndim, p->out_shape, p->out_stride);
+            break;
+        case EIN_K_GENERIC: {
+            const void *in[2] = {base[s->in[0]], s->nin == 2 ? base[s->in[1]] : NULL};
+            run_generic(p, s, in, o);
+            break;
+        }
+        default:
+            run_dense(p, s, base[s->in[0]], base[s->in[1]], o);
+            break;
+        }
+    }
+    if (redirect)
+        copy_convert(out->data, p->dtype, p->out_stride, outp, p->dtype,
+                     p->out_stride, p->out_ndim, p->out_shape);
+    free(mem);
+    return EIN_OK;
+}

@@ -1,0 +1,171 @@
+/* explain.c — EXPLAIN: print a plan as a tree (SQLite's EXPLAIN QUERY
+ * PLAN idea): the operands, the rewrites applied, and per step its loops
+ * with extents and strides, the kernel chosen, FLOPs and bytes. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct sbuf {
+    char  *buf;
+    size_t cap, len;
+} sbuf;
+
+__attribute__((format(printf, 2, 3)))
+static void put(sbuf *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char dummy;
+    char *dst = s->len < s->cap ? s->buf + s->len : &dummy;
+    size_t room = s->len < s->cap ? s->cap - s->len : 0;
+    int n = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        s->len += (size_t)n;
+}
+
+static void put_dims(sbuf *s, const int64_t *v, int n)
+{
+    put(s, "[");
+    for (int i = 0; i < n; i++)
+        put(s, "%s%lld", i ? ", " : "", (long long)v[i]);
+    put(s, "]");
+}
+
+static const char *slot_name(const ein_plan *p, int slot, char *buf, size_t cap)
+{
+    if (slot == EIN_OUT_SLOT(p))
+        snprintf(buf, cap, "out");
+    else if (slot < p->nops)
+        snprintf(buf, cap, "op%d", slot);
+    else
+        snprintf(buf, cap, "t%d", slot - p->nops);
+    return buf;
+}
+
+static const char *kind_name(ein_kind k)
+{
+    switch (k) {
+    case EIN_K_ZERO:    return "ZERO";
+    case EIN_K_GENERIC: return "LOOPS";
+    case EIN_K_DOT:     return "DOT";
+    case EIN_K_GEMV:    return "GEMV";
+    case EIN_K_GEMM:    return "GEMM";
+    case EIN_K_OUTER:   return "OUTER";
+    }
+    return "?";
+}
+
+static void put_loop(sbuf *s, const ein_plan *p, const ein_step *st,
+                     const ein_loop *L, const char *role)
+{
+    char nb[16];
+    put(s, " %s=%lld%s%s [", L->name, (long long)L->extent, *role ? " " : "", role);
+    for (int t = 0; t < st->nin; t++)
+        put(s, "%s %lld, ", slot_name(p, st->in[t], nb, sizeof nb),
+            (long long)L->stride[t]);
+    put(s, "%s %lld]", slot_name(p, st->out, nb, sizeof nb),
+        (long long)L->stride[st->nin]);
+}
+
+static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
+{
+    const ein_step *st = &p->steps[i];
+    const char *stem = last ? "    " : "|   ";
+    char a[16], b[16], o[16];
+    slot_name(p, st->out, o, sizeof o);
+    put(s, "%s-- step %d: %s  %s = ", last ? "`" : "|", i, kind_name(st->kind), o);
+    if (st->kind == EIN_K_ZERO)
+        put(s, "0 (a summed extent is 0)\n");
+    else if (st->nin == 1)
+        put(s, "%s\n", slot_name(p, st->in[0], a, sizeof a));
+    else
+        put(s, "%s * %s\n", slot_name(p, st->in[0], a, sizeof a),
+            slot_name(p, st->in[1], b, sizeof b));
+    if (st->kind != EIN_K_ZERO) {
+        put(s, "%s|-- loops  ", stem);
+        if (st->nloops == 0)
+            put(s, " (none: one element)");
+        if (st->kind == EIN_K_GENERIC) {
+            for (int l = 0; l < st->nloops; l++)
+                put_loop(s, p, st, &st->loops[l], l < st->nfree ? "" : "sum");
+        } else {
+            for (int l = 0; l < st->nloops; l++) {
+                const char *role = l < st->nouter
+                    ? (st->outer_sums[l] ? "outer sum" : "outer")
+                    : (strcmp(st->loops[l].name, st->kname) == 0 &&
+                       st->loops[l].stride[st->nin] == 0) ? "sum" : "";
+                put_loop(s, p, st, &st->loops[l], role);
+            }
+        }
+        put(s, "\n");
+        const char *dt = p->dtype == EIN_F32 ? "f32" : "f64";
+        put(s, "%s|-- kernel  ", stem);
+        switch (st->kind) {
+        case EIN_K_GENERIC:
+            put(s, "loopnest_%s (generic strided loop nest)\n", dt);
+            break;
+        case EIN_K_DOT:
+            put(s, "dot_%s/%s  k=%s(%lld)\n", dt, p->kt->name, st->kname, (long long)st->k);
+            break;
+        case EIN_K_GEMV:
+            put(s, "gemv_%s/%s  m=%s(%lld) k=%s(%lld)  A=%s rs=%lld cs=%lld (%s)\n",
+                dt, p->kt->name, st->mname, (long long)st->m, st->kname,
+                (long long)st->k, st->swap ? b : a, (long long)st->rsa,
+                (long long)st->csa,
+                st->csa == 1 ? "rows contiguous" : st->rsa == 1 ? "columns contiguous"
+                                                               : "strided");
+            break;
+        case EIN_K_GEMM:
+        case EIN_K_OUTER:
+            put(s, "gemm_%s/%s  m=%s(%lld) n=%s(%lld) k=%s(%lld)  "
+                "A=%s[%lld,%lld] B=%s[%lld,%lld] C=%s[%lld,%lld]\n",
+                dt, p->kt->name, st->mname, (long long)st->m, st->nname,
+                (long long)st->n, st->kind == EIN_K_OUTER ? "-" : st->kname,
+                (long long)st->k, a, (long long)st->rsa, (long long)st->csa,
+                b, (long long)st->rsb, (long long)st->csb, o, (long long)st->rsc,
+                (long long)st->csc);
+            break;
+        default:
+            break;
+        }
+    }
+    put(s, "%s`-- cost    %.0f flops, %.0f bytes\n", stem, st->flops, st->bytes);
+}
+
+size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
+{
+    sbuf s = {buf, cap, 0};
+    if (cap)
+        buf[0] = '\0';
+    if (!p)
+        return 0;
+    put(&s, "einsum \"%s\"  %s, kernels %s, %d thread%s\n", p->text,
+        ein_dtype_name(p->dtype), p->kt->name, p->nthreads, p->nthreads == 1 ? "" : "s");
+    for (int k = 0; k < p->nops; k++) {
+        put(&s, "|-- op%d  %s ", k, ein_dtype_name(p->op_dtype[k]));
+        put_dims(&s, &p->op_shape[k * EIN_MAX_DIMS], p->op_ndim[k]);
+        put(&s, " strides ");
+        put_dims(&s, &p->op_stride[k * EIN_MAX_DIMS], p->op_ndim[k]);
+        if (p->slots[k].in_workspace)
+            put(&s, " (converted to %s)", ein_dtype_name(p->dtype));
+        put(&s, "\n");
+    }
+    put(&s, "|-- out  %s ", ein_dtype_name(p->out_dtype));
+    put_dims(&s, p->out_shape, p->out_ndim);
+    put(&s, " strides ");
+    put_dims(&s, p->out_stride, p->out_ndim);
+    put(&s, "\n");
+    if (p->squeezed[0])
+        put(&s, "|-- squeeze  %s (extent 1: out of every loop nest)\n", p->squeezed);
+    if (p->workspace)
+        put(&s, "|-- workspace  %zu bytes of temporaries\n", p->workspace);
+    if (p->nsteps == 0)
+        put(&s, "`-- (no steps: the result is empty)\n");
+    for (int i = 0; i < p->nsteps; i++)
+        put_step(&s, p, i, i == p->nsteps - 1);
+    put(&s, "total: %.0f flops, %.0f bytes\n", p->flops, p->bytes);
+    return s.len;
+}

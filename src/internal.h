@@ -1,0 +1,207 @@
+/* internal.h — the types that flow between the stages:
+ *   parse -> ein_expr -> bind -> ein_bound -> rewrite/path/lower -> ein_plan
+ * and the error helpers every stage reports through. */
+#ifndef EIN_INTERNAL_H
+#define EIN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "einsum.h"
+#include "kernels/kernels.h"
+
+/* Label ids: 'A'..'Z' are 0..25 and 'a'..'z' are 26..51, so ascending ids
+ * are numpy's implicit-output order; dimensions covered by an ellipsis get
+ * ids from 52 on (EIN_ELL_BASE + position within the broadcast shape). */
+#define EIN_NLETTERS   52
+#define EIN_ELL_BASE   EIN_NLETTERS
+#define EIN_MAX_LABELS (EIN_NLETTERS + EIN_MAX_DIMS)
+
+/* ---- errors (error.c) ---------------------------------------------------- */
+
+/* Record a failure for ein_last_error(); returns st so callers can write
+ * `return ein_fail(EIN_ERR_SHAPE, ...)`. */
+ein_status ein_fail(ein_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The same, for an error at byte `col` of `text`: the message gets the
+ * column and a caret line under the expression. */
+ein_status ein_fail_at(ein_status st, const char *text, int col,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ein_clear_error(void);
+
+/* Overflow-checked products; return false on overflow. */
+bool ein_mul_ok(int64_t a, int64_t b, int64_t *r);
+
+/* Name of a label id: "i", "B", or "...0" for an ellipsis dimension. */
+const char *ein_label_name(int id, char buf[16]);
+
+/* ---- parse (parse.c) ----------------------------------------------------- */
+
+typedef struct ein_term {
+    int     n;                     /* letters in the term, ellipsis excluded */
+    uint8_t label[EIN_MAX_DIMS];   /* label ids, in written order */
+    int     col[EIN_MAX_DIMS];     /* byte offset of each letter */
+    int     ell;                   /* letters before the ellipsis; -1 none */
+    int     ell_col;               /* byte offset of "..." */
+    int     col0;                  /* byte offset where the term starts */
+} ein_term;
+
+/* A parsed expression: shape-free, so one parse serves many bindings. */
+typedef struct ein_expr {
+    char     *text;      /* copy of the subscripts, for messages */
+    int       nops;
+    ein_term *in;        /* nops terms */
+    ein_term  out;       /* explicit or implied output */
+    bool      explicit_out;
+    bool      any_ell;   /* some input has an ellipsis */
+} ein_expr;
+
+ein_status ein_parse(const char *subscripts, ein_expr *e);
+void ein_expr_free(ein_expr *e);
+
+/* ---- bind (bind.c) ------------------------------------------------------- */
+
+/* The index table: every label's extent and, per tensor, its stride (in
+ * elements) along that label.  A label repeated in one operand (a
+ * diagonal) gets the sum of its strides; a broadcast extent-1 dimension
+ * or an absent label gets 0.  Tensor nops is the output. */
+typedef struct ein_bound {
+    int      nops;
+    int      nlabels;                  /* ids 0..nlabels-1 may be used */
+    int      nell;                     /* broadcast ellipsis dimensions */
+    int64_t  extent[EIN_MAX_LABELS];   /* -1: label unused */
+    bool     live[EIN_MAX_LABELS];     /* used, and not squeezed away */
+    int64_t *stride;                   /* (nops+1) * EIN_MAX_LABELS */
+    bool    *uses;                     /* (nops+1) * EIN_MAX_LABELS: label written in the term */
+    int      out_ndim;
+    uint8_t  out_label[EIN_MAX_DIMS];  /* output dimension -> label id */
+    int64_t  out_shape[EIN_MAX_DIMS];
+    ein_dtype dtype;                   /* compute dtype (promoted) */
+} ein_bound;
+
+#define EIN_STRIDE(b, t, l) ((b)->stride[(size_t)(t) * EIN_MAX_LABELS + (size_t)(l)])
+#define EIN_USES(b, t, l)   ((b)->uses[(size_t)(t) * EIN_MAX_LABELS + (size_t)(l)])
+
+/* Bind e to operand views.  `out` may be NULL (C-contiguous result). */
+ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
+                    const ein_tensor *out, ein_bound *b);
+void ein_bound_free(ein_bound *b);
+
+/* ---- plan ---------------------------------------------------------------- */
+
+/* One loop of a step: its extent and the stride (elements) of each of the
+ * step's tensors along it, in order in[0], in[1], ..., out. */
+#define EIN_STEP_MAXT 3
+typedef struct ein_loop {
+    int64_t extent;
+    int64_t stride[EIN_STEP_MAXT];
+    char    name[24];          /* "i", "jk" after fusion, "...0" */
+} ein_loop;
+
+typedef enum ein_kind {
+    EIN_K_ZERO,       /* fill the output with zeros (a zero extent was summed) */
+    EIN_K_GENERIC,    /* strided loop nest: out loops outside, sums inside */
+    EIN_K_DOT,        /* out = sum_k a[k] b[k] */
+    EIN_K_GEMV,       /* out[m] = sum_k A[m,k] x[k] */
+    EIN_K_GEMM,       /* out[m,n] = sum_k A[m,k] B[k,n] */
+    EIN_K_OUTER       /* out[m,n] = a[m] b[n] (GEMM with k = 1) */
+} ein_kind;
+
+/* A slot holds a tensor while the plan runs: 0..nops-1 are the operands,
+ * then temporaries (C-contiguous, in the workspace), then the output. */
+typedef struct ein_step {
+    ein_kind kind;
+    int      nin;                  /* 1 or 2 */
+    int      in[2];                /* slot ids */
+    int      out;                  /* slot id */
+    int      nloops;
+    int      nfree;                /* loops[0..nfree) index the output */
+    ein_loop loops[EIN_MAX_LABELS];
+    /* Dense kernels: loops [0..nouter) run outside the kernel; the kernel
+     * sees the m/n/k shape below.  Outer loops that are summed set
+     * accumulate after their first iteration. */
+    int      nouter;
+    bool     outer_sums[EIN_MAX_LABELS];
+    bool     swap;                 /* GEMV with in[1] as the matrix */
+    int64_t  m, n, k;
+    int64_t  rsa, csa, rsb, csb, rsc, csc;
+    char     mname[24], nname[24], kname[24];
+    double   flops, bytes;
+} ein_step;
+
+typedef struct ein_slot {
+    bool      in_workspace; /* a temporary, or an operand converted to the
+                               compute dtype (C-contiguous) before the run */
+    size_t    offset;       /* byte offset in the workspace */
+    int64_t   size;         /* elements */
+} ein_slot;
+
+struct ein_plan {
+    char     *text;
+    int       nops;
+    ein_dtype dtype;               /* compute dtype */
+    /* What ein_execute checks the tensors against. */
+    ein_dtype *op_dtype;
+    int32_t  *op_ndim;
+    int64_t  *op_shape;            /* nops * EIN_MAX_DIMS */
+    int64_t  *op_stride;           /* nops * EIN_MAX_DIMS, C order filled in */
+    ein_dtype out_dtype;
+    int32_t   out_ndim;
+    int64_t   out_shape[EIN_MAX_DIMS];
+    int64_t   out_stride[EIN_MAX_DIMS];
+    int64_t   out_size;
+
+    int        nslots;
+    ein_slot  *slots;
+    int        nsteps;
+    ein_step  *steps;
+    size_t     workspace;          /* bytes of temporaries */
+    const ein_ktable *kt;
+    int        nthreads;
+    /* For explain: the rewrite decisions. */
+    char       squeezed[256];
+    double     flops, bytes;
+};
+
+/* Slot id of the final output within a plan. */
+#define EIN_OUT_SLOT(p) ((p)->nslots - 1)
+
+/* rewrite.c: squeeze extent-1 labels out of the index table (recording
+ * their names in `squeezed`); fuse a step's adjacent loops. */
+void ein_squeeze(ein_bound *b, char *squeezed, size_t cap);
+/* Returns the new loop count and updates *nfree. */
+int  ein_fuse_loops(ein_loop *loops, int n, int ntensors, int *nfree);
+
+/* path.c: the order of pairwise contractions.  Each entry contracts two
+ * (or reduces one) of the live terms into a new term holding `keep`. */
+typedef struct ein_pathstep {
+    int  a, b;                      /* term indices; b = -1: reduce a alone */
+    bool keep[EIN_MAX_LABELS];      /* labels of the result */
+} ein_pathstep;
+int ein_path_greedy(const ein_bound *b, ein_pathstep *steps);
+
+/* lower.c: build the plan's steps from a bound, squeezed expression. */
+ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic);
+
+/* The full compile, with knobs tests use: force_generic runs every step as
+ * the generic loop nest over all operands at once (the oracle). */
+ein_plan *ein_plan_build(const char *subscripts, int nops,
+                         const ein_tensor *const *ops, const ein_tensor *out,
+                         const ein_options *opt, const ein_ktable *kt,
+                         bool force_generic, ein_status *st);
+
+/* kernels/loopnest.c: the generic strided loop nest, the oracle.
+ * out[free] = sum over the summed loops of prod_t in_t[...]; loops
+ * [0..nfree) index the output, the rest are summed.  strides are laid
+ * out loop-major: strides[l * (nin + 1) + t], t = nin is the output. */
+void ein_loopnest(ein_dtype dt, int nin, const void *const *in, void *out,
+                  int nloops, int nfree, const int64_t *extent,
+                  const int64_t *strides);
+
+/* exec.c */
+ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
+                   ein_tensor *out);
+
+#endif

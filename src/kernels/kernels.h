@@ -1,0 +1,73 @@
+/* kernels.h — the contract between the planner (src/lower.c, src/exec.c)
+ * and the dense kernels in src/kernels/.  The planner reduces each
+ * pairwise contraction step to strided matrix operands; a kernel table,
+ * chosen once per process from cpuid (EIN_ARCH overrides), supplies the
+ * loops.  All strides count elements and may be negative or zero for
+ * inputs; output strides never make two elements alias. */
+#ifndef EIN_KERNELS_H
+#define EIN_KERNELS_H
+
+#include <stdint.h>
+
+/* C[i,j] = (accumulate ? C[i,j] : 0) + sum_p A[i,p] * B[p,j]
+ * for 0 <= i < m, 0 <= j < n, 0 <= p < k.
+ * A[i,p] is A[i*rsa + p*csa]; B[p,j] is B[p*rsb + j*csb];
+ * C[i,j] is C[i*rsc + j*csc].  Any of m, n, k may be 0 (k == 0 with
+ * accumulate == 0 writes zeros).  nthreads >= 1 is a hint; the result is
+ * bitwise identical for every thread count. */
+typedef void ein_gemm_f32_fn(int64_t m, int64_t n, int64_t k,
+                             const float *A, int64_t rsa, int64_t csa,
+                             const float *B, int64_t rsb, int64_t csb,
+                             float *C, int64_t rsc, int64_t csc,
+                             int accumulate, int nthreads);
+typedef void ein_gemm_f64_fn(int64_t m, int64_t n, int64_t k,
+                             const double *A, int64_t rsa, int64_t csa,
+                             const double *B, int64_t rsb, int64_t csb,
+                             double *C, int64_t rsc, int64_t csc,
+                             int accumulate, int nthreads);
+
+/* y[i] = (accumulate ? y[i] : 0) + sum_j A[i,j] * x[j], 0 <= i < m,
+ * 0 <= j < n; A[i,j] is A[i*rsa + j*csa], x[j] is x[j*incx], y[i] is
+ * y[i*incy].  Both orientations (rows contiguous: csa == 1, "ij,j->i";
+ * columns contiguous: rsa == 1, "ij,i->j" after the planner swaps the
+ * roles) must be fast. */
+typedef void ein_gemv_f32_fn(int64_t m, int64_t n,
+                             const float *A, int64_t rsa, int64_t csa,
+                             const float *x, int64_t incx,
+                             float *y, int64_t incy, int accumulate,
+                             int nthreads);
+typedef void ein_gemv_f64_fn(int64_t m, int64_t n,
+                             const double *A, int64_t rsa, int64_t csa,
+                             const double *x, int64_t incx,
+                             double *y, int64_t incy, int accumulate,
+                             int nthreads);
+
+/* Returns sum_i x[i*incx] * y[i*incy] for 0 <= i < n. */
+typedef float ein_dot_f32_fn(int64_t n, const float *x, int64_t incx,
+                             const float *y, int64_t incy);
+typedef double ein_dot_f64_fn(int64_t n, const double *x, int64_t incx,
+                              const double *y, int64_t incy);
+
+/* One table per instruction set.  `name` is what EXPLAIN prints and what
+ * EIN_ARCH selects: "avx512", "avx2", "generic". */
+typedef struct ein_ktable {
+    const char      *name;
+    ein_gemm_f32_fn *gemm_f32;
+    ein_gemm_f64_fn *gemm_f64;
+    ein_gemv_f32_fn *gemv_f32;
+    ein_gemv_f64_fn *gemv_f64;
+    ein_dot_f32_fn  *dot_f32;
+    ein_dot_f64_fn  *dot_f64;
+    /* GEMM register tile (rows x columns of C), for EXPLAIN. */
+    int              mr_f32, nr_f32, mr_f64, nr_f64;
+} ein_ktable;
+
+/* The table for this process: the best one the CPU supports, or the one
+ * EIN_ARCH names (falling back to the best supported if the CPU lacks
+ * it).  Chosen once, thread-safely. */
+const ein_ktable *ein_ktable_default(void);
+/* The table with this name if this CPU can run it, else NULL.  Tests use
+ * it to run every supported table. */
+const ein_ktable *ein_ktable_named(const char *name);
+
+#endif

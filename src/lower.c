@@ -1,0 +1,285 @@
+/* lower.c — turn the bound, squeezed index table and the contraction
+ * order into the plan's steps: each step's loops (free loops first,
+ * then summed), fused where strides allow, and the kernel that runs
+ * them: a dense kernel (dot, gemv, gemm, outer) when the step's labels
+ * sort into batch / m / n / k, else the generic strided loop nest. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct slotinfo {
+    bool    has[EIN_MAX_LABELS];
+    int64_t stride[EIN_MAX_LABELS];
+} slotinfo;
+
+static int cmp_desc(int64_t a, int64_t b)
+{
+    a = llabs(a);
+    b = llabs(b);
+    return a > b ? -1 : a < b;
+}
+
+/* Free loops outermost-first by the output's stride; summed loops by the
+ * first input's stride: the innermost loop walks the smallest stride. */
+static void sort_loops(ein_loop *loops, int n, int nfree, int out_t)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0; j--) {
+            bool same_group = (j < nfree) == (j - 1 < nfree);
+            if (!same_group)
+                break;
+            int t = j < nfree ? out_t : 0;
+            if (cmp_desc(loops[j].stride[t], loops[j - 1].stride[t]) >= 0)
+                break;
+            ein_loop tmp = loops[j];
+            loops[j] = loops[j - 1];
+            loops[j - 1] = tmp;
+        }
+}
+
+/* Pick the loop of a role (m, n or k) the kernel takes: the largest;
+ * the rest of that role run outside the kernel. */
+static int pick(const ein_loop *loops, const int *role, int n, int want)
+{
+    int best = -1;
+    for (int i = 0; i < n; i++)
+        if (role[i] == want && (best < 0 || loops[i].extent > loops[best].extent))
+            best = i;
+    return best;
+}
+
+enum { R_BATCH, R_M, R_N, R_K, R_OTHER };
+
+/* Sort a binary step's loops into batch / m / n / k and choose a dense
+ * kernel; leaves the step GENERIC when some label fits no role (a sum
+ * over one input only, or an output label neither input varies along). */
+static void choose_dense(ein_step *s)
+{
+    int role[EIN_MAX_LABELS];
+    int count[5] = {0};
+    for (int i = 0; i < s->nloops; i++) {
+        const ein_loop *L = &s->loops[i];
+        bool a = L->stride[0] != 0, bb = L->stride[1] != 0, c = i < s->nfree;
+        role[i] = c ? (a && bb ? R_BATCH : a ? R_M : bb ? R_N : R_OTHER)
+                    : (a && bb ? R_K : R_OTHER);
+        count[role[i]]++;
+    }
+    if (count[R_OTHER] || (!count[R_M] && !count[R_N] && !count[R_K]))
+        return;
+    int im = pick(s->loops, role, s->nloops, R_M);
+    int in = pick(s->loops, role, s->nloops, R_N);
+    int ik = pick(s->loops, role, s->nloops, R_K);
+    if (im >= 0 && in < 0 && ik < 0)
+        return;   /* a scaled copy: the loop nest does it well */
+    if (in >= 0 && im < 0 && ik < 0)
+        return;
+
+    /* Everything but the kernel's loops runs outside, in the step's order. */
+    int no = 0;
+    ein_loop outer[EIN_MAX_LABELS];
+    bool sums[EIN_MAX_LABELS];
+    for (int i = 0; i < s->nloops; i++) {
+        if (i == im || i == in || i == ik)
+            continue;
+        sums[no] = role[i] == R_K;
+        outer[no++] = s->loops[i];
+    }
+    const ein_loop *M = im >= 0 ? &s->loops[im] : NULL;
+    const ein_loop *N = in >= 0 ? &s->loops[in] : NULL;
+    const ein_loop *K = ik >= 0 ? &s->loops[ik] : NULL;
+    s->m = M ? M->extent : 1;
+    s->n = N ? N->extent : 1;
+    s->k = K ? K->extent : 1;
+    snprintf(s->mname, sizeof s->mname, "%s", M ? M->name : "");
+    snprintf(s->nname, sizeof s->nname, "%s", N ? N->name : "");
+    snprintf(s->kname, sizeof s->kname, "%s", K ? K->name : "");
+    /* A = in0 [m,k]; B = in1 [k,n]; C = out [m,n]. */
+    s->rsa = M ? M->stride[0] : 0;
+    s->csa = K ? K->stride[0] : 0;
+    s->rsb = K ? K->stride[1] : 0;
+    s->csb = N ? N->stride[1] : 0;
+    s->rsc = M ? M->stride[2] : 0;
+    s->csc = N ? N->stride[2] : 0;
+    s->swap = false;
+    if (M && N)
+        s->kind = K ? EIN_K_GEMM : EIN_K_OUTER;
+    else if (M)
+        s->kind = EIN_K_GEMV;
+    else if (N) {
+        /* out[n] = sum_k in1[k,n] in0[k]: GEMV with in1 as the matrix. */
+        s->kind = EIN_K_GEMV;
+        s->swap = true;
+        s->m = s->n;
+        s->rsa = N->stride[1];
+        s->csa = K->stride[1];
+        s->rsb = K->stride[0];
+        s->rsc = N->stride[2];
+        snprintf(s->mname, sizeof s->mname, "%s", N->name);
+    } else {
+        s->kind = EIN_K_DOT;
+    }
+    /* Outer loops first, then the kernel's loops (for explain). */
+    int w = 0;
+    for (int i = 0; i < no; i++) {
+        s->outer_sums[w] = sums[i];
+        s->loops[w++] = outer[i];
+    }
+    s->nouter = no;
+    const ein_loop *kls[3] = {M, N, K};
+    ein_loop tmp[3];
+    int nt = 0;
+    for (int i = 0; i < 3; i++)
+        if (kls[i])
+            tmp[nt++] = *kls[i];
+    for (int i = 0; i < nt; i++)
+        s->loops[w++] = tmp[i];
+}
+
+static void step_cost(ein_step *s, size_t esize)
+{
+    double iters = 1;
+    for (int i = 0; i < s->nloops; i++)
+        iters *= (double)s->loops[i].extent;
+    s->flops = s->nin == 2 ? 2 * iters : iters;
+    double bytes = 0;
+    for (int t = 0; t <= s->nin; t++) {
+        double elems = 1;
+        for (int i = 0; i < s->nloops; i++)
+            if (s->loops[i].stride[t] != 0)
+                elems *= (double)s->loops[i].extent;
+        bytes += elems;
+    }
+    s->bytes = bytes * (double)esize;
+}
+
+ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
+{
+    int nops = b->nops;
+    size_t esize = ein_dtype_size(b->dtype);
+    bool empty_sum = false;
+    for (int l = 0; l < b->nlabels; l++)
+        empty_sum |= b->live[l] && b->extent[l] == 0;
+
+    int maxsteps = 2 * nops + 1;
+    ein_pathstep *path = malloc((size_t)maxsteps * sizeof *path);
+    slotinfo *info = malloc((size_t)(nops + maxsteps + 1) * sizeof *info);
+    p->steps = calloc((size_t)maxsteps, sizeof *p->steps);
+    p->slots = calloc((size_t)(nops + maxsteps + 1), sizeof *p->slots);
+    if (!path || !info || !p->steps || !p->slots) {
+        free(path);
+        free(info);
+        return ein_fail(EIN_ERR_NOMEM, "out of memory planning %d operands", nops);
+    }
+
+    size_t ws = 0;
+    int nslots = nops;
+    for (int k = 0; k < nops; k++) {
+        for (int l = 0; l < b->nlabels; l++) {
+            info[k].has[l] = b->live[l] && EIN_USES(b, k, l);
+            info[k].stride[l] = EIN_STRIDE(b, k, l);
+        }
+        if (p->op_dtype[k] != b->dtype) {
+            p->slots[k].in_workspace = true;
+            p->slots[k].offset = ws;
+            p->slots[k].size = 1;
+            for (int d = 0; d < p->op_ndim[k]; d++)
+                p->slots[k].size *= p->op_shape[k * EIN_MAX_DIMS + d];
+            ws += ((size_t)p->slots[k].size * esize + 63) & ~(size_t)63;
+        }
+    }
+
+    if (empty_sum) {
+        /* Some summed or free label has extent 0: the result is all zeros
+         * (or empty, and then there is nothing to do). */
+        p->nsteps = 0;
+        if (p->out_size > 0) {
+            ein_step *s = &p->steps[p->nsteps++];
+            s->kind = EIN_K_ZERO;
+            s->nin = 0;
+            s->out = nops;
+            s->flops = 0;
+            s->bytes = (double)p->out_size * (double)esize;
+        }
+        p->nslots = nops + 1;
+        p->workspace = 0;
+        for (int k = 0; k < nops; k++)
+            p->slots[k].in_workspace = false;
+        free(path);
+        free(info);
+        return EIN_OK;
+    }
+
+    int npath = ein_path_greedy(b, path);
+    int cur[EIN_MAX_OPERANDS];
+    for (int k = 0; k < nops; k++)
+        cur[k] = k;
+    int out_slot = nops + npath - 1;   /* after every temporary */
+    for (int i = 0; i < npath; i++) {
+        const ein_pathstep *ps = &path[i];
+        ein_step *s = &p->steps[i];
+        bool last = i == npath - 1;
+        s->nin = ps->b < 0 ? 1 : 2;
+        s->in[0] = cur[ps->a];
+        s->in[1] = ps->b < 0 ? -1 : cur[ps->b];
+        int os = last ? out_slot : nslots++;
+        s->out = os;
+        slotinfo *oi = &info[os];
+        if (last) {
+            for (int l = 0; l < b->nlabels; l++) {
+                oi->has[l] = ps->keep[l];
+                oi->stride[l] = ps->keep[l] ? EIN_STRIDE(b, nops, l) : 0;
+            }
+        } else {
+            /* A temporary: C-contiguous over its labels in id order. */
+            int64_t acc = 1;
+            for (int l = b->nlabels - 1; l >= 0; l--) {
+                oi->has[l] = ps->keep[l];
+                oi->stride[l] = ps->keep[l] ? acc : 0;
+                if (ps->keep[l])
+                    acc *= b->extent[l];
+            }
+            p->slots[os].in_workspace = true;
+            p->slots[os].offset = ws;
+            p->slots[os].size = acc;
+            ws += ((size_t)acc * esize + 63) & ~(size_t)63;
+        }
+
+        const slotinfo *ins[2] = {&info[s->in[0]], s->nin == 2 ? &info[s->in[1]] : NULL};
+        int n = 0;
+        for (int pass = 0; pass < 2; pass++)      /* free loops, then sums */
+            for (int l = 0; l < b->nlabels; l++) {
+                bool used = ins[0]->has[l] || (ins[1] && ins[1]->has[l]);
+                if (!used || (pass == 0) != ps->keep[l])
+                    continue;
+                ein_loop *L = &s->loops[n++];
+                memset(L, 0, sizeof *L);
+                L->extent = b->extent[l];
+                for (int t = 0; t < s->nin; t++)
+                    L->stride[t] = ins[t]->has[l] ? ins[t]->stride[l] : 0;
+                L->stride[s->nin] = oi->stride[l];
+                char nb[16];
+                snprintf(L->name, sizeof L->name, "%s", ein_label_name(l, nb));
+                if (pass == 0)
+                    s->nfree = n;
+            }
+        s->nloops = n;
+        sort_loops(s->loops, n, s->nfree, s->nin);
+        s->nloops = ein_fuse_loops(s->loops, n, s->nin + 1, &s->nfree);
+        s->kind = EIN_K_GENERIC;
+        step_cost(s, esize);
+        if (s->nin == 2 && !force_generic)
+            choose_dense(s);
+
+        cur[ps->a] = os;
+        if (ps->b >= 0)
+            cur[ps->b] = -1;
+    }
+    p->nsteps = npath;
+    p->nslots = out_slot + 1;
+    p->workspace = ws;
+    free(path);
+    free(info);
+    return EIN_OK;
+}
