@@ -1,0 +1,27 @@
+/* cli.h — the einsum program: argument handling, one evaluation, and
+ * printing a result the way numpy's repr() does.  main.c only calls
+ * cli_main(); the tests reach cli_repr() directly. */
+#ifndef EIN_CLI_CLI_H
+#define EIN_CLI_CLI_H
+
+#include "einsum.h"
+
+/* Exit statuses of the program. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,    /* bad input, a library error, an I/O error */
+    CLI_EXIT_USAGE = 2    /* bad command line */
+};
+
+/* Run the program; returns the exit status.  Writes only to stdout,
+ * stderr and the -o file. */
+int cli_main(int argc, char **argv);
+
+/* numpy's repr() of a float32/float64 tensor (any strides), e.g.
+ * "array([[1., 2.],\n       [3., 4.]], dtype=float32)", with numpy's
+ * default print options (precision 8, threshold 1000, edgeitems 3,
+ * linewidth 75).  Returns a malloc'd string, or NULL when out of memory
+ * or given an unsupported tensor. */
+char *cli_repr(const ein_tensor *t);
+
+#endif
