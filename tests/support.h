@@ -25,3 +25,15 @@ double ts_maxerr_f64(const double *a, const double *b, size_t n,
                      double rtol, double atol);
 
 #endif
+
+/* The reference evaluator, independent of the planner and the kernels:
+ * parse and bind with the library (so it shares numpy's shape rules),
+ * then one loop nest over every label, in double, reading each operand
+ * through its own dtype and strides.  Writes the C-order result into
+ * `res` (out_size doubles) and returns the status of parse/bind. */
+ein_status ts_reference(const char *subscripts, int nops,
+                        const ein_tensor *const *ops, double *res,
+                        int64_t *out_size);
+
+/* Read element i (C order over t's shape) of a strided view as double. */
+double ts_get(const ein_tensor *t, int64_t i);
