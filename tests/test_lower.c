@@ -1,0 +1,195 @@
+/* test_lower.c — golden EXPLAIN text pins each planner rule (SQLite's
+ * eqp.test idea): squeeze to GEMV, GEMV orientation, transposed GEMM
+ * without copies, loop fusion, batch loops outside the kernel, private
+ * sums first, greedy pairwise order, diagonals as strides, zero extents.
+ * Plans use the generic kernel table and one thread so the text is the
+ * same on every machine. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static float buf[1 << 16];
+
+/* Build a plan for f32 C-order operands with the given shapes ("2,3");
+ * a leading 't' makes a 2-D operand a transposed (column-major) view. */
+static char *explain(const char *expr, int n, const char *const *shapes)
+{
+    static int64_t sh[8][8], st[8][8];
+    ein_tensor t[8];
+    const ein_tensor *ops[8];
+    for (int k = 0; k < n; k++) {
+        const char *s = shapes[k];
+        bool tr = *s == 't';
+        s += tr;
+        int nd = 0;
+        while (*s) {
+            char *end;
+            sh[k][nd++] = strtoll(s, &end, 10);
+            s = *end == ',' ? end + 1 : end;
+        }
+        int64_t acc = 1;
+        for (int d = nd - 1; d >= 0; d--) {
+            st[k][d] = acc;
+            acc *= sh[k][d];
+        }
+        if (tr) {
+            st[k][0] = 1;
+            st[k][1] = sh[k][0];
+        }
+        t[k] = (ein_tensor){buf, EIN_F32, nd, sh[k], st[k]};
+        ops[k] = &t[k];
+    }
+    ein_options opt = {.num_threads = 1};
+    ein_status status;
+    const ein_ktable *kt = ein_ktable_named("generic");
+    cr_assert(kt, "the generic table always exists");
+    ein_plan *p = ein_plan_build(expr, n, ops, NULL, &opt, kt, false, &status);
+    cr_assert(p, "%s: %s", expr, ein_last_error());
+    size_t len = ein_plan_explain(p, NULL, 0);
+    char *text = malloc(len + 1);
+    cr_assert_eq(ein_plan_explain(p, text, len + 1), len, "explain reports its length");
+    ein_plan_free(p);
+    return text;
+}
+
+#define SHAPES(...) (const char *const[]){__VA_ARGS__}
+
+static void expect_has(const char *text, const char *what)
+{
+    cr_assert(strstr(text, what), "plan lacks '%s':\n%s", what, text);
+}
+
+Test(lower, squeeze_turns_matmul_with_k1_into_gemv)
+{
+    char *t = explain("ij,jk->ik", 2, SHAPES("100,50", "50,1"));
+    cr_assert_str_eq(t,
+        "einsum \"ij,jk->ik\"  float32, kernels generic, 1 thread\n"
+        "|-- op0  float32 [100, 50] strides [50, 1]\n"
+        "|-- op1  float32 [50, 1] strides [1, 1]\n"
+        "|-- out  float32 [100, 1] strides [1, 1]\n"
+        "|-- squeeze  k (extent 1: out of every loop nest)\n"
+        "`-- step 0: GEMV  out = op0 * op1\n"
+        "    |-- loops   i=100 [op0 50, op1 0, out 1] j=50 sum [op0 1, op1 1, out 0]\n"
+        "    |-- kernel  gemv_f32/generic  m=i(100) k=j(50)  A=op0 rs=50 cs=1 (rows contiguous)\n"
+        "    `-- cost    10000 flops, 20600 bytes\n"
+        "total: 10000 flops, 20600 bytes\n");
+    free(t);
+}
+
+Test(lower, headline_gemv_both_orientations)
+{
+    char *t = explain("ij,j->i", 2, SHAPES("100,50", "50"));
+    expect_has(t, "GEMV  out = op0 * op1");
+    expect_has(t, "A=op0 rs=50 cs=1 (rows contiguous)");
+    free(t);
+    t = explain("ij,i->j", 2, SHAPES("100,50", "100"));
+    expect_has(t, "m=j(50) k=i(100)  A=op0 rs=1 cs=50 (columns contiguous)");
+    free(t);
+    /* The vector first: the matrix is the second operand. */
+    t = explain("j,ij->i", 2, SHAPES("50", "100,50"));
+    expect_has(t, "m=i(100) k=j(50)  A=op1 rs=50 cs=1 (rows contiguous)");
+    free(t);
+    /* A transposed view of the matrix reads columns. */
+    t = explain("ji,j->i", 2, SHAPES("t50,100", "50"));
+    expect_has(t, "A=op0 rs=50 cs=1");
+    free(t);
+}
+
+Test(lower, gemm_reads_transposed_operands_through_strides)
+{
+    char *t = explain("ik,kj->ij", 2, SHAPES("t30,20", "20,10"));
+    expect_has(t, "GEMM  out = op0 * op1");
+    expect_has(t, "m=i(30) n=j(10) k=k(20)  A=op0[1,30] B=op1[10,1] C=out[10,1]");
+    cr_assert_null(strstr(t, "workspace"), "no copy of a transposed operand:\n%s", t);
+    free(t);
+}
+
+Test(lower, contiguous_labels_fuse_into_one_loop)
+{
+    char *t = explain("ijk,jkl->il", 2, SHAPES("3,4,5", "4,5,6"));
+    expect_has(t, "k=jk(20)");
+    expect_has(t, "jk=20 sum [op0 1, op1 6, out 0]");
+    free(t);
+    /* Not fused when one operand walks them in another order. */
+    t = explain("ijk,kjl->il", 2, SHAPES("3,4,5", "5,4,6"));
+    cr_assert_null(strstr(t, "jk="), "%s", t);
+    cr_assert_null(strstr(t, "kj="), "%s", t);
+    free(t);
+}
+
+Test(lower, batch_labels_loop_outside_the_kernel)
+{
+    char *t = explain("bij,bjk->bik", 2, SHAPES("4,5,6", "4,6,7"));
+    expect_has(t, "b=4 outer [op0 30, op1 42, out 35]");
+    expect_has(t, "gemm_f32/generic  m=i(5) n=k(7) k=j(6)");
+    free(t);
+}
+
+Test(lower, private_labels_are_summed_first)
+{
+    char *t = explain("ijk,jl->il", 2, SHAPES("3,4,5", "4,6"));
+    expect_has(t, "step 0: LOOPS  t0 = op0");
+    expect_has(t, "k=5 sum");
+    expect_has(t, "step 1: GEMM  out = t0 * op1");
+    free(t);
+}
+
+Test(lower, greedy_pairs_by_flops)
+{
+    /* (op1 op2) costs 20*30*5 = 3000 multiply-adds, (op0 op1) 6000. */
+    char *t = explain("ij,jk,kl->il", 3, SHAPES("10,20", "20,30", "30,5"));
+    expect_has(t, "step 0: GEMM  t0 = op1 * op2");
+    expect_has(t, "step 1: GEMM  out = op0 * t0");
+    expect_has(t, "total: 8000 flops");
+    free(t);
+}
+
+Test(lower, diagonal_is_a_stride_not_a_copy)
+{
+    char *t = explain("ii->i", 1, SHAPES("4,4"));
+    expect_has(t, "i=4 [op0 5, out 1]");
+    cr_assert_null(strstr(t, "workspace"), "%s", t);
+    free(t);
+}
+
+Test(lower, dot_outer_and_zero)
+{
+    char *t = explain("i,i->", 2, SHAPES("5", "5"));
+    expect_has(t, "DOT  out = op0 * op1");
+    free(t);
+    t = explain("i,j->ij", 2, SHAPES("3", "4"));
+    expect_has(t, "OUTER  out = op0 * op1");
+    free(t);
+    t = explain("ij,jk->ik", 2, SHAPES("2,0", "0,3"));
+    expect_has(t, "ZERO  out = 0");
+    free(t);
+    t = explain("ij,jk->ik", 2, SHAPES("0,2", "2,3"));
+    expect_has(t, "no steps: the result is empty");
+    free(t);
+}
+
+Test(lower, sums_over_one_operand_stay_in_the_loop_nest)
+{
+    /* j is summed but only op0 carries it and there is one operand. */
+    char *t = explain("ij->i", 1, SHAPES("3,4"));
+    expect_has(t, "LOOPS  out = op0");
+    expect_has(t, "j=4 sum");
+    free(t);
+}
+
+Test(lower, explain_truncates_like_snprintf)
+{
+    int64_t s[] = {2, 2};
+    ein_tensor a = {buf, EIN_F32, 2, s, NULL};
+    ein_plan *p = ein_plan_new("ij->ji", 1, (const ein_tensor *const[]){&a}, NULL, NULL, NULL);
+    cr_assert(p);
+    char small[10];
+    size_t need = ein_plan_explain(p, small, sizeof small);
+    cr_assert_gt(need, sizeof small);
+    cr_assert_eq(strlen(small), sizeof small - 1);
+    ein_plan_free(p);
+    cr_assert_eq(ein_plan_explain(NULL, small, sizeof small), 0);
+    ein_plan_free(NULL);
+}
