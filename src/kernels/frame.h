@@ -1,0 +1,102 @@
+/* frame.h — what an ISA file hands the shared GEMM/GEMV framework
+ * (gemm_frame.c): its register-tile micro-kernel and its two GEMV inner
+ * loops.  The framework owns blocking, packing, edges and threads. */
+#ifndef EIN_KERNELS_FRAME_H
+#define EIN_KERNELS_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/kernels.h"
+
+/* Micro-kernel: C[0:MR, 0:NR] = (beta ? C : 0) + sum_p a[p] (x) b[p] over
+ * kc steps.  `a` is a packed A micro-panel (kc columns of MR elements),
+ * `b` a packed B micro-panel (kc rows of NR elements), both 64-byte
+ * aligned.  C rows lie rsc elements apart; C columns are contiguous.  The
+ * sum over p starts from zero and is added to C only at the end, so a tile
+ * computed into a scratch buffer and merged later gives identical bits. */
+typedef void ein_ukr_f32_fn(int64_t kc, const float *a, const float *b,
+                            float *c, int64_t rsc, int beta);
+typedef void ein_ukr_f64_fn(int64_t kc, const double *a, const double *b,
+                            double *c, int64_t rsc, int beta);
+
+/* GEMV, rows contiguous: y[i*incy] = (acc ? y : 0) + dot(A[i*rsa + 0:n], x)
+ * with x contiguous.  Each y[i] must be computed the same way whatever
+ * rows surround it, so that splitting rows between threads keeps bits. */
+typedef void ein_gemv_rows_f32_fn(int64_t m, int64_t n, const float *A,
+                                  int64_t rsa, const float *x, float *y,
+                                  int64_t incy, int acc);
+typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
+                                  int64_t rsa, const double *x, double *y,
+                                  int64_t incy, int acc);
+/* GEMV, columns contiguous: y[0:m] = (acc ? y : 0) + sum_j A[j*csa + 0:m]
+ * * x[j*incx] with y contiguous, j ascending.  Same rule on rows. */
+typedef void ein_gemv_cols_f32_fn(int64_t m, int64_t n, const float *A,
+                                  int64_t csa, const float *x, int64_t incx,
+                                  float *y, int acc);
+typedef void ein_gemv_cols_f64_fn(int64_t m, int64_t n, const double *A,
+                                  int64_t csa, const double *x, int64_t incx,
+                                  double *y, int acc);
+
+typedef struct ein_arch_f32 {
+    int mr, nr;                     /* register tile, elements */
+    ein_ukr_f32_fn       *ukr;
+    ein_gemv_rows_f32_fn *gemv_rows;
+    ein_gemv_cols_f32_fn *gemv_cols;
+} ein_arch_f32;
+
+typedef struct ein_arch_f64 {
+    int mr, nr;
+    ein_ukr_f64_fn       *ukr;
+    ein_gemv_rows_f64_fn *gemv_rows;
+    ein_gemv_cols_f64_fn *gemv_cols;
+} ein_arch_f64;
+
+void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
+                        int64_t k, const float *A, int64_t rsa, int64_t csa,
+                        const float *B, int64_t rsb, int64_t csb, float *C,
+                        int64_t rsc, int64_t csc, int accumulate,
+                        int nthreads);
+void ein_frame_gemm_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
+                        int64_t k, const double *A, int64_t rsa, int64_t csa,
+                        const double *B, int64_t rsb, int64_t csb, double *C,
+                        int64_t rsc, int64_t csc, int accumulate,
+                        int nthreads);
+void ein_frame_gemv_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
+                        const float *A, int64_t rsa, int64_t csa,
+                        const float *x, int64_t incx, float *y, int64_t incy,
+                        int accumulate, int nthreads);
+void ein_frame_gemv_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
+                        const double *A, int64_t rsa, int64_t csa,
+                        const double *x, int64_t incx, double *y,
+                        int64_t incy, int accumulate, int nthreads);
+
+/* Cache sizes in bytes, read once from cpuid (ktable.c). */
+typedef struct ein_cache_info {
+    size_t l1d, l2, l3;
+    int ncpu;                       /* online processors */
+} ein_cache_info;
+const ein_cache_info *ein_cache_info_get(void);
+
+/* Blocking for one micro-kernel shape: kc (depth of a packed panel), mc
+ * (rows of the packed A block), nc (columns of the packed B block), all in
+ * elements; mc is a multiple of mr, nc of nr. */
+typedef struct ein_blocking { int64_t mc, kc, nc; } ein_blocking;
+ein_blocking ein_blocking_for(int mr, int nr, size_t elsize);
+
+/* A small persistent pool.  Runs fn(ctx, t, nt) for t = 0..nt-1, t = 0 on
+ * the caller, and returns when all are done.  nt <= nthreads; nt == 1 when
+ * the pool is busy with another caller or cannot start. */
+typedef void ein_task_fn(void *ctx, int t, int nt);
+int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx);
+
+/* A per-thread scratch buffer of at least `bytes`, 64-byte aligned, kept
+ * for the thread's next call; NULL if it cannot be had. */
+void *ein_scratch(size_t bytes);
+
+/* The tables, defined by their ISA files. */
+extern const ein_ktable ein_ktable_generic_tab;
+extern const ein_ktable ein_ktable_avx2_tab;
+extern const ein_ktable ein_ktable_avx512_tab;
+
+#endif

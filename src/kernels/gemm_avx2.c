@@ -1,0 +1,418 @@
+/* gemm_avx2.c — the AVX2 kernel table: 6 x 16 (f32) and 6 x 8 (f64)
+ * broadcast-FMA micro-kernels on ymm registers, GEMV inner loops and
+ * dots.  Built with -mavx2 -mfma; chosen when AVX-512 is absent. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/frame.h"
+
+/* 6 rows x 2 ymm columns = 12 accumulators, 2 for B, 1 broadcast: 15 of
+ * the 16 ymm registers. */
+#define MR 6
+#define NR_F32 16
+#define NR_F64 8
+#define COLS_CHUNK_BYTES 16384
+
+/* maskload masks: the r-element prefix is tab + 8 - r (f32) / 4 - r. */
+static const int32_t k_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                     0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t k_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+
+static inline __m256i mask_f32(int64_t r)
+{
+    return _mm256_loadu_si256((const __m256i *)(k_mask32 + 8 - r));
+}
+
+static inline __m256i mask_f64(int64_t r)
+{
+    return _mm256_loadu_si256((const __m256i *)(k_mask64 + 4 - r));
+}
+
+/* ---- micro-kernels ---------------------------------------------------- */
+
+static void ukr_f32(int64_t kc, const float *restrict a, const float *restrict b,
+                    float *restrict c, int64_t rsc, int beta)
+{
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++)
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < kc; p++, a += MR, b += NR_F32) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * rsc;
+        if (beta) {
+            acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]);
+            acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]);
+        }
+        _mm256_storeu_ps(ci, acc[i][0]);
+        _mm256_storeu_ps(ci + 8, acc[i][1]);
+    }
+}
+
+static void ukr_f64(int64_t kc, const double *restrict a,
+                    const double *restrict b, double *restrict c, int64_t rsc,
+                    int beta)
+{
+    __m256d acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++)
+        acc[i][0] = acc[i][1] = _mm256_setzero_pd();
+    for (int64_t p = 0; p < kc; p++, a += MR, b += NR_F64) {
+        __m256d b0 = _mm256_load_pd(b), b1 = _mm256_load_pd(b + 4);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            __m256d ai = _mm256_broadcast_sd(a + i);
+            acc[i][0] = _mm256_fmadd_pd(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_pd(ai, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+        double *ci = c + i * rsc;
+        if (beta) {
+            acc[i][0] = _mm256_add_pd(_mm256_loadu_pd(ci), acc[i][0]);
+            acc[i][1] = _mm256_add_pd(_mm256_loadu_pd(ci + 4), acc[i][1]);
+        }
+        _mm256_storeu_pd(ci, acc[i][0]);
+        _mm256_storeu_pd(ci + 4, acc[i][1]);
+    }
+}
+
+/* ---- GEMV, rows contiguous: four dots at once ------------------------- */
+
+static inline __m128 hsum4_f32(__m256 v0, __m256 v1, __m256 v2, __m256 v3)
+{
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+static inline __m256d hsum4_f64(__m256d v0, __m256d v1, __m256d v2, __m256d v3)
+{
+    __m256d h01 = _mm256_hadd_pd(v0, v1), h23 = _mm256_hadd_pd(v2, v3);
+    return _mm256_add_pd(_mm256_permute2f128_pd(h01, h23, 0x20),
+                         _mm256_permute2f128_pd(h01, h23, 0x31));
+}
+
+/* Two accumulators per row (16 elements a step, then an 8 block, then a
+ * masked tail); the same sequence for every row. */
+static inline __m128 dot4_f32(int64_t n, const float *r0, const float *r1,
+                              const float *r2, const float *r3, const float *x)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    __m256 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int64_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256 x0 = _mm256_loadu_ps(x + j), x1 = _mm256_loadu_ps(x + j + 8);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), x0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j), x0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j), x0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j), x0, a3);
+        b0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j + 8), x1, b0);
+        b1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j + 8), x1, b1);
+        b2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j + 8), x1, b2);
+        b3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j + 8), x1, b3);
+    }
+    if (j + 8 <= n) {
+        __m256 x0 = _mm256_loadu_ps(x + j);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(r0 + j), x0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(r1 + j), x0, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(r2 + j), x0, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(r3 + j), x0, a3);
+        j += 8;
+    }
+    if (j < n) {
+        __m256i mk = mask_f32(n - j);
+        __m256 x0 = _mm256_maskload_ps(x + j, mk);
+        b0 = _mm256_fmadd_ps(_mm256_maskload_ps(r0 + j, mk), x0, b0);
+        b1 = _mm256_fmadd_ps(_mm256_maskload_ps(r1 + j, mk), x0, b1);
+        b2 = _mm256_fmadd_ps(_mm256_maskload_ps(r2 + j, mk), x0, b2);
+        b3 = _mm256_fmadd_ps(_mm256_maskload_ps(r3 + j, mk), x0, b3);
+    }
+    return hsum4_f32(_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1),
+                     _mm256_add_ps(a2, b2), _mm256_add_ps(a3, b3));
+}
+
+static inline __m256d dot4_f64(int64_t n, const double *r0, const double *r1,
+                               const double *r2, const double *r3,
+                               const double *x)
+{
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+    __m256d b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256d x0 = _mm256_loadu_pd(x + j), x1 = _mm256_loadu_pd(x + j + 4);
+        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(r0 + j), x0, a0);
+        a1 = _mm256_fmadd_pd(_mm256_loadu_pd(r1 + j), x0, a1);
+        a2 = _mm256_fmadd_pd(_mm256_loadu_pd(r2 + j), x0, a2);
+        a3 = _mm256_fmadd_pd(_mm256_loadu_pd(r3 + j), x0, a3);
+        b0 = _mm256_fmadd_pd(_mm256_loadu_pd(r0 + j + 4), x1, b0);
+        b1 = _mm256_fmadd_pd(_mm256_loadu_pd(r1 + j + 4), x1, b1);
+        b2 = _mm256_fmadd_pd(_mm256_loadu_pd(r2 + j + 4), x1, b2);
+        b3 = _mm256_fmadd_pd(_mm256_loadu_pd(r3 + j + 4), x1, b3);
+    }
+    if (j + 4 <= n) {
+        __m256d x0 = _mm256_loadu_pd(x + j);
+        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(r0 + j), x0, a0);
+        a1 = _mm256_fmadd_pd(_mm256_loadu_pd(r1 + j), x0, a1);
+        a2 = _mm256_fmadd_pd(_mm256_loadu_pd(r2 + j), x0, a2);
+        a3 = _mm256_fmadd_pd(_mm256_loadu_pd(r3 + j), x0, a3);
+        j += 4;
+    }
+    if (j < n) {
+        __m256i mk = mask_f64(n - j);
+        __m256d x0 = _mm256_maskload_pd(x + j, mk);
+        b0 = _mm256_fmadd_pd(_mm256_maskload_pd(r0 + j, mk), x0, b0);
+        b1 = _mm256_fmadd_pd(_mm256_maskload_pd(r1 + j, mk), x0, b1);
+        b2 = _mm256_fmadd_pd(_mm256_maskload_pd(r2 + j, mk), x0, b2);
+        b3 = _mm256_fmadd_pd(_mm256_maskload_pd(r3 + j, mk), x0, b3);
+    }
+    return hsum4_f64(_mm256_add_pd(a0, b0), _mm256_add_pd(a1, b1),
+                     _mm256_add_pd(a2, b2), _mm256_add_pd(a3, b3));
+}
+
+static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
+                          const float *x, float *y, int64_t incy, int acc)
+{
+    _Alignas(16) float s[4];
+    for (int64_t i = 0; i < m; i += 4) {
+        /* Past the last row, repeat it: same code for every row. */
+        const float *r0 = A + i * rsa;
+        const float *r1 = i + 1 < m ? r0 + rsa : r0;
+        const float *r2 = i + 2 < m ? r0 + 2 * rsa : r0;
+        const float *r3 = i + 3 < m ? r0 + 3 * rsa : r0;
+        _mm_store_ps(s, dot4_f32(n, r0, r1, r2, r3, x));
+        int64_t e = m - i < 4 ? m - i : 4;
+        for (int64_t q = 0; q < e; q++) {
+            float *yy = y + (i + q) * incy;
+            *yy = acc ? *yy + s[q] : s[q];
+        }
+    }
+}
+
+static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
+                          const double *x, double *y, int64_t incy, int acc)
+{
+    _Alignas(32) double s[4];
+    for (int64_t i = 0; i < m; i += 4) {
+        const double *r0 = A + i * rsa;
+        const double *r1 = i + 1 < m ? r0 + rsa : r0;
+        const double *r2 = i + 2 < m ? r0 + 2 * rsa : r0;
+        const double *r3 = i + 3 < m ? r0 + 3 * rsa : r0;
+        _mm256_store_pd(s, dot4_f64(n, r0, r1, r2, r3, x));
+        int64_t e = m - i < 4 ? m - i : 4;
+        for (int64_t q = 0; q < e; q++) {
+            double *yy = y + (i + q) * incy;
+            *yy = acc ? *yy + s[q] : s[q];
+        }
+    }
+}
+
+/* ---- GEMV, columns contiguous: y chunk in L1, four columns a pass ------ */
+
+/* y = fma(A[i,j], x[j], y) for j ascending, for full and tail rows alike
+ * (fmaf is one rounding, as the vector FMA), so row splits keep bits. */
+static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
+                          const float *x, int64_t incx, float *restrict y,
+                          int acc)
+{
+    const int64_t chunk = COLS_CHUNK_BYTES / sizeof(float);
+    for (int64_t i0 = 0; i0 < m; i0 += chunk) {
+        int64_t ie = m - i0 < chunk ? m - i0 : chunk;
+        int64_t iv = ie / 8 * 8;
+        float *yc = y + i0;
+        const float *Ac = A + i0;
+        if (!acc)
+            for (int64_t i = 0; i < ie; i++)
+                yc[i] = 0;
+        int64_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const float *a0 = Ac + j * csa, *a1 = a0 + csa, *a2 = a1 + csa,
+                        *a3 = a2 + csa;
+            float s0 = x[j * incx], s1 = x[(j + 1) * incx],
+                  s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
+            __m256 x0 = _mm256_set1_ps(s0), x1 = _mm256_set1_ps(s1);
+            __m256 x2 = _mm256_set1_ps(s2), x3 = _mm256_set1_ps(s3);
+            for (int64_t i = 0; i < iv; i += 8) {
+                __m256 v = _mm256_loadu_ps(yc + i);
+                v = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0, v);
+                v = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i), x1, v);
+                v = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i), x2, v);
+                v = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i), x3, v);
+                _mm256_storeu_ps(yc + i, v);
+            }
+            for (int64_t i = iv; i < ie; i++) {
+                float v = yc[i];
+                v = __builtin_fmaf(a0[i], s0, v);
+                v = __builtin_fmaf(a1[i], s1, v);
+                v = __builtin_fmaf(a2[i], s2, v);
+                yc[i] = __builtin_fmaf(a3[i], s3, v);
+            }
+        }
+        for (; j < n; j++) {
+            const float *a0 = Ac + j * csa;
+            float s0 = x[j * incx];
+            __m256 x0 = _mm256_set1_ps(s0);
+            for (int64_t i = 0; i < iv; i += 8)
+                _mm256_storeu_ps(yc + i, _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0,
+                                                         _mm256_loadu_ps(yc + i)));
+            for (int64_t i = iv; i < ie; i++)
+                yc[i] = __builtin_fmaf(a0[i], s0, yc[i]);
+        }
+    }
+}
+
+static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
+                          const double *x, int64_t incx, double *restrict y,
+                          int acc)
+{
+    const int64_t chunk = COLS_CHUNK_BYTES / sizeof(double);
+    for (int64_t i0 = 0; i0 < m; i0 += chunk) {
+        int64_t ie = m - i0 < chunk ? m - i0 : chunk;
+        int64_t iv = ie / 4 * 4;
+        double *yc = y + i0;
+        const double *Ac = A + i0;
+        if (!acc)
+            for (int64_t i = 0; i < ie; i++)
+                yc[i] = 0;
+        int64_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const double *a0 = Ac + j * csa, *a1 = a0 + csa, *a2 = a1 + csa,
+                         *a3 = a2 + csa;
+            double s0 = x[j * incx], s1 = x[(j + 1) * incx],
+                   s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
+            __m256d x0 = _mm256_set1_pd(s0), x1 = _mm256_set1_pd(s1);
+            __m256d x2 = _mm256_set1_pd(s2), x3 = _mm256_set1_pd(s3);
+            for (int64_t i = 0; i < iv; i += 4) {
+                __m256d v = _mm256_loadu_pd(yc + i);
+                v = _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0, v);
+                v = _mm256_fmadd_pd(_mm256_loadu_pd(a1 + i), x1, v);
+                v = _mm256_fmadd_pd(_mm256_loadu_pd(a2 + i), x2, v);
+                v = _mm256_fmadd_pd(_mm256_loadu_pd(a3 + i), x3, v);
+                _mm256_storeu_pd(yc + i, v);
+            }
+            for (int64_t i = iv; i < ie; i++) {
+                double v = yc[i];
+                v = __builtin_fma(a0[i], s0, v);
+                v = __builtin_fma(a1[i], s1, v);
+                v = __builtin_fma(a2[i], s2, v);
+                yc[i] = __builtin_fma(a3[i], s3, v);
+            }
+        }
+        for (; j < n; j++) {
+            const double *a0 = Ac + j * csa;
+            double s0 = x[j * incx];
+            __m256d x0 = _mm256_set1_pd(s0);
+            for (int64_t i = 0; i < iv; i += 4)
+                _mm256_storeu_pd(yc + i, _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0,
+                                                         _mm256_loadu_pd(yc + i)));
+            for (int64_t i = iv; i < ie; i++)
+                yc[i] = __builtin_fma(a0[i], s0, yc[i]);
+        }
+    }
+}
+
+/* ---- dots --------------------------------------------------------------- */
+
+static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
+                     int64_t incy)
+{
+    float s = 0;
+    int64_t i = 0;
+    if (incx == 1 && incy == 1) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 32 <= n; i += 32) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+        }
+        for (; i + 8 <= n; i += 8)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        __m128 h = hsum4_f32(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3),
+                             _mm256_setzero_ps(), _mm256_setzero_ps());
+        s = _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+    }
+    for (; i < n; i++)
+        s = __builtin_fmaf(x[i * incx], y[i * incy], s);
+    return s;
+}
+
+static double dot_f64(int64_t n, const double *x, int64_t incx,
+                      const double *y, int64_t incy)
+{
+    double s = 0;
+    int64_t i = 0;
+    if (incx == 1 && incy == 1) {
+        __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+        for (; i + 16 <= n; i += 16) {
+            a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a0);
+            a1 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 4), _mm256_loadu_pd(y + i + 4), a1);
+            a2 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 8), _mm256_loadu_pd(y + i + 8), a2);
+            a3 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 12), _mm256_loadu_pd(y + i + 12), a3);
+        }
+        for (; i + 4 <= n; i += 4)
+            a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a0);
+        __m256d v = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+        __m128d h = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+        s = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
+    }
+    for (; i < n; i++)
+        s = __builtin_fma(x[i * incx], y[i * incy], s);
+    return s;
+}
+
+/* ---- table -------------------------------------------------------------- */
+
+static const ein_arch_f32 arch_f32 = {MR, NR_F32, ukr_f32, gemv_rows_f32, gemv_cols_f32};
+static const ein_arch_f64 arch_f64 = {MR, NR_F64, ukr_f64, gemv_rows_f64, gemv_cols_f64};
+
+static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
+                     int64_t rsa, int64_t csa, const float *B, int64_t rsb,
+                     int64_t csb, float *C, int64_t rsc, int64_t csc,
+                     int accumulate, int nthreads)
+{
+    ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                       csc, accumulate, nthreads);
+}
+
+static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
+                     int64_t rsa, int64_t csa, const double *B, int64_t rsb,
+                     int64_t csb, double *C, int64_t rsc, int64_t csc,
+                     int accumulate, int nthreads)
+{
+    ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                       csc, accumulate, nthreads);
+}
+
+static void gemv_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
+                     int64_t csa, const float *x, int64_t incx, float *y,
+                     int64_t incy, int accumulate, int nthreads)
+{
+    ein_frame_gemv_f32(&arch_f32, m, n, A, rsa, csa, x, incx, y, incy,
+                       accumulate, nthreads);
+}
+
+static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
+                     int64_t csa, const double *x, int64_t incx, double *y,
+                     int64_t incy, int accumulate, int nthreads)
+{
+    ein_frame_gemv_f64(&arch_f64, m, n, A, rsa, csa, x, incx, y, incy,
+                       accumulate, nthreads);
+}
+
+const ein_ktable ein_ktable_avx2_tab = {
+    .name = "avx2",
+    .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
+    .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
+    .dot_f32 = dot_f32, .dot_f64 = dot_f64,
+    .mr_f32 = MR, .nr_f32 = NR_F32, .mr_f64 = MR, .nr_f64 = NR_F64,
+};

@@ -1,0 +1,451 @@
+/* test_kernels.c — the dense kernel tables (src/kernels/) against a naive
+ * triple loop: every table this CPU runs, both dtypes, 1 and 2 threads
+ * (bitwise equal), odd shapes, every stride layout the contract allows. */
+#define _POSIX_C_SOURCE 200809L   /* setenv */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "support.h"
+
+static const char *const k_tables[] = {"generic", "avx2", "avx512"};
+#define NTABLES 3
+
+/* ---- strided 2-D layouts --------------------------------------------- */
+
+/* Element (i, j) is buf[off + i*rs + j*cs]; size is the buffer length. */
+typedef struct lay { int64_t rs, cs, off, size; int kind; } lay;
+
+enum { L_ROW, L_COL, L_ROWPAD, L_REVROWS, L_REVCOLS_CM, L_STRIDED,
+       L_REVCOLS_RM, L_ZERO_RS, L_ZERO_CS, L_NKINDS };
+static const char *const k_lay_names[] = {
+    "row-major", "col-major", "row-major+pad", "rows reversed",
+    "col-major cols reversed", "both strided", "row-major cols reversed",
+    "zero row stride", "zero col stride"};
+
+static lay make_lay(int64_t r, int64_t c, int kind)
+{
+    lay l = {0, 0, 0, 0, kind};
+    switch (kind) {
+    case L_ROW:        l.rs = c;      l.cs = 1;         break;
+    case L_COL:        l.rs = 1;      l.cs = r;         break;
+    case L_ROWPAD:     l.rs = c + 3;  l.cs = 1;         break;
+    case L_REVROWS:    l.rs = -c;     l.cs = 1;         break;
+    case L_REVCOLS_CM: l.rs = 1;      l.cs = -r;        break;
+    case L_STRIDED:    l.rs = 2;      l.cs = 2 * r + 1; break;
+    case L_REVCOLS_RM: l.rs = c;      l.cs = -1;        break;
+    case L_ZERO_RS:    l.rs = 0;      l.cs = 1;         break;
+    default:           l.rs = 1;      l.cs = 0;         break;
+    }
+    l.size = 1;
+    if (r > 0 && c > 0)
+        l.size += (r - 1) * llabs(l.rs) + (c - 1) * llabs(l.cs);
+    if (l.rs < 0 && r > 0) l.off += (r - 1) * -l.rs;
+    if (l.cs < 0 && c > 0) l.off += (c - 1) * -l.cs;
+    return l;
+}
+
+/* A vector of n elements at stride inc. */
+static lay make_vec(int64_t n, int64_t inc)
+{
+    lay l = {inc, 0, 0, 1, 0};
+    if (n > 0) l.size += (n - 1) * llabs(inc);
+    if (inc < 0 && n > 0) l.off = (n - 1) * -inc;
+    return l;
+}
+
+static const ein_ktable *table_or_skip_count(int t, int *ran)
+{
+    const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+    if (kt)
+        (*ran)++;
+    return kt;
+}
+
+/* ---- per-dtype checks (written once, instantiated twice) -------------- */
+
+#define CAT_(a, b) a##_##b
+#define CAT(a, b) CAT_(a, b)
+#define F(name) CAT(name, SFX)
+
+#define CHECKS                                                                \
+static void F(fill)(T *p, int64_t n, ts_rng *g)                               \
+{                                                                             \
+    for (int64_t i = 0; i < n; i++)                                           \
+        p[i] = (T)ts_uniform(g);                                              \
+}                                                                             \
+                                                                              \
+/* One GEMM case: runs nthreads 1 and 2, checks the view against the        \
+ * reference, the rest of C's buffer untouched, and the two runs equal. */   \
+static void F(gemm_case)(const ein_ktable *kt, int64_t m, int64_t n,         \
+                         int64_t k, int la, int lb, int lc, int acc,          \
+                         ts_rng *g)                                           \
+{                                                                             \
+    lay A = make_lay(m, k, la), B = make_lay(k, n, lb), C = make_lay(m, n, lc);\
+    T *a = malloc(sizeof(T) * A.size), *b = malloc(sizeof(T) * B.size);       \
+    T *c0 = malloc(sizeof(T) * C.size), *c1 = malloc(sizeof(T) * C.size);     \
+    T *c2 = malloc(sizeof(T) * C.size);                                       \
+    cr_assert(a && b && c0 && c1 && c2);                                      \
+    F(fill)(a, A.size, g); F(fill)(b, B.size, g); F(fill)(c0, C.size, g);     \
+    memcpy(c1, c0, sizeof(T) * C.size);                                       \
+    memcpy(c2, c0, sizeof(T) * C.size);                                       \
+    char *inview = calloc((size_t)C.size, 1);                                 \
+    cr_assert(inview);                                                        \
+    kt->CAT(gemm, SFX)(m, n, k, a + A.off, A.rs, A.cs, b + B.off, B.rs, B.cs, \
+                       c1 + C.off, C.rs, C.cs, acc, 1);                       \
+    kt->CAT(gemm, SFX)(m, n, k, a + A.off, A.rs, A.cs, b + B.off, B.rs, B.cs, \
+                       c2 + C.off, C.rs, C.cs, acc, 2);                       \
+    double worst = 0;                                                         \
+    for (int64_t i = 0; i < m; i++)                                           \
+        for (int64_t j = 0; j < n; j++) {                                     \
+            REF s = 0, mag = 0;                                               \
+            for (int64_t p = 0; p < k; p++) {                                 \
+                REF t = (REF)a[A.off + i * A.rs + p * A.cs] *                 \
+                        (REF)b[B.off + p * B.rs + j * B.cs];                  \
+                s += t;                                                       \
+                mag += t < 0 ? -t : t;                                        \
+            }                                                                 \
+            int64_t ci = C.off + i * C.rs + j * C.cs;                         \
+            inview[ci] = 1;                                                   \
+            if (acc) { s += c0[ci]; mag += fabs((double)c0[ci]); }            \
+            double tol = TOL * sqrt((double)(k + 1)) * (double)mag + 1e-30;   \
+            double e = fabs((double)c1[ci] - (double)s) / tol;                \
+            if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;               \
+        }                                                                     \
+    int untouched = 1;                                                        \
+    for (int64_t q = 0; q < C.size; q++)                                      \
+        if (!inview[q] && memcmp(&c1[q], &c0[q], sizeof(T)) != 0)             \
+            untouched = 0;                                                    \
+    cr_assert(worst <= 1.0,                                                   \
+              "%s %s gemm m=%lld n=%lld k=%lld A %s B %s C %s acc=%d: "       \
+              "error %.3g x tolerance", kt->name, SNAME, (long long)m,         \
+              (long long)n, (long long)k, k_lay_names[la], k_lay_names[lb],   \
+              k_lay_names[lc], acc, worst);                                   \
+    cr_assert(untouched, "%s %s gemm m=%lld n=%lld k=%lld C %s: wrote "       \
+              "outside the view", kt->name, SNAME, (long long)m, (long long)n, \
+              (long long)k, k_lay_names[lc]);                                 \
+    cr_assert(memcmp(c1, c2, sizeof(T) * C.size) == 0,                        \
+              "%s %s gemm m=%lld n=%lld k=%lld A %s B %s C %s: 1 and 2 "      \
+              "threads differ", kt->name, SNAME, (long long)m, (long long)n,   \
+              (long long)k, k_lay_names[la], k_lay_names[lb],                 \
+              k_lay_names[lc]);                                               \
+    free(a); free(b); free(c0); free(c1); free(c2); free(inview);             \
+}                                                                             \
+                                                                              \
+static void F(gemv_case)(const ein_ktable *kt, int64_t m, int64_t n, int la,  \
+                         int64_t incx, int64_t incy, int acc, ts_rng *g)      \
+{                                                                             \
+    lay A = make_lay(m, n, la), X = make_vec(n, incx), Y = make_vec(m, incy); \
+    T *a = malloc(sizeof(T) * A.size), *x = malloc(sizeof(T) * X.size);       \
+    T *y0 = malloc(sizeof(T) * Y.size), *y1 = malloc(sizeof(T) * Y.size);     \
+    T *y2 = malloc(sizeof(T) * Y.size);                                       \
+    cr_assert(a && x && y0 && y1 && y2);                                      \
+    F(fill)(a, A.size, g); F(fill)(x, X.size, g); F(fill)(y0, Y.size, g);     \
+    memcpy(y1, y0, sizeof(T) * Y.size);                                       \
+    memcpy(y2, y0, sizeof(T) * Y.size);                                       \
+    kt->CAT(gemv, SFX)(m, n, a + A.off, A.rs, A.cs, x + X.off, incx,          \
+                       y1 + Y.off, incy, acc, 1);                             \
+    kt->CAT(gemv, SFX)(m, n, a + A.off, A.rs, A.cs, x + X.off, incx,          \
+                       y2 + Y.off, incy, acc, 2);                             \
+    double worst = 0;                                                         \
+    for (int64_t i = 0; i < m; i++) {                                         \
+        REF s = 0, mag = 0;                                                   \
+        for (int64_t j = 0; j < n; j++) {                                     \
+            REF t = (REF)a[A.off + i * A.rs + j * A.cs] *                     \
+                    (REF)x[X.off + j * incx];                                 \
+            s += t;                                                           \
+            mag += t < 0 ? -t : t;                                            \
+        }                                                                     \
+        int64_t yi = Y.off + i * incy;                                        \
+        if (acc) { s += y0[yi]; mag += fabs((double)y0[yi]); }                \
+        double tol = TOL * sqrt((double)(n + 1)) * (double)mag + 1e-30;       \
+        double e = fabs((double)y1[yi] - (double)s) / tol;                    \
+        if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;                   \
+    }                                                                         \
+    cr_assert(worst <= 1.0, "%s %s gemv m=%lld n=%lld A %s incx=%lld "        \
+              "incy=%lld acc=%d: error %.3g x tolerance", kt->name, SNAME,     \
+              (long long)m, (long long)n, k_lay_names[la], (long long)incx,   \
+              (long long)incy, acc, worst);                                   \
+    cr_assert(memcmp(y1, y2, sizeof(T) * Y.size) == 0,                        \
+              "%s %s gemv m=%lld n=%lld A %s: 1 and 2 threads differ",        \
+              kt->name, SNAME, (long long)m, (long long)n, k_lay_names[la]);   \
+    free(a); free(x); free(y0); free(y1); free(y2);                           \
+}                                                                             \
+                                                                              \
+static void F(dot_case)(const ein_ktable *kt, int64_t n, int64_t incx,        \
+                        int64_t incy, ts_rng *g)                              \
+{                                                                             \
+    lay X = make_vec(n, incx), Y = make_vec(n, incy);                         \
+    T *x = malloc(sizeof(T) * X.size), *y = malloc(sizeof(T) * Y.size);       \
+    cr_assert(x && y);                                                        \
+    F(fill)(x, X.size, g); F(fill)(y, Y.size, g);                             \
+    T got = kt->CAT(dot, SFX)(n, x + X.off, incx, y + Y.off, incy);           \
+    REF s = 0, mag = 0;                                                       \
+    for (int64_t i = 0; i < n; i++) {                                         \
+        REF t = (REF)x[X.off + i * incx] * (REF)y[Y.off + i * incy];          \
+        s += t;                                                               \
+        mag += t < 0 ? -t : t;                                                \
+    }                                                                         \
+    double tol = TOL * sqrt((double)(n + 1)) * (double)mag + 1e-30;           \
+    cr_assert(fabs((double)got - (double)s) <= tol,                           \
+              "%s %s dot n=%lld incx=%lld incy=%lld: got %.17g want %.17g",   \
+              kt->name, SNAME, (long long)n, (long long)incx, (long long)incy, \
+              (double)got, (double)s);                                        \
+    free(x); free(y);                                                         \
+}
+
+#define T float
+#define SFX f32
+#define SNAME "f32"
+#define REF double
+#define TOL 1e-4
+CHECKS
+#undef T
+#undef SFX
+#undef SNAME
+#undef REF
+#undef TOL
+
+#define T double
+#define SFX f64
+#define SNAME "f64"
+#define REF long double
+#define TOL 1e-12
+CHECKS
+#undef T
+#undef SFX
+#undef SNAME
+#undef REF
+#undef TOL
+
+/* ---- case lists ------------------------------------------------------ */
+
+typedef struct shape { int64_t m, n, k; } shape;
+
+/* Zeros, ones, primes, non-multiples of every register tile, and a few
+ * past the cache blocks (k > KC, n > NC, m > MC) kept thin for speed. */
+static const shape k_shapes[] = {
+    {0, 5, 3}, {5, 0, 3}, {5, 3, 0}, {0, 0, 0}, {1, 1, 1}, {1, 7, 13},
+    {13, 1, 7}, {7, 13, 1}, {2, 2, 2}, {3, 5, 7}, {4, 8, 16}, {14, 32, 9},
+    {15, 33, 17}, {17, 29, 31}, {16, 16, 16}, {6, 16, 64}, {37, 41, 43},
+    {29, 67, 5}, {97, 101, 103}, {64, 64, 64}, {33, 37, 1000},
+    {20, 1300, 30}, {2600, 19, 24}, {160, 170, 150},
+};
+
+static void run_gemm_cases(const ein_ktable *kt, uint64_t seed, int big)
+{
+    ts_rng g = {seed};
+    size_t ns = sizeof k_shapes / sizeof k_shapes[0];
+    for (size_t s = 0; s < ns; s++) {
+        shape sh = k_shapes[s];
+        int reps = sh.m * sh.n * sh.k > 200000 ? 2 : 6;
+        for (int r = 0; r < reps; r++) {
+            int la = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lb = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lc = (int)ts_range(&g, 0, L_REVCOLS_RM);
+            int acc = (int)ts_range(&g, 0, 1);
+            if (r < 2) {             /* the two layouts that matter most */
+                la = lb = lc = r ? L_COL : L_ROW;
+            }
+            gemm_case_f32(kt, sh.m, sh.n, sh.k, la, lb, lc, acc, &g);
+            gemm_case_f64(kt, sh.m, sh.n, sh.k, la, lb, lc, acc, &g);
+        }
+    }
+    if (big) {
+        /* Large enough that both threads get work. */
+        gemm_case_f32(kt, 300, 310, 290, L_ROW, L_ROW, L_ROW, 0, &g);
+        gemm_case_f64(kt, 300, 310, 290, L_ROW, L_COL, L_COL, 1, &g);
+        gemm_case_f32(kt, 257, 700, 131, L_REVROWS, L_STRIDED, L_ROWPAD, 1, &g);
+    }
+}
+
+Test(kernels, tables_exist)
+{
+    const ein_ktable *d = ein_ktable_default();
+    cr_assert(d && d->name);
+    cr_assert(ein_ktable_named(d->name) == d, "default %s not nameable", d->name);
+    cr_assert(ein_ktable_named("generic") != NULL);
+    cr_assert(ein_ktable_named("sse9") == NULL);
+    cr_assert(ein_ktable_named(NULL) == NULL);
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        cr_assert_str_eq(kt->name, k_tables[t]);
+        cr_assert(kt->gemm_f32 && kt->gemm_f64 && kt->gemv_f32 &&
+                  kt->gemv_f64 && kt->dot_f32 && kt->dot_f64);
+        cr_assert(kt->mr_f32 > 0 && kt->nr_f32 > 0 && kt->mr_f64 > 0 &&
+                  kt->nr_f64 > 0);
+    }
+}
+
+Test(kernels, env_override_falls_back)
+{
+    /* Each Criterion test runs in a fresh process, so the table has not
+     * been chosen yet. */
+    setenv("EIN_ARCH", "no-such-isa", 1);
+    const ein_ktable *d = ein_ktable_default();
+    cr_assert(d);
+    cr_assert(ein_ktable_named(d->name) == d);
+}
+
+Test(kernels, env_override_generic)
+{
+    setenv("EIN_ARCH", "generic", 1);
+    cr_assert_str_eq(ein_ktable_default()->name, "generic");
+}
+
+Test(kernels, gemm_generic, .timeout = 120)
+{
+    int ran = 0;
+    const ein_ktable *kt = table_or_skip_count(0, &ran);
+    cr_assert(kt);
+    run_gemm_cases(kt, 1001, 1);
+}
+
+Test(kernels, gemm_avx2, .timeout = 120)
+{
+    int ran = 0;
+    const ein_ktable *kt = table_or_skip_count(1, &ran);
+    if (!kt)
+        cr_skip_test("avx2 not supported here");
+    run_gemm_cases(kt, 1002, 1);
+}
+
+Test(kernels, gemm_avx512, .timeout = 120)
+{
+    int ran = 0;
+    const ein_ktable *kt = table_or_skip_count(2, &ran);
+    if (!kt)
+        cr_skip_test("avx512 not supported here");
+    run_gemm_cases(kt, 1003, 1);
+}
+
+/* Tiny cache blocks so that modest shapes cross every block boundary
+ * (KC, MC, NC) several times. */
+Test(kernels, gemm_small_blocks, .timeout = 120)
+{
+    setenv("EIN_KC", "24", 1);
+    setenv("EIN_MC", "40", 1);
+    setenv("EIN_NC", "64", 1);
+    ts_rng g = {77};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int r = 0; r < 6; r++) {
+            int64_t m = ts_range(&g, 50, 140), n = ts_range(&g, 60, 200),
+                    k = ts_range(&g, 30, 120);
+            int la = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lb = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lc = (int)ts_range(&g, 0, L_REVCOLS_RM);
+            int acc = (int)ts_range(&g, 0, 1);
+            gemm_case_f32(kt, m, n, k, la, lb, lc, acc, &g);
+            gemm_case_f64(kt, m, n, k, la, lb, lc, acc, &g);
+        }
+        gemm_case_f32(kt, 400, 390, 100, L_ROW, L_ROW, L_ROW, 0, &g);
+        gemm_case_f64(kt, 190, 410, 90, L_COL, L_ROW, L_COL, 1, &g);
+    }
+}
+
+Test(kernels, gemv, .timeout = 120)
+{
+    static const int64_t dims[][2] = {
+        {0, 4}, {4, 0}, {1, 1}, {1, 50}, {50, 1}, {100, 50}, {50, 100},
+        {3, 7}, {17, 33}, {31, 129}, {64, 64}, {65, 63}, {255, 17},
+        {700, 400}, {420, 700},
+    };
+    static const int64_t incs[] = {1, 1, -1, 2, -3, 0};
+    ts_rng g = {4242};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+            int64_t m = dims[d][0], n = dims[d][1];
+            for (int la = 0; la < L_NKINDS; la++) {
+                int64_t incx = incs[ts_range(&g, 0, 5)];
+                int64_t incy = incs[ts_range(&g, 0, 4)];   /* never 0 */
+                if (la < 2)
+                    incx = incy = 1;
+                int acc = (int)ts_range(&g, 0, 1);
+                gemv_case_f32(kt, m, n, la, incx, incy, acc, &g);
+                gemv_case_f64(kt, m, n, la, incx, incy, acc, &g);
+            }
+        }
+    }
+}
+
+Test(kernels, dot)
+{
+    static const int64_t ns[] = {0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 63,
+                                 64, 100, 129, 1000, 4099};
+    static const int64_t incs[] = {1, -1, 2, -5, 0};
+    ts_rng g = {99};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            for (int r = 0; r < 4; r++) {
+                int64_t ix = r == 0 ? 1 : incs[ts_range(&g, 0, 4)];
+                int64_t iy = r == 0 ? 1 : incs[ts_range(&g, 0, 4)];
+                dot_case_f32(kt, ns[i], ix, iy, &g);
+                dot_case_f64(kt, ns[i], ix, iy, &g);
+            }
+    }
+}
+
+/* ---- concurrent callers ------------------------------------------------ */
+
+typedef struct conc_arg {
+    const ein_ktable *kt;
+    const float *a, *b;
+    float *c;
+    int64_t n;
+} conc_arg;
+
+static void *conc_worker(void *p)
+{
+    conc_arg *ca = p;
+    for (int r = 0; r < 4; r++)
+        ca->kt->gemm_f32(ca->n, ca->n, ca->n, ca->a, ca->n, 1, ca->b, ca->n, 1,
+                         ca->c, ca->n, 1, 0, 2);
+    return NULL;
+}
+
+/* Several user threads asking for 2 threads each at once: the pool is
+ * shared, so some fall back to one thread; all must get the same bits. */
+Test(kernels, concurrent_callers, .timeout = 120)
+{
+    const int64_t n = 200;
+    const int nth = 4;
+    ts_rng g = {5};
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n);
+    float *ref = malloc(sizeof(float) * n * n);
+    float *cs[4];
+    cr_assert(a && b && ref);
+    ts_fill_f32(a, (size_t)(n * n), &g);
+    ts_fill_f32(b, (size_t)(n * n), &g);
+    const ein_ktable *kt = ein_ktable_default();
+    kt->gemm_f32(n, n, n, a, n, 1, b, n, 1, ref, n, 1, 0, 1);
+    pthread_t th[4];
+    conc_arg args[4];
+    for (int t = 0; t < nth; t++) {
+        cs[t] = malloc(sizeof(float) * n * n);
+        cr_assert(cs[t]);
+        args[t] = (conc_arg){kt, a, b, cs[t], n};
+        cr_assert(pthread_create(&th[t], NULL, conc_worker, &args[t]) == 0);
+    }
+    for (int t = 0; t < nth; t++) {
+        pthread_join(th[t], NULL);
+        cr_assert(memcmp(cs[t], ref, sizeof(float) * n * n) == 0,
+                  "caller %d got different bits", t);
+        free(cs[t]);
+    }
+    free(a); free(b); free(ref);
+}
