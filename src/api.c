@@ -1,6 +1,6 @@
 /* api.c — the public entry points: compile (parse, bind, rewrite, path,
- * lower) into an immutable plan, check tensors against it, execute, and
- * the one-shot einsum_v(). */
+ * lower) into an immutable plan, check tensors against it, execute.  The
+ * one-shot einsum_v() lives in cache.c, in front of its plan cache. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,20 +208,4 @@ ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tens
     if (st != EIN_OK)
         return st;
     return ein_run(p, ops, out);
-}
-
-ein_status einsum_v(const char *subscripts, int nops,
-                    const ein_tensor *const *ops, ein_tensor *out)
-{
-    if (!out) {
-        ein_clear_error();
-        return ein_fail(EIN_ERR_ARG, "the output tensor is NULL");
-    }
-    ein_status st;
-    ein_plan *p = ein_plan_new(subscripts, nops, ops, out, NULL, &st);
-    if (!p)
-        return st;
-    st = ein_execute(p, ops, out);
-    ein_plan_free(p);
-    return st;
 }

@@ -200,6 +200,10 @@ void ein_loopnest(ein_dtype dt, int nin, const void *const *in, void *out,
                   int nloops, int nfree, const int64_t *extent,
                   const int64_t *strides);
 
+/* cache.c: drop every cached plan (tests; plans in use stay alive until
+ * released). */
+void ein_cache_clear(void);
+
 /* exec.c */
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
                    ein_tensor *out);

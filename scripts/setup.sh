@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what the build needs (Debian 12), build, and run the demo.
+# Usage: scripts/setup.sh   (as root, or with sudo available)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DEIN_WERROR=ON
+cmake --build build -j"$(nproc)"
+./build/einsum-demo
