@@ -666,7 +666,7 @@ static int print_explain(const ein_plan *plan)
     char *buf = malloc(need + 1);
     if (!buf) {
         errorf("out of memory");
-        return CLI_EXIT_FAIL;
+        return -1;
     }
     ein_plan_explain(plan, buf, need + 1);
     buf[need] = '\0';
@@ -674,57 +674,98 @@ static int print_explain(const ein_plan *plan)
     if (need == 0 || buf[need - 1] != '\n')
         fputc('\n', stdout);
     free(buf);
-    return CLI_EXIT_OK;
+    return 0;
+}
+
+int cli_explain(const char *expr, int n, const ein_tensor *const *ops)
+{
+    ein_status st = EIN_OK;
+    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, NULL, &st);
+    if (!plan) {
+        library_error(st != EIN_OK ? st : EIN_ERR_ARG);
+        return -1;
+    }
+    int r = print_explain(plan);
+    ein_plan_free(plan);
+    return r;
+}
+
+int cli_einsum(const char *expr, int n, const ein_tensor *const *ops, npy_array *res)
+{
+    memset(res, 0, sizeof *res);
+    ein_status st = EIN_OK;
+    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, NULL, &st);
+    if (!plan) {
+        library_error(st != EIN_OK ? st : EIN_ERR_ARG);
+        return -1;
+    }
+    ein_dtype dt = EIN_F64;
+    int32_t ndim = ein_plan_result(plan, &dt, res->shape);
+    if (ndim < 0 || ndim > EIN_MAX_DIMS || (dt != EIN_F32 && dt != EIN_F64)) {
+        ein_plan_free(plan);
+        errorf("the plan describes an unusable result (rank %d, dtype %d)", (int)ndim, (int)dt);
+        return -1;
+    }
+    /* the C-order strides the plan targets; zero extents count as one so
+     * the strides stay meaningful */
+    size_t esize = dt == EIN_F32 ? 4 : 8;
+    uint64_t count = 1, bound = 1;
+    for (int i = ndim - 1; i >= 0; i--) {
+        uint64_t e = (uint64_t)res->shape[i];
+        if (res->shape[i] < 0 || bound > ((SIZE_MAX - 64) / esize) / (e ? e : 1)) {
+            ein_plan_free(plan);
+            errorf("the result is too large to allocate");
+            return -1;
+        }
+        res->strides[i] = (int64_t)bound;
+        bound *= e ? e : 1;
+        count *= e;
+    }
+    size_t bytes = (size_t)count * esize;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *data = aligned_alloc(64, rounded ? rounded : 64);
+    if (!data) {
+        ein_plan_free(plan);
+        errorf("out of memory: the result needs %zu bytes", bytes);
+        return -1;
+    }
+    ein_tensor out = { data, dt, ndim, res->shape, NULL };
+    st = ein_execute(plan, ops, &out);
+    ein_plan_free(plan);
+    if (st != EIN_OK) {
+        free(data);
+        library_error(st);
+        return -1;
+    }
+    res->data = data;
+    res->dtype = dt;
+    res->ndim = ndim;
+    res->count = (int64_t)count;
+    return 0;
+}
+
+int cli_print(const ein_tensor *t)
+{
+    char *text = cli_repr(t);
+    if (!text) {
+        errorf("out of memory formatting the result");
+        return -1;
+    }
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return 0;
 }
 
 /* Plan, run, and save or print; the inputs are already loaded. */
 static int evaluate(const args *a, const ein_tensor *const *ops)
 {
-    ein_status st = EIN_OK;
-    ein_plan *plan = ein_plan_new(a->expr, a->nin, ops, NULL, NULL, &st);
-    if (!plan)
-        return library_error(st != EIN_OK ? st : EIN_ERR_ARG);
-    if (a->explain) {
-        int r = print_explain(plan);
-        ein_plan_free(plan);
-        return r;
-    }
-
-    ein_dtype dt = EIN_F64;
-    int64_t shape[EIN_MAX_DIMS];
-    int32_t ndim = ein_plan_result(plan, &dt, shape);
-    if (ndim < 0 || ndim > EIN_MAX_DIMS || (dt != EIN_F32 && dt != EIN_F64)) {
-        ein_plan_free(plan);
-        errorf("the plan describes an unusable result (rank %d, dtype %d)", (int)ndim, (int)dt);
+    if (a->explain)
+        return cli_explain(a->expr, a->nin, ops) < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    npy_array res;
+    if (cli_einsum(a->expr, a->nin, ops, &res) < 0)
         return CLI_EXIT_FAIL;
-    }
-    size_t esize = dt == EIN_F32 ? 4 : 8;
-    uint64_t count = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0 || (shape[i] && count > (SIZE_MAX / esize) / (uint64_t)shape[i])) {
-            ein_plan_free(plan);
-            errorf("the result is too large to allocate");
-            return CLI_EXIT_FAIL;
-        }
-        count *= (uint64_t)shape[i];
-    }
-    size_t bytes = (size_t)count * esize;
-    size_t rounded = (bytes + 63) / 64 * 64;
-    void *data = aligned_alloc(64, rounded ? rounded : 64);
-    if (!data || bytes > SIZE_MAX - 64) {
-        free(data);
-        ein_plan_free(plan);
-        errorf("out of memory: the result needs %zu bytes", bytes);
-        return CLI_EXIT_FAIL;
-    }
-    ein_tensor out = { data, dt, ndim, shape, NULL };
-    st = ein_execute(plan, ops, &out);
-    ein_plan_free(plan);
-    if (st != EIN_OK) {
-        free(data);
-        return library_error(st);
-    }
-
+    ein_tensor out = npy_tensor(&res);
     int rc = CLI_EXIT_OK;
     if (a->out) {
         char msg[1024];
@@ -732,18 +773,10 @@ static int evaluate(const args *a, const ein_tensor *const *ops)
             errorf("%s", msg);
             rc = CLI_EXIT_FAIL;
         }
-    } else {
-        char *text = cli_repr(&out);
-        if (!text) {
-            errorf("out of memory formatting the result");
-            rc = CLI_EXIT_FAIL;
-        } else {
-            fputs(text, stdout);
-            fputc('\n', stdout);
-            free(text);
-        }
+    } else if (cli_print(&out) < 0) {
+        rc = CLI_EXIT_FAIL;
     }
-    free(data);
+    npy_free(&res);
     return rc;
 }
 

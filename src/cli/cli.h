@@ -24,4 +24,13 @@ int cli_main(int argc, char **argv);
  * or given an unsupported tensor. */
 char *cli_repr(const ein_tensor *t);
 
+/* Shared by the command line and the REPL.  Each reports a failure on
+ * stderr ("einsum: " and the library's message) and returns -1. */
+struct npy_array;
+/* Evaluate expr over ops into a new C-order result owned by *res. */
+int cli_einsum(const char *expr, int n, const ein_tensor *const *ops,
+               struct npy_array *res);
+int cli_explain(const char *expr, int n, const ein_tensor *const *ops);
+int cli_print(const ein_tensor *t);   /* repr and a newline on stdout */
+
 #endif
