@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "npy.h"
+#include "repl.h"
 #include "support.h"
 
 #ifndef EIN_CLI_PATH
@@ -70,8 +71,9 @@ typedef struct run_result {
     char *out, *err;
 } run_result;
 
-/* Run the einsum program with argv (NULL-terminated, without argv[0]). */
-static run_result run(const char *const *args)
+/* Run the einsum program with argv (NULL-terminated, without argv[0])
+ * and stdin from the file `in`. */
+static run_result run_in(const char *const *args, const char *in)
 {
     const char *argv[64];
     int n = 0;
@@ -88,7 +90,7 @@ static run_result run(const char *const *args)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
     pid_t pid;
     int rc = posix_spawn(&pid, EIN_CLI_PATH, &fa, NULL, (char *const *)argv, environ);
     posix_spawn_file_actions_destroy(&fa);
@@ -103,6 +105,11 @@ static run_result run(const char *const *args)
     unlink(outp);
     unlink(errp);
     return r;
+}
+
+static run_result run(const char *const *args)
+{
+    return run_in(args, "/dev/null");
 }
 
 static void run_free(run_result *r)
@@ -489,10 +496,11 @@ Test(cli, empty_operands)
 
 Test(cli, usage_and_version)
 {
+    /* no arguments is the REPL; with an empty stdin it just ends */
     run_result r = run((const char *[]){ NULL });
-    cr_assert_eq(r.status, 2);
-    assert_has(r.err, "usage: einsum");
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
     cr_assert_str_eq(r.out, "");
+    cr_assert_str_eq(r.err, "");
     run_free(&r);
 
     r = run((const char *[]){ "--help", NULL });
@@ -628,5 +636,135 @@ Test(cli, bad_expression_message_is_verbatim)
     assert_has(r.err, "ij,jq->iz");
     assert_has(r.err, "^");
     cr_assert_eq(r.err[strlen(r.err) - 1], '\n');
+    run_free(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* the REPL: lexer in process, scripts and stdin end to end            */
+
+Test(repl, lexer_tokens)
+{
+    const char *line = "y = einsum \"ij,j->i\" A_1 x  # comment\n";
+    const char *cur = line;
+    repl_token t;
+    const repl_kind want[] = { REPL_IDENT, REPL_EQ, REPL_IDENT, REPL_STRING, REPL_IDENT,
+                               REPL_IDENT, REPL_END, REPL_END };
+    const char *text[] = { "y", "=", "einsum", "ij,j->i", "A_1", "x", "", "" };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        cr_assert_eq(repl_lex(line, &cur, &t), want[i], "token %zu", i);
+        if (want[i] != REPL_END)
+            cr_assert(t.len == strlen(text[i]) && memcmp(t.text, text[i], t.len) == 0,
+                      "token %zu: '%.*s'", i, (int)t.len, t.text);
+    }
+    line = "save y 'a b.npy'";
+    cur = line;
+    repl_lex(line, &cur, &t);
+    repl_lex(line, &cur, &t);
+    cr_assert_eq(repl_lex(line, &cur, &t), REPL_STRING);
+    cr_assert_eq(t.len, 7);
+    cr_assert_eq(t.col, 8);
+    line = "A = load \"a.npy";
+    cur = line;
+    for (int i = 0; i < 3; i++)
+        repl_lex(line, &cur, &t);
+    cr_assert_eq(repl_lex(line, &cur, &t), REPL_BAD, "unterminated string");
+    line = "print @";
+    cur = line;
+    repl_lex(line, &cur, &t);
+    cr_assert_eq(repl_lex(line, &cur, &t), REPL_BAD);
+    cr_assert_eq(t.col, 7);
+}
+
+static void write_script(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    cr_assert_not_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+Test(repl, script_runs_statements)
+{
+    write_matvec();
+    const char *y = tpath("ys.npy");
+    unlink(y);
+    char script[4096];
+    snprintf(script, sizeof script,
+             "# y = A x, then its squared norm\n"
+             "A = load \"%s\"\n"
+             "x = load '%s'   # single quotes too\n"
+             "\n"
+             "y = einsum \"ij,j->i\" A x\n"
+             "print y\n"
+             "einsum \"ij->\" A\n"
+             "save y \"%s\"\n"
+             "y = einsum \"i,i->\" y y\n"
+             "print y\n"
+             "quit\n"
+             "print nothing_after_quit\n",
+             tpath("A.npy"), tpath("x.npy"), y);
+    const char *path = tpath("s.ein");
+    write_script(path, script);
+    run_result r = run((const char *[]){ path, NULL });
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_str_eq(r.out, "array([-2., -2.])\narray(21.)\narray(8.)\n");
+    cr_assert_str_eq(r.err, "");
+    run_free(&r);
+    npy_array a;
+    char msg[512];
+    cr_assert_eq(npy_read_file(y, &a, msg, sizeof msg), 0, "%s", msg);
+    cr_assert_eq(((double *)a.data)[0], -2.0);
+    npy_free(&a);
+    unlink(y);
+
+    /* the same statements from stdin */
+    r = run_in((const char *[]){ NULL }, path);
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_str_eq(r.out, "array([-2., -2.])\narray(21.)\narray(8.)\n");
+    run_free(&r);
+    unlink(y);
+
+    snprintf(script, sizeof script, "A = load \"%s\"\nx = load \"%s\"\n"
+             "explain \"ij,j->i\" A x\n", tpath("A.npy"), tpath("x.npy"));
+    write_script(path, script);
+    r = run((const char *[]){ path, NULL });
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    assert_has(r.out, "ij,j->i");
+    run_free(&r);
+    unlink(path);
+}
+
+Test(repl, script_errors_stop_with_line_numbers)
+{
+    write_matvec();
+    const char *y = tpath("never_s.npy");
+    unlink(y);
+    struct { const char *stmt, *needle; } cases[] = {
+        { "print B", ":2: no array named 'B'" },
+        { "y = einsum \"ij,jq->iz\" A A", "column" },
+        { "y = einsum \"ij,j->i\" A", "operands" },
+        { "y = load \"/no/such/file.npy\"", "cannot open" },
+        { "y = \"oops", "column 5: unterminated string" },
+        { "frobnicate A", "unknown statement 'frobnicate'" },
+        { "save A", "usage: save" },
+        { "y = einsum A", "expected a quoted expression" },
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char script[2048];
+        snprintf(script, sizeof script, "A = load \"%s\"\n%s\nsave A \"%s\"\n",
+                 tpath("A.npy"), cases[k].stmt, y);
+        const char *path = tpath("e.ein");
+        write_script(path, script);
+        run_result r = run((const char *[]){ path, NULL });
+        cr_assert_eq(r.status, 1, "case %zu: status %d", k, r.status);
+        cr_assert(strncmp(r.err, "einsum: ", 8) == 0, "case %zu: %s", k, r.err);
+        assert_has(r.err, cases[k].needle);
+        cr_assert(!exists(y), "case %zu: statements after an error must not run", k);
+        run_free(&r);
+        unlink(path);
+    }
+    run_result r = run((const char *[]){ tpath("missing.ein"), NULL });
+    cr_assert_eq(r.status, 1);
+    assert_has(r.err, "cannot open");
     run_free(&r);
 }

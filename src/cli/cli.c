@@ -6,14 +6,17 @@
 
 #include "cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npy.h"
+#include "repl.h"
 
 /* ------------------------------------------------------------------ */
 /* a growable string                                                   */
@@ -536,6 +539,8 @@ char *cli_repr(const ein_tensor *t)
 static const char usage_text[] =
     "usage: einsum EXPR IN0.npy [IN1.npy ...] [-o OUT.npy]\n"
     "       einsum --explain EXPR IN0.npy [IN1.npy ...]\n"
+    "       einsum                       (REPL: statements from the terminal)\n"
+    "       einsum SCRIPT.ein            (run REPL statements from a file)\n"
     "       einsum -h | --help | --version\n"
     "\n"
     "Evaluate the Einstein-summation expression EXPR (numpy.einsum syntax,\n"
@@ -595,6 +600,7 @@ typedef struct args {
     const char **in;
     int          nin;
     int          explain;
+    int          script;   /* expr is a SCRIPT.ein to run */
 } args;
 
 /* Returns -1 to go on, else an exit status. */
@@ -648,6 +654,12 @@ static int parse_args(int argc, char **argv, args *a)
     if (!a->expr) {
         fputs(usage_text, stderr);
         return CLI_EXIT_USAGE;
+    }
+    size_t el = strlen(a->expr);
+    if (a->nin == 0 && el > 4 && strcmp(a->expr + el - 4, ".ein") == 0 && !a->out &&
+        !a->explain) {
+        a->script = 1;
+        return -1;
     }
     if (a->nin == 0)
         return usage_error("no input files after '%s'", a->expr);
@@ -782,10 +794,28 @@ static int evaluate(const args *a, const ein_tensor *const *ops)
 
 int cli_main(int argc, char **argv)
 {
+    if (argc <= 1)   /* the REPL; prompts only when a person is typing */
+        return cli_repl(stdin, "<stdin>", isatty(STDIN_FILENO));
     args a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) {
         free(a.in);
+        return rc;
+    }
+    if (a.script) {
+        FILE *fp = fopen(a.expr, "r");
+        if (!fp) {
+            errorf("%s: cannot open: %s", a.expr, strerror(errno));
+            rc = CLI_EXIT_FAIL;
+        } else {
+            rc = cli_repl(fp, a.expr, 0);
+            fclose(fp);
+        }
+        free(a.in);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            errorf("error writing to standard output");
+            rc = CLI_EXIT_FAIL;
+        }
         return rc;
     }
 
