@@ -95,151 +95,116 @@ static void ukr_f64(int64_t kc, const double *restrict a,
     }
 }
 
-/* ---- GEMV, rows contiguous: four dots at once ------------------------- */
+/* ---- GEMV, rows contiguous: eight dots at once ------------------------ */
 
-/* Sums of four zmm accumulators, one per row, by a fixed tree: the same
- * additions happen for a row whichever group it is in. */
-static inline __m128 hsum4_f32(__m512 v0, __m512 v1, __m512 v2, __m512 v3)
+/* The eight row sums of v0..v7 (one zmm accumulator per row), in row
+ * order, by a fixed shuffle tree: each row gets the same additions in
+ * whatever group it is. */
+static inline __m256 hsum8_f32(__m512 v0, __m512 v1, __m512 v2, __m512 v3,
+                               __m512 v4, __m512 v5, __m512 v6, __m512 v7)
 {
-    __m256 s0 = _mm256_add_ps(_mm512_castps512_ps256(v0), _mm512_extractf32x8_ps(v0, 1));
-    __m256 s1 = _mm256_add_ps(_mm512_castps512_ps256(v1), _mm512_extractf32x8_ps(v1, 1));
-    __m256 s2 = _mm256_add_ps(_mm512_castps512_ps256(v2), _mm512_extractf32x8_ps(v2, 1));
-    __m256 s3 = _mm256_add_ps(_mm512_castps512_ps256(v3), _mm512_extractf32x8_ps(v3, 1));
-    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(s0, s1), _mm256_hadd_ps(s2, s3));
-    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+#define FOLD2(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), \
+                                  _mm512_shuffle_f32x4(a, b, 0xee))
+#define FOLD4(a, b) _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), \
+                                  _mm512_shuffle_f32x4(a, b, 0xdd))
+    __m512 u0 = FOLD4(FOLD2(v0, v1), FOLD2(v2, v3));   /* 4 lanes per row */
+    __m512 u1 = FOLD4(FOLD2(v4, v5), FOLD2(v6, v7));
+#undef FOLD2
+#undef FOLD4
+    __m512 w = _mm512_add_ps(_mm512_unpacklo_ps(u0, u1), _mm512_unpackhi_ps(u0, u1));
+    __m512 z = _mm512_add_ps(w, _mm512_permute_ps(w, 0x4e));
+    const __m512i idx = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
+                                          0, 4, 8, 12, 1, 5, 9, 13);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, z));
 }
 
-static inline __m256d hsum4_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3)
+static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
+                                __m512d v4, __m512d v5, __m512d v6, __m512d v7)
 {
-    __m256d s0 = _mm256_add_pd(_mm512_castpd512_pd256(v0), _mm512_extractf64x4_pd(v0, 1));
-    __m256d s1 = _mm256_add_pd(_mm512_castpd512_pd256(v1), _mm512_extractf64x4_pd(v1, 1));
-    __m256d s2 = _mm256_add_pd(_mm512_castpd512_pd256(v2), _mm512_extractf64x4_pd(v2, 1));
-    __m256d s3 = _mm256_add_pd(_mm512_castpd512_pd256(v3), _mm512_extractf64x4_pd(v3, 1));
-    /* h01 = [s0a+s0b, s1a+s1b, s0c+s0d, s1c+s1d] */
-    __m256d h01 = _mm256_hadd_pd(s0, s1), h23 = _mm256_hadd_pd(s2, s3);
-    __m256d lo = _mm256_permute2f128_pd(h01, h23, 0x20);
-    __m256d hi = _mm256_permute2f128_pd(h01, h23, 0x31);
-    return _mm256_add_pd(lo, hi);
+#define FOLD2(a, b) _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x44), \
+                                  _mm512_shuffle_f64x2(a, b, 0xee))
+#define FOLD4(a, b) _mm512_add_pd(_mm512_shuffle_f64x2(a, b, 0x88), \
+                                  _mm512_shuffle_f64x2(a, b, 0xdd))
+    __m512d u0 = FOLD4(FOLD2(v0, v1), FOLD2(v2, v3));  /* 2 lanes per row */
+    __m512d u1 = FOLD4(FOLD2(v4, v5), FOLD2(v6, v7));
+#undef FOLD2
+#undef FOLD4
+    __m512d w = _mm512_add_pd(_mm512_unpacklo_pd(u0, u1), _mm512_unpackhi_pd(u0, u1));
+    const __m512i idx = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+    return _mm512_permutexvar_pd(idx, w);
 }
 
-/* Rows r[0..3] of length n dotted with x.  Each row uses two accumulators
- * (32 elements per step, then a 16 block, then a masked tail), so eight
- * FMA chains are in flight. */
-static inline __m128 dot4_f32(int64_t n, const float *r0, const float *r1,
-                              const float *r2, const float *r3, const float *x)
-{
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    __m512 b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int64_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + j), x0, a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + j), x0, a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + j), x0, a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + j), x0, a3);
-        b0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + j + 16), x1, b0);
-        b1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + j + 16), x1, b1);
-        b2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + j + 16), x1, b2);
-        b3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + j + 16), x1, b3);
+/* Eight rows, one accumulator each: eight independent FMA chains keep
+ * both FMA ports busy, and x is loaded once per eight rows. */
+#define ROWS8(T, V, W, LOAD, MLOAD, FMA, SETZ, MASK, HSUM, STORE, ADD, YLOAD) \
+    for (int64_t i = 0; i < m; i += 8) {                                      \
+        const T *r[8];                                                        \
+        r[0] = A + i * rsa;                                                   \
+        for (int q = 1; q < 8; q++)   /* past the end: repeat the last row */ \
+            r[q] = i + q < m ? r[q - 1] + rsa : r[q - 1];                     \
+        V a0 = SETZ(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,  \
+          a7 = a0;                                                            \
+        int64_t j = 0;                                                        \
+        for (; j + W <= n; j += W) {                                          \
+            V xv = LOAD(x + j);                                               \
+            a0 = FMA(LOAD(r[0] + j), xv, a0);                                 \
+            a1 = FMA(LOAD(r[1] + j), xv, a1);                                 \
+            a2 = FMA(LOAD(r[2] + j), xv, a2);                                 \
+            a3 = FMA(LOAD(r[3] + j), xv, a3);                                 \
+            a4 = FMA(LOAD(r[4] + j), xv, a4);                                 \
+            a5 = FMA(LOAD(r[5] + j), xv, a5);                                 \
+            a6 = FMA(LOAD(r[6] + j), xv, a6);                                 \
+            a7 = FMA(LOAD(r[7] + j), xv, a7);                                 \
+        }                                                                     \
+        if (j < n) {                                                          \
+            MASK mk = (MASK)LANES(n - j);                                     \
+            V xv = MLOAD(mk, x + j);                                          \
+            a0 = FMA(MLOAD(mk, r[0] + j), xv, a0);                            \
+            a1 = FMA(MLOAD(mk, r[1] + j), xv, a1);                            \
+            a2 = FMA(MLOAD(mk, r[2] + j), xv, a2);                            \
+            a3 = FMA(MLOAD(mk, r[3] + j), xv, a3);                            \
+            a4 = FMA(MLOAD(mk, r[4] + j), xv, a4);                            \
+            a5 = FMA(MLOAD(mk, r[5] + j), xv, a5);                            \
+            a6 = FMA(MLOAD(mk, r[6] + j), xv, a6);                            \
+            a7 = FMA(MLOAD(mk, r[7] + j), xv, a7);                            \
+        }                                                                     \
+        _Alignas(64) T s[8];                                                  \
+        STORE(s, HSUM(a0, a1, a2, a3, a4, a5, a6, a7));                       \
+        int64_t e = m - i < 8 ? m - i : 8;                                    \
+        if (incy == 1 && e == 8) {                                            \
+            if (acc)                                                          \
+                STORE(y + i, ADD(YLOAD(y + i), HSUM(a0, a1, a2, a3, a4, a5,   \
+                                                    a6, a7)));                \
+            else                                                              \
+                STORE(y + i, HSUM(a0, a1, a2, a3, a4, a5, a6, a7));           \
+            continue;                                                         \
+        }                                                                     \
+        for (int64_t q = 0; q < e; q++) {                                     \
+            T *yy = y + (i + q) * incy;                                       \
+            *yy = acc ? *yy + s[q] : s[q];                                    \
+        }                                                                     \
     }
-    if (j + 16 <= n) {
-        __m512 x0 = _mm512_loadu_ps(x + j);
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(r0 + j), x0, a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(r1 + j), x0, a1);
-        a2 = _mm512_fmadd_ps(_mm512_loadu_ps(r2 + j), x0, a2);
-        a3 = _mm512_fmadd_ps(_mm512_loadu_ps(r3 + j), x0, a3);
-        j += 16;
-    }
-    if (j < n) {
-        __mmask16 mk = lanes16(n - j);
-        __m512 x0 = _mm512_maskz_loadu_ps(mk, x + j);
-        b0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r0 + j), x0, b0);
-        b1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r1 + j), x0, b1);
-        b2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r2 + j), x0, b2);
-        b3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, r3 + j), x0, b3);
-    }
-    return hsum4_f32(_mm512_add_ps(a0, b0), _mm512_add_ps(a1, b1),
-                     _mm512_add_ps(a2, b2), _mm512_add_ps(a3, b3));
-}
-
-static inline __m256d dot4_f64(int64_t n, const double *r0, const double *r1,
-                               const double *r2, const double *r3,
-                               const double *x)
-{
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    __m512d b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int64_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m512d x0 = _mm512_loadu_pd(x + j), x1 = _mm512_loadu_pd(x + j + 8);
-        a0 = _mm512_fmadd_pd(_mm512_loadu_pd(r0 + j), x0, a0);
-        a1 = _mm512_fmadd_pd(_mm512_loadu_pd(r1 + j), x0, a1);
-        a2 = _mm512_fmadd_pd(_mm512_loadu_pd(r2 + j), x0, a2);
-        a3 = _mm512_fmadd_pd(_mm512_loadu_pd(r3 + j), x0, a3);
-        b0 = _mm512_fmadd_pd(_mm512_loadu_pd(r0 + j + 8), x1, b0);
-        b1 = _mm512_fmadd_pd(_mm512_loadu_pd(r1 + j + 8), x1, b1);
-        b2 = _mm512_fmadd_pd(_mm512_loadu_pd(r2 + j + 8), x1, b2);
-        b3 = _mm512_fmadd_pd(_mm512_loadu_pd(r3 + j + 8), x1, b3);
-    }
-    if (j + 8 <= n) {
-        __m512d x0 = _mm512_loadu_pd(x + j);
-        a0 = _mm512_fmadd_pd(_mm512_loadu_pd(r0 + j), x0, a0);
-        a1 = _mm512_fmadd_pd(_mm512_loadu_pd(r1 + j), x0, a1);
-        a2 = _mm512_fmadd_pd(_mm512_loadu_pd(r2 + j), x0, a2);
-        a3 = _mm512_fmadd_pd(_mm512_loadu_pd(r3 + j), x0, a3);
-        j += 8;
-    }
-    if (j < n) {
-        __mmask8 mk = lanes8(n - j);
-        __m512d x0 = _mm512_maskz_loadu_pd(mk, x + j);
-        b0 = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, r0 + j), x0, b0);
-        b1 = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, r1 + j), x0, b1);
-        b2 = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, r2 + j), x0, b2);
-        b3 = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, r3 + j), x0, b3);
-    }
-    return hsum4_f64(_mm512_add_pd(a0, b0), _mm512_add_pd(a1, b1),
-                     _mm512_add_pd(a2, b2), _mm512_add_pd(a3, b3));
-}
 
 static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
                           const float *x, float *y, int64_t incy, int acc)
 {
-    _Alignas(16) float s[4];
-    for (int64_t i = 0; i < m; i += 4) {
-        /* Past the last row, repeat it: same code for every row. */
-        const float *r0 = A + i * rsa;
-        const float *r1 = i + 1 < m ? r0 + rsa : r0;
-        const float *r2 = i + 2 < m ? r0 + 2 * rsa : r0;
-        const float *r3 = i + 3 < m ? r0 + 3 * rsa : r0;
-        _mm_store_ps(s, dot4_f32(n, r0, r1, r2, r3, x));
-        int64_t e = m - i < 4 ? m - i : 4;
-        if (acc && incy == 1 && e == 4) {
-            _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), _mm_load_ps(s)));
-            continue;
-        }
-        for (int64_t q = 0; q < e; q++) {
-            float *yy = y + (i + q) * incy;
-            *yy = acc ? *yy + s[q] : s[q];
-        }
-    }
+#define LANES lanes16
+    ROWS8(float, __m512, 16, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
+          _mm512_fmadd_ps, _mm512_setzero_ps, __mmask16, hsum8_f32,
+          _mm256_storeu_ps, _mm256_add_ps, _mm256_loadu_ps)
+#undef LANES
 }
 
 static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                           const double *x, double *y, int64_t incy, int acc)
 {
-    _Alignas(32) double s[4];
-    for (int64_t i = 0; i < m; i += 4) {
-        const double *r0 = A + i * rsa;
-        const double *r1 = i + 1 < m ? r0 + rsa : r0;
-        const double *r2 = i + 2 < m ? r0 + 2 * rsa : r0;
-        const double *r3 = i + 3 < m ? r0 + 3 * rsa : r0;
-        _mm256_store_pd(s, dot4_f64(n, r0, r1, r2, r3, x));
-        int64_t e = m - i < 4 ? m - i : 4;
-        for (int64_t q = 0; q < e; q++) {
-            double *yy = y + (i + q) * incy;
-            *yy = acc ? *yy + s[q] : s[q];
-        }
-    }
+#define LANES lanes8
+    ROWS8(double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu_pd,
+          _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, hsum8_f64,
+          _mm512_storeu_pd, _mm512_add_pd, _mm512_loadu_pd)
+#undef LANES
 }
+#undef ROWS8
 
 /* ---- GEMV, columns contiguous: y chunk in L1, eight columns a pass ----- */
 

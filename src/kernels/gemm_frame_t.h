@@ -264,16 +264,9 @@ typedef struct F(gemv_job) {
     int acc, rows;
 } F(gemv_job);
 
-static void F(gemv_task)(void *ctx, int t, int nt)
+/* Rows [lo, hi) of the job. */
+static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
 {
-    const F(gemv_job) *j = ctx;
-    int64_t blocks = (j->m + EIN_GEMV_ROWS_UNIT - 1) / EIN_GEMV_ROWS_UNIT;
-    int64_t lo = blocks * t / nt * EIN_GEMV_ROWS_UNIT;
-    int64_t hi = blocks * (t + 1) / nt * EIN_GEMV_ROWS_UNIT;
-    if (hi > j->m)
-        hi = j->m;
-    if (lo >= hi)
-        return;
     if (j->rows) {
         j->ar->gemv_rows(hi - lo, j->n, j->A + lo * j->rsa, j->rsa, j->x,
                          j->y + lo * j->incy, j->incy, j->acc);
@@ -288,6 +281,18 @@ static void F(gemv_task)(void *ctx, int t, int nt)
             *yy = j->acc ? *yy + j->ytmp[i] : j->ytmp[i];
         }
     }
+}
+
+static void F(gemv_task)(void *ctx, int t, int nt)
+{
+    const F(gemv_job) *j = ctx;
+    int64_t blocks = (j->m + EIN_GEMV_ROWS_UNIT - 1) / EIN_GEMV_ROWS_UNIT;
+    int64_t lo = blocks * t / nt * EIN_GEMV_ROWS_UNIT;
+    int64_t hi = blocks * (t + 1) / nt * EIN_GEMV_ROWS_UNIT;
+    if (hi > j->m)
+        hi = j->m;
+    if (lo < hi)
+        F(gemv_range)(j, lo, hi);
 }
 
 void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
@@ -345,7 +350,7 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
     if (nt > 1)
         ein_pool_run(nt, F(gemv_task), &job);
     else
-        F(gemv_task)(&job, 0, 1);
+        F(gemv_range)(&job, 0, m);
     return;
 
 general:
