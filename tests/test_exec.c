@@ -1,0 +1,1128 @@
+/* test_exec.c — plans end to end (src/exec.c and the planner behind it):
+ * every dense-kernel orientation and the generic loop nest against
+ * ts_reference over random extents and random strided views (transposed,
+ * reversed, broadcast, sliced), every kernel table this CPU runs, 1 and 2
+ * threads (bitwise equal), outputs that overlap inputs, empty sums and
+ * empty outputs, plan reuse across data and threads, and ein_execute's
+ * refusals (which must leave the output untouched). */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "support.h"
+
+#define MAXD   8   /* most dimensions a test view has */
+#define MAXOPS 3   /* most operands a randomized case has */
+
+static const char *const k_tables[] = {"generic", "avx2", "avx512"};
+#define NTABLES 3
+
+/* ---- strided views inside larger buffers ---------------------------- */
+
+enum { LY_C, LY_PERM, LY_NEG, LY_SLICE, LY_BCAST, LY_MIX, LY_NKINDS };
+static const char *const k_ly_names[] = {"C", "transposed", "reversed",
+                                         "sliced", "broadcast", "mixed"};
+
+/* A view of `shape` whose element 0 sits at buf[off]; buf holds nbuf
+ * elements, so every layout has guard elements around it. */
+typedef struct view {
+    ein_tensor t;
+    int64_t    shape[MAXD], strides[MAXD];
+    char      *buf;
+    int64_t    nbuf, off;
+    size_t     es;
+    int        layout;
+} view;
+
+static const uint64_t k_sent64 = 0x7ff4dead0000beefull;   /* a NaN */
+static const uint32_t k_sent32 = 0x7fa0beefu;             /* a NaN */
+
+static void fill_sentinel(char *buf, int64_t n, size_t es)
+{
+    for (int64_t i = 0; i < n; i++)
+        memcpy(buf + (size_t)i * es, es == 8 ? (const void *)&k_sent64
+                                             : (const void *)&k_sent32, es);
+}
+
+static bool is_sentinel(const char *p, size_t es)
+{
+    return memcmp(p, es == 8 ? (const void *)&k_sent64 : (const void *)&k_sent32,
+                  es) == 0;
+}
+
+static int64_t count_of(int nd, const int64_t *shape)
+{
+    int64_t n = 1;
+    for (int d = 0; d < nd; d++)
+        n *= shape[d];
+    return n;
+}
+
+/* Lay out a view.  Inputs get random data (broadcast layouts a zero
+ * stride); outputs get the sentinel everywhere and never a zero stride. */
+static void view_make(view *v, ein_dtype dt, int nd, const int64_t *shape,
+                      int layout, bool output, ts_rng *g)
+{
+    memset(v, 0, sizeof *v);
+    v->es = ein_dtype_size(dt);
+    v->layout = layout;
+    memcpy(v->shape, shape, (size_t)nd * sizeof *shape);
+    int perm[MAXD];
+    for (int d = 0; d < nd; d++)
+        perm[d] = d;
+    if (layout == LY_PERM || layout == LY_MIX) {
+        for (int d = nd - 1; d > 0; d--) {
+            int j = (int)ts_range(g, 0, d), t = perm[d];
+            perm[d] = perm[j];
+            perm[j] = t;
+        }
+        if (layout == LY_PERM && nd >= 2 && perm[0] == 0) {   /* really transpose */
+            int t = perm[0];
+            perm[0] = perm[nd - 1];
+            perm[nd - 1] = t;
+        }
+    }
+    int64_t step = 1, padmax = 0;
+    if (layout == LY_SLICE) {
+        step = 2;          /* every other element */
+        padmax = 3;
+    } else if (layout == LY_MIX) {
+        step = ts_range(g, 1, 3);
+        padmax = 2;
+    }
+    int64_t acc = step;
+    for (int i = nd - 1; i >= 0; i--) {
+        int d = perm[i];
+        v->strides[d] = acc;
+        acc = acc * (shape[d] > 0 ? shape[d] : 1) + (padmax ? ts_range(g, 0, padmax) : 0);
+    }
+    if ((layout == LY_NEG || layout == LY_MIX) && nd > 0) {
+        bool any = false;
+        for (int d = 0; d < nd; d++)
+            if (ts_next(g) & 1) {
+                v->strides[d] = -v->strides[d];
+                any = true;
+            }
+        if (layout == LY_NEG && !any)
+            v->strides[0] = -v->strides[0];
+    }
+    if (!output && nd > 0 &&
+        (layout == LY_BCAST || (layout == LY_MIX && ts_range(g, 0, 2) == 0)))
+        v->strides[ts_range(g, 0, nd - 1)] = 0;
+
+    int64_t neg = 0, pos = 0;
+    bool empty = false;
+    for (int d = 0; d < nd; d++) {
+        if (shape[d] == 0)
+            empty = true;
+        int64_t r = v->strides[d] * (shape[d] - 1);
+        if (r < 0)
+            neg -= r;
+        else
+            pos += r;
+    }
+    if (empty)
+        neg = pos = 0;
+    v->off = ts_range(g, 0, 3) + neg;
+    v->nbuf = v->off + pos + 1 + ts_range(g, 0, 3);
+    v->buf = malloc((size_t)v->nbuf * v->es);
+    cr_assert(v->buf, "out of memory for a %lld-element test buffer", (long long)v->nbuf);
+    if (output)
+        fill_sentinel(v->buf, v->nbuf, v->es);
+    else if (dt == EIN_F32)
+        ts_fill_f32((float *)(void *)v->buf, (size_t)v->nbuf, g);
+    else
+        ts_fill_f64((double *)(void *)v->buf, (size_t)v->nbuf, g);
+    v->t.data = v->buf + (size_t)v->off * v->es;
+    v->t.dtype = dt;
+    v->t.ndim = nd;
+    v->t.shape = v->shape;
+    v->t.strides = layout == LY_C ? NULL : v->strides;
+}
+
+/* The same layout as an f64 buffer (|data| if absval): the reference is
+ * fed only f64 views, because ts_reference reads operands through the
+ * binder's strides, and ein_bind gives an operand whose dtype differs
+ * from the promoted one C-contiguous strides (it assumes the converted
+ * temporary exec.c makes).  f32 -> f64 is exact, so nothing is lost. */
+static void view_f64(view *dst, const view *src, bool absval)
+{
+    *dst = *src;
+    dst->es = 8;
+    dst->buf = malloc((size_t)src->nbuf * 8);
+    cr_assert(dst->buf);
+    double *d = (double *)(void *)dst->buf;
+    for (int64_t i = 0; i < src->nbuf; i++) {
+        d[i] = src->es == 4 ? (double)((const float *)(const void *)src->buf)[i]
+                            : ((const double *)(const void *)src->buf)[i];
+        if (absval)
+            d[i] = fabs(d[i]);
+    }
+    dst->t.dtype = EIN_F64;
+    dst->t.data = dst->buf + (size_t)dst->off * 8;
+    dst->t.shape = dst->shape;
+    dst->t.strides = src->t.strides ? dst->strides : NULL;
+}
+
+static void view_free(view *v)
+{
+    free(v->buf);
+    v->buf = NULL;
+}
+
+static const char *fmt_view(const view *v, char *buf, size_t cap)
+{
+    size_t w = (size_t)snprintf(buf, cap, "%s%s[", v->t.dtype == EIN_F32 ? "f32" : "f64",
+                                k_ly_names[v->layout]);
+    for (int d = 0; d < v->t.ndim && w < cap; d++)
+        w += (size_t)snprintf(buf + w, cap - w, "%s%lld:%lld", d ? "," : "",
+                              (long long)v->shape[d], (long long)v->strides[d]);
+    if (w < cap)
+        snprintf(buf + w, cap - w, "]");
+    return buf;
+}
+
+/* Offsets (within buf) of every element of v, marked in mask. */
+static void view_mark(const view *v, bool *mask)
+{
+    int nd = v->t.ndim;
+    int64_t idx[MAXD] = {0};
+    if (count_of(nd, v->shape) == 0)
+        return;
+    int64_t st[MAXD];
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        st[d] = v->t.strides ? v->t.strides[d] : acc;
+        acc *= v->shape[d];
+    }
+    for (;;) {
+        int64_t o = v->off;
+        for (int d = 0; d < nd; d++)
+            o += idx[d] * st[d];
+        mask[o] = true;
+        int d = nd - 1;
+        for (; d >= 0; d--) {
+            if (++idx[d] < v->shape[d])
+                break;
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+/* Every element of the output's buffer outside its view still holds the
+ * sentinel. */
+static void check_guards(const view *o, const char *ctx)
+{
+    bool *mask = calloc((size_t)o->nbuf, 1);
+    cr_assert(mask);
+    view_mark(o, mask);
+    for (int64_t i = 0; i < o->nbuf; i++)
+        if (!mask[i])
+            cr_assert(is_sentinel(o->buf + (size_t)i * o->es, o->es),
+                      "%s: buffer element %lld outside the output view was "
+                      "written", ctx, (long long)i);
+    free(mask);
+}
+
+/* ---- randomized cases ------------------------------------------------- */
+
+/* A simple explicit expression: letters, ',' and '->'. */
+typedef struct shape_of {
+    int  nops;
+    char term[MAXOPS + 1][MAXD + 1];   /* nops inputs, then the output */
+} shape_of;
+
+static void split_expr(const char *expr, shape_of *s)
+{
+    memset(s, 0, sizeof *s);
+    int t = 0, n = 0;
+    for (const char *p = expr; *p; p++) {
+        if (*p == ',') {
+            t++;
+            n = 0;
+        } else if (*p == '-') {
+            s->nops = t + 1;
+            t = MAXOPS;
+            n = 0;
+            p++;
+        } else {
+            cr_assert(n < MAXD && t <= MAXOPS, "bad test expression %s", expr);
+            s->term[t][n++] = *p;
+        }
+    }
+}
+
+typedef struct trial {
+    const char *expr;
+    shape_of    so;
+    int64_t     ext[128];      /* extent per letter */
+    view        op[MAXOPS], out;
+    double     *ref, *aref;    /* C-order reference and sum |products| */
+    int64_t     osize, kterms; /* output elements; terms per element */
+    char        desc[1024];
+} trial;
+
+static void term_shape(const trial *T, const char *term, int *nd, int64_t *shape)
+{
+    *nd = (int)strlen(term);
+    for (int d = 0; d < *nd; d++)
+        shape[d] = T->ext[(unsigned char)term[d]];
+}
+
+/* Build operands and output with the given dtypes and layouts, and the
+ * reference (with the same views, read through their strides). */
+static void trial_setup(trial *T, const ein_dtype *dts, ein_dtype odt,
+                        const int *lys, int oly, ts_rng *g)
+{
+    const shape_of *so = &T->so;
+    int nd;
+    int64_t shape[MAXD];
+    for (int k = 0; k < so->nops; k++) {
+        term_shape(T, so->term[k], &nd, shape);
+        view_make(&T->op[k], dts[k], nd, shape, lys[k], false, g);
+    }
+    term_shape(T, so->term[MAXOPS], &nd, shape);
+    view_make(&T->out, odt, nd, shape, oly, true, g);
+    T->osize = count_of(nd, shape);
+    T->kterms = 1;
+    bool seen[128] = {false};
+    for (int k = 0; k < so->nops; k++)
+        for (const char *c = so->term[k]; *c; c++)
+            if (!seen[(unsigned char)*c] && !strchr(so->term[MAXOPS], *c)) {
+                seen[(unsigned char)*c] = true;
+                T->kterms *= T->ext[(unsigned char)*c];
+            }
+
+    size_t w = (size_t)snprintf(T->desc, sizeof T->desc, "%s extents", T->expr);
+    for (int c = 0; c < 128; c++)
+        if (T->ext[c] >= 0 && w < sizeof T->desc)
+            w += (size_t)snprintf(T->desc + w, sizeof T->desc - w, " %c=%lld", c,
+                                  (long long)T->ext[c]);
+    char vb[256];
+    for (int k = 0; k < so->nops && w < sizeof T->desc; k++)
+        w += (size_t)snprintf(T->desc + w, sizeof T->desc - w, " op%d=%s", k,
+                              fmt_view(&T->op[k], vb, sizeof vb));
+    if (w < sizeof T->desc)
+        snprintf(T->desc + w, sizeof T->desc - w, " out=%s",
+                 fmt_view(&T->out, vb, sizeof vb));
+
+    size_t n = (size_t)(T->osize > 0 ? T->osize : 1);
+    T->ref = malloc(n * sizeof(double));
+    T->aref = malloc(n * sizeof(double));
+    cr_assert(T->ref && T->aref);
+    const ein_tensor *ops[MAXOPS], *aops[MAXOPS];
+    view rv[MAXOPS], av[MAXOPS];
+    for (int k = 0; k < so->nops; k++) {
+        view_f64(&rv[k], &T->op[k], false);
+        view_f64(&av[k], &T->op[k], true);
+        ops[k] = &rv[k].t;
+        aops[k] = &av[k].t;
+    }
+    int64_t osz = -1;
+    ein_status st = ts_reference(T->expr, so->nops, ops, T->ref, &osz);
+    cr_assert_eq(st, EIN_OK, "%s: reference failed: %s", T->desc, ein_last_error());
+    cr_assert_eq(osz, T->osize, "%s: reference size %lld", T->desc, (long long)osz);
+    st = ts_reference(T->expr, so->nops, aops, T->aref, &osz);
+    cr_assert_eq(st, EIN_OK);
+    for (int k = 0; k < so->nops; k++) {
+        view_free(&rv[k]);
+        view_free(&av[k]);
+    }
+}
+
+static void trial_free(trial *T)
+{
+    for (int k = 0; k < T->so.nops; k++)
+        view_free(&T->op[k]);
+    view_free(&T->out);
+    free(T->ref);
+    free(T->aref);
+    T->ref = T->aref = NULL;
+}
+
+/* Compare the output view to the reference: f64 to 1e-12 of the sum of
+ * |products|, f32 to 1e-5 sqrt(K) of it; an empty sum must be exactly 0. */
+static void check_result(const trial *T, const char *variant)
+{
+    bool f32 = T->out.t.dtype == EIN_F32;
+    double rtol = f32 ? 1e-5 * sqrt((double)(T->kterms > 1 ? T->kterms : 1)) : 1e-12;
+    for (int64_t i = 0; i < T->osize; i++) {
+        double got = ts_get(&T->out.t, i);
+        double err = fabs(got - T->ref[i]);
+        double tol = rtol * T->aref[i] + 1e-300;
+        if (!(err <= tol))
+            cr_assert_fail("%s [%s]: element %lld is %.17g, reference %.17g "
+                    "(error %.3g, tolerance %.3g)", T->desc, variant, (long long)i,
+                    got, T->ref[i], err, tol);
+    }
+    check_guards(&T->out, T->desc);
+}
+
+/* Plan and run one variant into the (re-sentinelled) output; returns the
+ * plan's explain text in xbuf if given. */
+static void run_variant(trial *T, const ein_options *opt, const ein_ktable *kt,
+                        bool generic, const char *variant, char *xbuf, size_t xcap)
+{
+    fill_sentinel(T->out.buf, T->out.nbuf, T->out.es);
+    const ein_tensor *ops[MAXOPS];
+    for (int k = 0; k < T->so.nops; k++)
+        ops[k] = &T->op[k].t;
+    ein_status st = EIN_OK;
+    ein_plan *p = ein_plan_build(T->expr, T->so.nops, ops, &T->out.t, opt, kt,
+                                 generic, &st);
+    cr_assert(p, "%s [%s]: planning failed: %s: %s", T->desc, variant,
+              ein_status_str(st), ein_last_error());
+    st = ein_execute(p, ops, &T->out.t);
+    if (xbuf)
+        ein_plan_explain(p, xbuf, xcap);
+    ein_plan_free(p);
+    cr_assert_eq(st, EIN_OK, "%s [%s]: ein_execute: %s: %s", T->desc, variant,
+                 ein_status_str(st), ein_last_error());
+    check_result(T, variant);
+}
+
+/* Every variant: the default plan with 1 and 2 threads (bitwise equal),
+ * the forced loop nest, and every kernel table this CPU runs. */
+static void run_all_variants(trial *T)
+{
+    ein_options o1 = {0}, o2 = {0};
+    o1.num_threads = 1;
+    o2.num_threads = 2;
+    run_variant(T, &o1, NULL, false, "default, 1 thread", NULL, 0);
+    size_t bytes = (size_t)T->out.nbuf * T->out.es;
+    char *one = malloc(bytes);
+    cr_assert(one);
+    memcpy(one, T->out.buf, bytes);
+    run_variant(T, &o2, NULL, false, "default, 2 threads", NULL, 0);
+    cr_assert(memcmp(one, T->out.buf, bytes) == 0,
+              "%s: 1 and 2 threads give different bits", T->desc);
+    free(one);
+    run_variant(T, &o1, NULL, true, "forced loop nest", NULL, 0);
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        char name[64];
+        snprintf(name, sizeof name, "table %s", k_tables[t]);
+        run_variant(T, &o2, kt, false, name, NULL, 0);
+    }
+}
+
+static const int64_t k_pool[] = {0, 1, 1, 2, 2, 3, 5, 7, 11, 13, 17, 23, 31,
+                                  37, 64, 65, 67, 97, 128, 131, 257, 300};
+#define NPOOL ((int)(sizeof k_pool / sizeof k_pool[0]))
+
+/* Random extents for every letter of the expression, the iteration space
+ * (zeros counted as ones) kept under `budget`; `big` draws from 97..300. */
+static void pick_extents(trial *T, ts_rng *g, int64_t budget, bool big)
+{
+    for (int c = 0; c < 128; c++)
+        T->ext[c] = -1;
+    char letters[64];
+    int nl = 0;
+    for (int k = 0; k <= MAXOPS; k++)
+        for (const char *c = T->so.term[k]; *c; c++)
+            if (T->ext[(unsigned char)*c] < 0) {
+                T->ext[(unsigned char)*c] = big ? k_pool[ts_range(g, NPOOL - 5, NPOOL - 1)]
+                                                : k_pool[ts_range(g, 0, NPOOL - 1)];
+                letters[nl++] = *c;
+            }
+    for (;;) {
+        double space = 1;
+        int largest = 0;
+        for (int i = 0; i < nl; i++) {
+            int64_t e = T->ext[(unsigned char)letters[i]];
+            space *= (double)(e > 0 ? e : 1);
+            if (e > T->ext[(unsigned char)letters[largest]])
+                largest = i;
+        }
+        if (space <= (double)budget)
+            return;
+        int64_t *e = &T->ext[(unsigned char)letters[largest]];
+        *e = *e * 2 / 3;
+    }
+}
+
+/* ---- the dense-kernel expressions, randomized ------------------------- */
+
+typedef struct rcase {
+    const char *expr;
+    uint64_t    seed;
+} rcase;
+
+static const rcase k_rcases[] = {
+    {"ij,j->i", 1}, {"ij,i->j", 2}, {"ji,j->i", 3}, {"ij,jk->ik", 4},
+    {"ik,kj->ij", 5}, {"ij,kj->ik", 6}, {"ji,jk->ik", 7}, {"i,i->", 8},
+    {"i,j->ij", 9}, {"bij,bjk->bik", 10}, {"bij,bjk->bki", 11},
+    {"ijk,jkl->il", 12}, {"abcd,dbef->acef", 13},
+    /* and the steps around them: batched dots, elementwise, transposes,
+     * reductions, three operands through a temporary */
+    {"ij,ij->i", 14}, {"ij,ij->ij", 15}, {"ij,jk->ki", 16}, {"ij->ji", 17},
+    {"ijk->kj", 18}, {"ij->", 19}, {"ij,jk,kl->il", 20}, {"i,j,k->ijk", 21},
+    {"bi,bi->b", 22},
+};
+#define NRCASES ((int)(sizeof k_rcases / sizeof k_rcases[0]))
+
+/* Parameters cross into Criterion's worker processes, so they are
+ * indices into the tables, not pointers. */
+static int k_idx[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
+                        13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,
+                        26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38};
+
+ParameterizedTestParameters(exec, random_layouts)
+{
+    return cr_make_param_array(int, k_idx, NRCASES);
+}
+
+#define NTRIALS 24
+
+ParameterizedTest(int *pi, exec, random_layouts)
+{
+    const rcase *rc = &k_rcases[*pi];
+    ts_rng g = {0x5eed0000u + rc->seed};
+    for (int trial_i = 0; trial_i < NTRIALS; trial_i++) {
+        trial T;
+        memset(&T, 0, sizeof T);
+        T.expr = rc->expr;
+        split_expr(rc->expr, &T.so);
+        bool big = trial_i == 0;
+        pick_extents(&T, &g, big ? 1500000 : 40000, big);
+        ein_dtype dts[MAXOPS], odt;
+        int mode = (int)ts_range(&g, 0, 9);
+        bool any64 = false;
+        for (int k = 0; k < T.so.nops; k++) {
+            dts[k] = mode < 4 ? EIN_F32 : mode < 7 ? EIN_F64
+                   : (ts_next(&g) & 1) ? EIN_F64 : EIN_F32;
+            if (mode >= 7 && k == 0)
+                dts[k] = EIN_F32;   /* mixed: at least one of each */
+            if (mode >= 7 && k == 1)
+                dts[k] = EIN_F64;
+            any64 |= dts[k] == EIN_F64;
+        }
+        odt = any64 || mode == 9 ? EIN_F64 : EIN_F32;   /* 9: f32 into f64 */
+        int lys[MAXOPS];
+        for (int k = 0; k < T.so.nops; k++)
+            lys[k] = trial_i == 1 ? LY_C : (int)ts_range(&g, 0, LY_NKINDS - 1);
+        static const int out_lys[] = {LY_C, LY_PERM, LY_NEG, LY_SLICE, LY_MIX};
+        int oly = trial_i == 1 ? LY_C : out_lys[ts_range(&g, 0, 4)];
+        trial_setup(&T, dts, odt, lys, oly, &g);
+        run_all_variants(&T);
+        trial_free(&T);
+    }
+}
+
+/* ---- which kernel runs, and squeezes -------------------------------- */
+
+typedef struct kcase {
+    const char *expr;
+    const char *labels;
+    int64_t     ext[6];
+    const char *kernel;     /* what EXPLAIN must name */
+} kcase;
+
+static const kcase k_kcases[] = {
+    {"ij,j->i", "ij", {67, 31}, "GEMV"},
+    {"ij,i->j", "ij", {67, 31}, "GEMV"},
+    {"ji,j->i", "ij", {67, 31}, "GEMV"},
+    {"ij,jk->ik", "ijk", {37, 29, 41}, "GEMM"},
+    {"ik,kj->ij", "ijk", {37, 29, 41}, "GEMM"},
+    {"ij,kj->ik", "ijk", {37, 29, 41}, "GEMM"},
+    {"ji,jk->ik", "ijk", {37, 29, 41}, "GEMM"},
+    {"i,i->", "i", {131}, "DOT"},
+    {"i,j->ij", "ij", {13, 17}, "OUTER"},
+    {"bij,bjk->bik", "bijk", {3, 7, 5, 11}, "GEMM"},
+    {"bij,bjk->bki", "bijk", {3, 7, 5, 11}, "GEMM"},
+    {"ijk,jkl->il", "ijkl", {7, 5, 3, 11}, "GEMM"},
+    {"abcd,dbef->acef", "abcdef", {3, 4, 5, 6, 2, 7}, "GEMM"},
+    {"ij,ij->i", "ij", {9, 33}, "DOT"},
+    /* squeezes: an extent-1 label leaves the loop nest */
+    {"ij,jk->ik", "ijk", {100, 50, 1}, "GEMV"},   /* k = 1 */
+    {"ij,jk->ik", "ijk", {1, 50, 100}, "GEMV"},   /* m = 1 */
+    {"ij,jk->ik", "ijk", {100, 1, 50}, "OUTER"},  /* k-sum of 1 */
+    {"ij,jk->ik", "ijk", {1, 50, 1}, "DOT"},
+    {"ij,jk->ik", "ijk", {1, 1, 1}, "LOOPS"},
+    {"ij,kj->ik", "ijk", {100, 50, 1}, "GEMV"},   /* a one-output linear layer */
+    {"bij,bjk->bik", "bijk", {1, 7, 5, 11}, "GEMM"},
+    {"bij,bjk->bik", "bijk", {4, 7, 5, 1}, "GEMV"},
+};
+#define NKCASES ((int)(sizeof k_kcases / sizeof k_kcases[0]))
+
+ParameterizedTestParameters(exec, kernel_choice)
+{
+    return cr_make_param_array(int, k_idx, NKCASES);
+}
+
+ParameterizedTest(int *pi, exec, kernel_choice)
+{
+    const kcase *kc = &k_kcases[*pi];
+    ts_rng g = {77};
+    for (int dt = 0; dt < 2; dt++) {
+        trial T;
+        memset(&T, 0, sizeof T);
+        T.expr = kc->expr;
+        split_expr(kc->expr, &T.so);
+        for (int c = 0; c < 128; c++)
+            T.ext[c] = -1;
+        for (int i = 0; kc->labels[i]; i++)
+            T.ext[(unsigned char)kc->labels[i]] = kc->ext[i];
+        ein_dtype d = dt ? EIN_F64 : EIN_F32;
+        ein_dtype dts[MAXOPS] = {d, d, d};
+        int lys[MAXOPS] = {LY_C, LY_C, LY_C};
+        trial_setup(&T, dts, d, lys, LY_C, &g);
+        char x[8192];
+        ein_options o1 = {0};
+        o1.num_threads = 1;
+        run_variant(&T, &o1, NULL, false, "default", x, sizeof x);
+        cr_assert(strstr(x, kc->kernel), "%s: expected a %s step, the plan is:\n%s",
+                  T.desc, kc->kernel, x);
+        bool has1 = false;
+        for (int i = 0; kc->labels[i]; i++)
+            has1 |= kc->ext[i] == 1;
+        if (has1)
+            cr_assert(strstr(x, "squeeze"), "%s: no squeeze in the plan:\n%s", T.desc, x);
+        run_all_variants(&T);
+        trial_free(&T);
+    }
+}
+
+/* ---- outputs that overlap inputs -------------------------------------- */
+
+Test(exec, inplace_transpose)
+{
+    for (int dt = 0; dt < 2; dt++)
+        for (int64_t n = 1; n <= 70; n += 23) {
+            ts_rng g = {(uint64_t)(n * 2 + dt)};
+            ein_dtype d = dt ? EIN_F64 : EIN_F32;
+            size_t es = ein_dtype_size(d);
+            char *a = malloc((size_t)(n * n) * es), *orig = malloc((size_t)(n * n) * es);
+            if (dt)
+                ts_fill_f64((double *)(void *)a, (size_t)(n * n), &g);
+            else
+                ts_fill_f32((float *)(void *)a, (size_t)(n * n), &g);
+            memcpy(orig, a, (size_t)(n * n) * es);
+            int64_t shape[2] = {n, n};
+            ein_tensor A = {a, d, 2, shape, NULL};
+            ein_status st = einsum("ij->ji", &A, &A);
+            cr_assert_eq(st, EIN_OK, "ij->ji in place n=%lld: %s", (long long)n,
+                         ein_last_error());
+            for (int64_t i = 0; i < n; i++)
+                for (int64_t j = 0; j < n; j++)
+                    cr_assert(memcmp(a + (size_t)(i * n + j) * es,
+                                     orig + (size_t)(j * n + i) * es, es) == 0,
+                              "ij->ji in place, %s n=%lld: element (%lld,%lld) wrong",
+                              ein_dtype_name(d), (long long)n, (long long)i, (long long)j);
+            free(a);
+            free(orig);
+        }
+}
+
+/* C = A B written over A's own memory (and over B's, and into a view
+ * that interleaves with an input), with every kernel variant. */
+Test(exec, output_aliases_input)
+{
+    for (int which = 0; which < 3; which++)
+        for (int dt = 0; dt < 2; dt++) {
+            int64_t n = which == 2 ? 33 : 70;
+            ein_dtype d = dt ? EIN_F64 : EIN_F32;
+            size_t es = ein_dtype_size(d);
+            ts_rng g = {(uint64_t)(100 + which * 2 + dt)};
+            size_t nn = (size_t)(n * n);
+            /* which 2: A holds the even elements of buf, the output the odd. */
+            char *buf = malloc(2 * nn * es), *b = malloc(nn * es);
+            if (dt) {
+                ts_fill_f64((double *)(void *)buf, 2 * nn, &g);
+                ts_fill_f64((double *)(void *)b, nn, &g);
+            } else {
+                ts_fill_f32((float *)(void *)buf, 2 * nn, &g);
+                ts_fill_f32((float *)(void *)b, nn, &g);
+            }
+            int64_t shape[2] = {n, n}, s2[2] = {2 * n, 2}, s1[2] = {n, 1};
+            ein_tensor A = {buf, d, 2, shape, which == 2 ? s2 : s1};
+            ein_tensor B = {b, d, 2, shape, NULL};
+            ein_tensor O = A;
+            if (which == 1)
+                O = B;
+            if (which == 2)
+                O.data = buf + es;
+            /* The reference from copies. */
+            char *ca = malloc(2 * nn * es), *cb = malloc(nn * es);
+            memcpy(ca, buf, 2 * nn * es);
+            memcpy(cb, b, nn * es);
+            ein_tensor cA = {ca, d, 2, shape, A.strides}, cB = {cb, d, 2, shape, NULL};
+            double *ref = malloc(nn * sizeof(double));
+            int64_t osz;
+            cr_assert_eq(ts_reference("ij,jk->ik", 2, (const ein_tensor *const[]){&cA, &cB},
+                                      ref, &osz), EIN_OK);
+            for (int v = 0; v < 2 + NTABLES; v++) {
+                const ein_ktable *kt = v >= 2 ? ein_ktable_named(k_tables[v - 2]) : NULL;
+                if (v >= 2 && !kt)
+                    continue;
+                memcpy(buf, ca, 2 * nn * es);
+                memcpy(b, cb, nn * es);
+                const ein_tensor *ops[2] = {&A, &B};
+                ein_status st;
+                ein_plan *p = ein_plan_build("ij,jk->ik", 2, ops, &O, NULL, kt, v == 1, &st);
+                cr_assert(p, "%s", ein_last_error());
+                st = ein_execute(p, ops, &O);
+                ein_plan_free(p);
+                cr_assert_eq(st, EIN_OK, "%s", ein_last_error());
+                double worst = 0;
+                for (size_t i = 0; i < nn; i++) {
+                    double got = ts_get(&O, (int64_t)i);
+                    double e = fabs(got - ref[i]) / (dt ? 1e-12 : 1e-4) / (double)n;
+                    if (!(e <= worst))
+                        worst = isnan(e) ? INFINITY : e;
+                }
+                cr_assert(worst <= 1, "ij,jk->ik, %s, output over %s, variant %d: "
+                          "error %g of tolerance", ein_dtype_name(d),
+                          which == 0 ? "A" : which == 1 ? "B" : "A's odd elements",
+                          v, worst);
+                if (which == 2)   /* A's own elements are untouched */
+                    for (size_t i = 0; i < 2 * nn; i += 2)
+                        cr_assert(memcmp(buf + i * es, ca + i * es, es) == 0,
+                                  "input element %zu changed", i / 2);
+            }
+            free(ref);
+            free(ca);
+            free(cb);
+            free(buf);
+            free(b);
+        }
+}
+
+/* ---- zero-size ------------------------------------------------------- */
+
+/* A sum over an empty label writes zeros over whatever the output held,
+ * through any output strides, with every variant. */
+Test(exec, empty_sum_writes_zeros)
+{
+    static const char *const exprs[] = {"ij,jk->ik", "i,i->", "ij,j->i", "ij->i",
+                                        "bij,bjk->bik", "ij,jk,kl->il"};
+    static const char *const zero[] = {"j", "i", "j", "j", "j", "k"};
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++)
+        for (int oly = 0; oly < 4; oly++) {
+            ts_rng g = {(uint64_t)(e * 16 + (size_t)oly)};
+            trial T;
+            memset(&T, 0, sizeof T);
+            T.expr = exprs[e];
+            split_expr(exprs[e], &T.so);
+            for (int c = 0; c < 128; c++)
+                T.ext[c] = -1;
+            for (int k = 0; k <= MAXOPS; k++)
+                for (const char *c = T.so.term[k]; *c; c++)
+                    T.ext[(unsigned char)*c] = 3 + (*c - 'a') % 4;
+            T.ext[(unsigned char)zero[e][0]] = 0;
+            /* f32 outputs take f32 operands (f64 would need an unsafe cast). */
+            ein_dtype od = oly & 1 ? EIN_F32 : EIN_F64;
+            ein_dtype dts[MAXOPS] = {od, EIN_F32, od};
+            int lys[MAXOPS] = {LY_C, LY_NEG, LY_MIX};
+            static const int olys[] = {LY_C, LY_PERM, LY_NEG, LY_SLICE};
+            trial_setup(&T, dts, od, lys, olys[oly], &g);
+            cr_assert_gt(T.osize, 0, "%s: the output should not be empty", T.desc);
+            run_all_variants(&T);
+            for (int64_t i = 0; i < T.osize; i++)
+                cr_assert(ts_get(&T.out.t, i) == 0.0 && !signbit(ts_get(&T.out.t, i)) ,
+                          "%s: element %lld is %g, not +0", T.desc, (long long)i,
+                          ts_get(&T.out.t, i));
+            trial_free(&T);
+        }
+}
+
+/* An empty output: nothing around it is written, with NULL or real data. */
+Test(exec, empty_output_untouched)
+{
+    static const char *const exprs[] = {"ij,jk->ik", "ij,jk->ik", "ij,j->i", "i,j->ij",
+                                        "ij->ji", "bij,bjk->bik"};
+    static const char *const zero[] = {"i", "k", "i", "j", "j", "b"};
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
+        ts_rng g = {(uint64_t)(500 + e)};
+        trial T;
+        memset(&T, 0, sizeof T);
+        T.expr = exprs[e];
+        split_expr(exprs[e], &T.so);
+        for (int c = 0; c < 128; c++)
+            T.ext[c] = -1;
+        for (int k = 0; k <= MAXOPS; k++)
+            for (const char *c = T.so.term[k]; *c; c++)
+                T.ext[(unsigned char)*c] = 5;
+        T.ext[(unsigned char)zero[e][0]] = 0;
+        ein_dtype dts[MAXOPS] = {EIN_F64, EIN_F64, EIN_F64};
+        int lys[MAXOPS] = {LY_MIX, LY_C, LY_C};
+        trial_setup(&T, dts, EIN_F64, lys, LY_SLICE, &g);
+        cr_assert_eq(T.osize, 0);
+        run_all_variants(&T);   /* checks every guard element */
+        /* And with a NULL data pointer. */
+        const ein_tensor *ops[MAXOPS];
+        for (int k = 0; k < T.so.nops; k++)
+            ops[k] = &T.op[k].t;
+        ein_tensor O = T.out.t;
+        O.data = NULL;
+        ein_status st = einsum_v(T.expr, T.so.nops, ops, &O);
+        cr_assert_eq(st, EIN_OK, "%s with NULL output data: %s", T.desc, ein_last_error());
+        trial_free(&T);
+    }
+}
+
+/* ---- reuse: many runs, many threads ------------------------------------ */
+
+static double max_rel_err(const ein_tensor *o, const double *ref, int64_t n, double tol)
+{
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs(ts_get(o, i) - ref[i]) / tol;
+        if (!(e <= worst))
+            worst = isnan(e) ? INFINITY : e;
+    }
+    return worst;
+}
+
+Test(exec, plan_reused_with_new_data)
+{
+    static const char *const exprs[] = {"ij,jk->ik", "ij,j->i", "bij,bjk->bki", "ij->j"};
+    for (size_t e = 0; e < 4; e++) {
+        ts_rng g = {(uint64_t)(900 + e)};
+        trial T;
+        memset(&T, 0, sizeof T);
+        T.expr = exprs[e];
+        split_expr(exprs[e], &T.so);
+        for (int c = 0; c < 128; c++)
+            T.ext[c] = -1;
+        T.ext['b'] = 3; T.ext['i'] = 45; T.ext['j'] = 70; T.ext['k'] = 19;
+        ein_dtype dts[MAXOPS] = {EIN_F64, EIN_F64};
+        int lys[MAXOPS] = {LY_NEG, LY_PERM};
+        trial_setup(&T, dts, EIN_F64, lys, LY_SLICE, &g);
+        const ein_tensor *ops[MAXOPS] = {&T.op[0].t, &T.op[1].t};
+        ein_status st;
+        ein_plan *p = ein_plan_new(T.expr, T.so.nops, ops, &T.out.t, NULL, &st);
+        cr_assert(p, "%s: %s", T.desc, ein_last_error());
+        for (int rep = 0; rep < 12; rep++) {
+            /* Fresh buffers each time: new data pointers, same layout. */
+            trial U = T;
+            for (int k = 0; k < T.so.nops; k++) {
+                U.op[k].buf = malloc((size_t)T.op[k].nbuf * 8);
+                ts_fill_f64((double *)(void *)U.op[k].buf, (size_t)T.op[k].nbuf, &g);
+                U.op[k].t.data = U.op[k].buf + T.op[k].off * 8;
+                U.op[k].t.shape = U.op[k].shape;
+                U.op[k].t.strides = T.op[k].t.strides ? U.op[k].strides : NULL;
+            }
+            U.out.buf = malloc((size_t)T.out.nbuf * 8);
+            fill_sentinel(U.out.buf, U.out.nbuf, 8);
+            U.out.t.data = U.out.buf + T.out.off * 8;
+            U.out.t.shape = U.out.shape;
+            U.out.t.strides = U.out.strides;
+            const ein_tensor *uops[MAXOPS] = {&U.op[0].t, &U.op[1].t};
+            int64_t osz;
+            cr_assert_eq(ts_reference(T.expr, T.so.nops, uops, U.ref, &osz), EIN_OK);
+            st = ein_execute(p, uops, &U.out.t);
+            cr_assert_eq(st, EIN_OK, "%s run %d: %s", T.desc, rep, ein_last_error());
+            double w = max_rel_err(&U.out.t, U.ref, U.osize, 1e-12 * 70);
+            cr_assert(w <= 1, "%s run %d: error %g of tolerance", T.desc, rep, w);
+            check_guards(&U.out, T.desc);
+            for (int k = 0; k < T.so.nops; k++)
+                free(U.op[k].buf);
+            free(U.out.buf);
+        }
+        ein_plan_free(p);
+        trial_free(&T);
+    }
+}
+
+typedef struct worker {
+    const ein_plan *plan;
+    const char     *expr;
+    uint64_t        seed;
+    int64_t         m, k, n;
+    int             reps;
+    double          worst;     /* error / tolerance, largest */
+    int             failures;  /* non-OK statuses */
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    ts_rng g = {w->seed};
+    int64_t sa[2] = {w->m, w->k}, sb[2] = {w->k, w->n}, so[2] = {w->m, w->n};
+    size_t na = (size_t)(w->m * w->k), nb = (size_t)(w->k * w->n), no = (size_t)(w->m * w->n);
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *o = malloc(no * 4);
+    double *ref = malloc(no * 8);
+    for (int r = 0; r < w->reps; r++) {
+        ts_fill_f32(a, na, &g);
+        ts_fill_f32(b, nb, &g);
+        ein_tensor A = {a, EIN_F32, 2, sa, NULL}, B = {b, EIN_F32, 2, sb, NULL},
+                   O = {o, EIN_F32, 2, so, NULL};
+        const ein_tensor *ops[2] = {&A, &B};
+        if (ein_execute(w->plan, ops, &O) != EIN_OK) {
+            w->failures++;
+            continue;
+        }
+        int64_t osz;
+        if (ts_reference(w->expr, 2, ops, ref, &osz) != EIN_OK) {
+            w->failures++;
+            continue;
+        }
+        double e = max_rel_err(&O, ref, (int64_t)no, 1e-5 * (double)w->k);
+        if (!(e <= w->worst))
+            w->worst = isnan(e) ? INFINITY : e;
+    }
+    free(a);
+    free(b);
+    free(o);
+    free(ref);
+    return NULL;
+}
+
+Test(exec, one_plan_four_threads)
+{
+    for (int nth = 1; nth <= 2; nth++) {
+        int64_t m = 67, k = 45, n = 53;
+        int64_t sa[2] = {m, k}, sb[2] = {k, n}, so[2] = {m, n};
+        ein_tensor A = {NULL, EIN_F32, 2, sa, NULL}, B = {NULL, EIN_F32, 2, sb, NULL},
+                   O = {NULL, EIN_F32, 2, so, NULL};
+        const ein_tensor *ops[2] = {&A, &B};
+        ein_options opt = {0};
+        opt.num_threads = nth;   /* 2: kernels spawn threads inside threads */
+        ein_status st;
+        ein_plan *p = ein_plan_new("ij,jk->ik", 2, ops, &O, &opt, &st);
+        cr_assert(p, "%s", ein_last_error());
+        pthread_t th[4];
+        worker w[4];
+        for (int t = 0; t < 4; t++) {
+            w[t] = (worker){p, "ij,jk->ik", (uint64_t)(1000 + t), m, k, n, 15, 0, 0};
+            cr_assert_eq(pthread_create(&th[t], NULL, worker_run, &w[t]), 0);
+        }
+        for (int t = 0; t < 4; t++)
+            pthread_join(th[t], NULL);
+        ein_plan_free(p);
+        for (int t = 0; t < 4; t++) {
+            cr_assert_eq(w[t].failures, 0, "thread %d: %d runs failed", t, w[t].failures);
+            cr_assert(w[t].worst <= 1, "thread %d (plan threads %d): error %g of "
+                      "tolerance", t, nth, w[t].worst);
+        }
+    }
+}
+
+/* ---- ein_execute's refusals, and no partial output -------------------- */
+
+/* The output buffer, whole, before and after. */
+static void expect_refusal(const ein_plan *p, const ein_tensor *const *ops,
+                           ein_tensor *out, const double *obuf, size_t on,
+                           ein_status want, const char *needle, const char *what)
+{
+    double *before = malloc(on * sizeof(double));
+    memcpy(before, obuf, on * sizeof(double));
+    ein_status st = ein_execute(p, ops, out);
+    cr_assert_eq(st, want, "%s: status %s, expected %s: %s", what, ein_status_str(st),
+                 ein_status_str(want), ein_last_error());
+    if (needle)
+        cr_assert(strstr(ein_last_error(), needle), "%s: the message does not name "
+                  "'%s': %s", what, needle, ein_last_error());
+    cr_assert(memcmp(before, obuf, on * sizeof(double)) == 0,
+              "%s: the output changed on error", what);
+    free(before);
+}
+
+Test(exec, execute_refuses_mismatched_tensors)
+{
+    double a[5 * 4 + 8], x[8], y[16];
+    ts_rng g = {4242};
+    ts_fill_f64(a, 28, &g);
+    ts_fill_f64(x, 8, &g);
+    for (int i = 0; i < 16; i++)
+        y[i] = -7.25;
+    int64_t sa[2] = {5, 4}, sx[1] = {4}, sy[1] = {5};
+    ein_tensor A = {a, EIN_F64, 2, sa, NULL}, X = {x, EIN_F64, 1, sx, NULL},
+               Y = {y, EIN_F64, 1, sy, NULL};
+    const ein_tensor *ops[2] = {&A, &X};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij,j->i", 2, ops, &Y, NULL, &st);
+    cr_assert(p, "%s", ein_last_error());
+
+    int64_t sa2[2] = {5, 3}, sx3[2] = {4, 1}, st2[1] = {2}, stA[2] = {1, 5};
+    ein_tensor bad;
+    const ein_tensor *bops[2];
+
+    bad = A; bad.shape = sa2;
+    bops[0] = &bad; bops[1] = &X;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_PLAN, "operand 0", "A with another extent");
+    bad = A; bad.strides = stA;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_PLAN, "operand 0", "A transposed");
+    bad = X; bad.strides = st2;
+    bops[0] = &A; bops[1] = &bad;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_PLAN, "operand 1", "x with stride 2");
+    bad = X; bad.dtype = EIN_F32;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_PLAN, "operand 1", "x as float32");
+    bad = X; bad.ndim = 2; bad.shape = sx3;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_PLAN, "operand 1", "x of rank 2");
+    bad = X; bad.data = NULL;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_ARG, "operand 1", "x with NULL data");
+    bops[1] = NULL;
+    expect_refusal(p, bops, &Y, y, 16, EIN_ERR_ARG, "operand 1", "x NULL");
+    expect_refusal(p, NULL, &Y, y, 16, EIN_ERR_ARG, NULL, "operand array NULL");
+
+    ein_tensor O = Y;
+    O.strides = st2;
+    expect_refusal(p, ops, &O, y, 16, EIN_ERR_PLAN, "output", "output with stride 2");
+    O = Y; O.shape = (const int64_t[]){4};
+    expect_refusal(p, ops, &O, y, 16, EIN_ERR_PLAN, "output", "output of extent 4");
+    O = Y; O.dtype = EIN_F32;
+    expect_refusal(p, ops, &O, y, 16, EIN_ERR_PLAN, "output", "float32 output");
+    O = Y; O.data = NULL;
+    expect_refusal(p, ops, &O, y, 16, EIN_ERR_ARG, "output", "output with NULL data");
+    expect_refusal(p, ops, NULL, y, 16, EIN_ERR_ARG, "output", "output NULL");
+    expect_refusal(NULL, ops, &Y, y, 16, EIN_ERR_ARG, NULL, "plan NULL");
+
+    /* A C-contiguous view that states its strides is the same view. */
+    int64_t cs[2] = {4, 1};
+    bad = A; bad.strides = cs;
+    bops[0] = &bad; bops[1] = &X;
+    st = ein_execute(p, bops, &Y);
+    cr_assert_eq(st, EIN_OK, "explicit C strides refused: %s", ein_last_error());
+    for (int i = 0; i < 5; i++) {
+        double want = 0;
+        for (int j = 0; j < 4; j++)
+            want += a[i * 4 + j] * x[j];
+        cr_assert_float_eq(y[i], want, 1e-13, "y[%d]", i);
+    }
+    cr_assert_str_empty(ein_last_error(), "success leaves a message: %s", ein_last_error());
+    ein_plan_free(p);
+}
+
+/* einsum_v's refusals: every one leaves the output as it was. */
+Test(exec, einsum_errors_leave_output_untouched)
+{
+    double a[12], b[12], o[16];
+    for (int i = 0; i < 12; i++)
+        a[i] = b[i] = i + 1;
+    int64_t s34[2] = {3, 4}, s43[2] = {4, 3}, s33[2] = {3, 3}, s35[2] = {3, 5},
+            s53[2] = {5, 3}, neg[2] = {3, -4}, zs[2] = {0, 1}, huge[2] = {1LL << 40, 1LL << 40},
+            z2[2] = {0, 0};
+    ein_tensor A = {a, EIN_F64, 2, s34, NULL}, B = {b, EIN_F64, 2, s43, NULL};
+    struct {
+        const char *expr;
+        ein_tensor a, b, o;
+        int nops;
+        ein_status want;
+    } cases[] = {
+        {"ij,jk->ik", A, B, {o, EIN_F64, 2, s35, NULL}, 2, EIN_ERR_SHAPE},
+        {"ij,jk->ik", A, {b, EIN_F64, 2, s53, NULL}, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_SHAPE},
+        {"ij,jk->ik", A, B, {o, EIN_F32, 2, s33, NULL}, 2, EIN_ERR_DTYPE},
+        {"ij,jk->ik", A, B, {o, EIN_F64, 2, s33, zs}, 2, EIN_ERR_ALIAS},
+        {"ij,jk->ik", A, B, {o, EIN_F64, 2, s33, NULL}, 1, EIN_ERR_OPERANDS},
+        {"ij,jk->ik", A, {b, EIN_F64, 2, neg, NULL}, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
+        {"ij,jk->ik", A, B, {o, EIN_F64, 3, s33, NULL}, 2, EIN_ERR_SHAPE},
+        {"ij,jk->iz", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_SYNTAX},
+        {"ijk,jk->ik", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_RANK},
+        {"ij,kl->", {a, EIN_F64, 2, huge, z2}, {b, EIN_F64, 2, huge, z2},
+         {o, EIN_F64, 0, NULL, NULL}, 2, EIN_ERR_OVERFLOW},
+        {"ij,jk->ik", A, {NULL, EIN_F64, 2, s43, NULL}, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
+        {"ij,jk->ik", A, B, {NULL, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int i = 0; i < 16; i++)
+            o[i] = 1000 + i;
+        double before[16];
+        memcpy(before, o, sizeof o);
+        const ein_tensor *ops[2] = {&cases[c].a, &cases[c].b};
+        ein_status st = einsum_v(cases[c].expr, cases[c].nops, ops, &cases[c].o);
+        cr_assert_eq(st, cases[c].want, "case %zu %s: %s, expected %s: %s", c,
+                     cases[c].expr, ein_status_str(st), ein_status_str(cases[c].want),
+                     ein_last_error());
+        cr_assert_str_neq(ein_last_error(), "", "case %zu: no message", c);
+        cr_assert(memcmp(before, o, sizeof o) == 0, "case %zu %s (%s): output changed",
+                  c, cases[c].expr, ein_status_str(st));
+    }
+}
+
+/* ---- many operands ----------------------------------------------------- */
+
+/* 52 operands with one private summed label each (A..Z, a..z, extent 2)
+ * and 200 0-d operands: every private label is reduced in its own step
+ * before the 251 pairwise steps, so the plan has 252 + 52 + 250 + 1 = 555
+ * slots.  ein_run's slot table is sized 2 * EIN_MAX_OPERANDS + 2 = 514.
+ * Disabled: it overflows that stack array (src/exec.c, ein_run, `base`);
+ * see the report.  Enable once the table is sized by p->nslots. */
+Test(exec, many_operands_private_sums, .disabled = true)
+{
+    enum { NV = 52, NS = 200, N = NV + NS };
+    static char expr[4 * N + 8];
+    size_t w = 0;
+    for (int k = 0; k < N; k++) {
+        if (k)
+            expr[w++] = ',';
+        if (k < NV)
+            expr[w++] = (char)(k < 26 ? 'A' + k : 'a' + k - 26);
+    }
+    memcpy(expr + w, "->", 3);
+    static double vec[NV][2], sc[NS];
+    static ein_tensor t[N];
+    static const ein_tensor *ops[N];
+    static const int64_t two[1] = {2};
+    double want = 1;
+    for (int k = 0; k < NV; k++) {
+        vec[k][0] = 0.25 + (k % 3) * 0.25;
+        vec[k][1] = 1.0 - vec[k][0] + (k == 7 ? 0.5 : 0.0);
+        want *= vec[k][0] + vec[k][1];
+        t[k] = (ein_tensor){vec[k], EIN_F64, 1, two, NULL};
+    }
+    for (int k = 0; k < NS; k++) {
+        sc[k] = k == 3 ? -2.0 : 1.0;
+        want *= sc[k];
+        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, NULL, NULL};
+    }
+    for (int k = 0; k < N; k++)
+        ops[k] = &t[k];
+    double out = NAN;
+    ein_tensor O = {&out, EIN_F64, 0, NULL, NULL};
+    ein_status st = einsum_v(expr, N, ops, &O);
+    cr_assert_eq(st, EIN_OK, "%s", ein_last_error());
+    cr_assert_float_eq(out, want, 1e-12, "got %g, want %g", out, want);
+}
+
+/* The same shape of plan within the slot table's size: 40 private sums
+ * and 100 scalars.  (Extent 2: ein_bind refuses when the product of every
+ * label's extent overflows int64, 3^40 here, although the plan never
+ * walks that space.) */
+Test(exec, many_operands_within_limits)
+{
+    enum { NV = 40, NS = 100, N = NV + NS };
+    static char expr[4 * N + 8];
+    size_t w = 0;
+    for (int k = 0; k < N; k++) {
+        if (k)
+            expr[w++] = ',';
+        if (k < NV)
+            expr[w++] = (char)(k < 26 ? 'A' + k : 'a' + k - 26);
+    }
+    memcpy(expr + w, "->", 3);
+    static double vec[NV][2], sc[NS];
+    static ein_tensor t[N];
+    static const ein_tensor *ops[N];
+    static const int64_t two[1] = {2};
+    double want = 1;
+    for (int k = 0; k < NV; k++) {
+        vec[k][0] = 0.5;
+        vec[k][1] = 0.25 * (k % 4) + 0.125;
+        want *= vec[k][0] + vec[k][1];
+        t[k] = (ein_tensor){vec[k], EIN_F64, 1, two, NULL};
+    }
+    for (int k = 0; k < NS; k++) {
+        sc[k] = k % 10 == 3 ? -1.0 : 1.0;
+        want *= sc[k];
+        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, NULL, NULL};
+    }
+    for (int k = 0; k < N; k++)
+        ops[k] = &t[k];
+    double out = NAN;
+    ein_tensor O = {&out, EIN_F64, 0, NULL, NULL};
+    ein_status st = einsum_v(expr, N, ops, &O);
+    cr_assert_eq(st, EIN_OK, "%s", ein_last_error());
+    cr_assert(fabs(out - want) <= 1e-12 * fabs(want), "got %.17g, want %.17g", out, want);
+}
