@@ -63,8 +63,9 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         p->op_ndim = calloc((size_t)nops + 1, sizeof *p->op_ndim);
         p->op_shape = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
         p->op_stride = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_stride);
+        p->op_span = calloc(((size_t)nops + 1) * 2, sizeof *p->op_span);
     }
-    if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride) {
+    if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride || !p->op_span) {
         *st = ein_fail(EIN_ERR_NOMEM, "out of memory building a plan");
         goto fail;
     }
@@ -81,6 +82,8 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
             memcpy(&p->op_stride[k * EIN_MAX_DIMS], v->strides, (size_t)v->ndim * sizeof(int64_t));
         else
             c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
+        ein_view_span(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS],
+                      ein_dtype_size(v->dtype), &p->op_span[2 * k]);
     }
     p->out_dtype = b.dtype;
     p->out_ndim = b.out_ndim;
@@ -89,6 +92,8 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         memcpy(p->out_stride, out->strides, (size_t)out->ndim * sizeof(int64_t));
     else
         c_strides(p->out_ndim, p->out_shape, p->out_stride);
+    ein_view_span(p->out_ndim, p->out_shape, p->out_stride,
+                  ein_dtype_size(p->out_dtype), p->out_span);
     p->out_size = 1;
     for (int d = 0; d < p->out_ndim; d++)
         p->out_size *= p->out_shape[d];
@@ -129,6 +134,7 @@ void ein_plan_free(ein_plan *p)
     free(p->op_ndim);
     free(p->op_shape);
     free(p->op_stride);
+    free(p->op_span);
     free(p->slots);
     free(p->steps);
     free(p);
@@ -145,24 +151,37 @@ int32_t ein_plan_result(const ein_plan *p, ein_dtype *dtype, int64_t *shape)
     return p->out_ndim;
 }
 
-/* Does view v match what the plan was built for? */
+static const char *tensor_name(int which, char *buf, size_t cap)
+{
+    if (which < 0)
+        snprintf(buf, cap, "the output");
+    else
+        snprintf(buf, cap, "operand %d", which);
+    return buf;
+}
+
+/* Does view v match what the plan was built for?  `which` is the operand
+ * index, or -1 for the output; it is formatted only on failure, since
+ * this runs on every execute. */
 static ein_status check_against(const ein_plan *p, const ein_tensor *v,
                                 ein_dtype dt, int nd, const int64_t *shape,
-                                const int64_t *stride, const char *what)
+                                const int64_t *stride, int which)
 {
+    char what[32];
+#define WHAT tensor_name(which, what, sizeof what)
     if (!v)
-        return ein_fail(EIN_ERR_ARG, "%s: %s is NULL", p->text, what);
+        return ein_fail(EIN_ERR_ARG, "%s: %s is NULL", p->text, WHAT);
     if (v->dtype != dt)
         return ein_fail(EIN_ERR_PLAN, "%s: %s is %s but the plan was built for %s",
-                        p->text, what, ein_dtype_name(v->dtype), ein_dtype_name(dt));
+                        p->text, WHAT, ein_dtype_name(v->dtype), ein_dtype_name(dt));
     if (v->ndim != nd || (nd > 0 && !v->shape))
         return ein_fail(EIN_ERR_PLAN, "%s: %s has rank %d but the plan was built "
-                        "for rank %d", p->text, what, (int)v->ndim, nd);
+                        "for rank %d", p->text, WHAT, (int)v->ndim, nd);
     int64_t size = 1;
     for (int d = 0; d < nd; d++) {
         if (v->shape[d] != shape[d])
             return ein_fail(EIN_ERR_PLAN, "%s: %s has extent %lld in dimension %d "
-                            "but the plan was built for %lld", p->text, what,
+                            "but the plan was built for %lld", p->text, WHAT,
                             (long long)v->shape[d], d, (long long)shape[d]);
         size *= shape[d];
     }
@@ -170,7 +189,7 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
         for (int d = 0; d < nd; d++)
             if (v->strides[d] != stride[d] && shape[d] > 1)
                 return ein_fail(EIN_ERR_PLAN, "%s: %s has stride %lld in dimension "
-                                "%d but the plan was built for %lld", p->text, what,
+                                "%d but the plan was built for %lld", p->text, WHAT,
                                 (long long)v->strides[d], d, (long long)stride[d]);
     } else {
         int64_t cs[EIN_MAX_DIMS];
@@ -179,11 +198,13 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
             if (cs[d] != stride[d] && shape[d] > 1)
                 return ein_fail(EIN_ERR_PLAN, "%s: %s is C-contiguous but the plan "
                                 "was built for stride %lld in dimension %d", p->text,
-                                what, (long long)stride[d], d);
+                                WHAT,
+                                (long long)stride[d], d);
     }
     if (size > 0 && !v->data)
         return ein_fail(EIN_ERR_ARG, "%s: %s has %lld elements but its data is NULL",
-                        p->text, what, (long long)size);
+                        p->text, WHAT, (long long)size);
+#undef WHAT
     return EIN_OK;
 }
 
@@ -194,17 +215,15 @@ ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tens
         return ein_fail(EIN_ERR_ARG, "the plan is NULL");
     if (p->nops > 0 && !ops)
         return ein_fail(EIN_ERR_ARG, "%s: the operand array is NULL", p->text);
-    char what[32];
     for (int k = 0; k < p->nops; k++) {
-        snprintf(what, sizeof what, "operand %d", k);
         ein_status st = check_against(p, ops[k], p->op_dtype[k], p->op_ndim[k],
                                       &p->op_shape[k * EIN_MAX_DIMS],
-                                      &p->op_stride[k * EIN_MAX_DIMS], what);
+                                      &p->op_stride[k * EIN_MAX_DIMS], k);
         if (st != EIN_OK)
             return st;
     }
     ein_status st = check_against(p, out, p->out_dtype, p->out_ndim, p->out_shape,
-                                  p->out_stride, "the output");
+                                  p->out_stride, -1);
     if (st != EIN_OK)
         return st;
     return ein_run(p, ops, out);

@@ -7,15 +7,13 @@
 
 #include "internal.h"
 
-/* Byte range [lo, hi) a view touches. */
-static void view_range(const char *data, int nd, const int64_t *shape,
-                       const int64_t *stride, size_t esize,
-                       uintptr_t *lo, uintptr_t *hi)
+void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
+                   size_t esize, int64_t span[2])
 {
     int64_t mn = 0, mx = 0;
     for (int d = 0; d < nd; d++) {
         if (shape[d] == 0) {
-            *lo = *hi = 0;
+            span[0] = span[1] = 0;
             return;
         }
         int64_t r = stride[d] * (shape[d] - 1);
@@ -24,8 +22,8 @@ static void view_range(const char *data, int nd, const int64_t *shape,
         else
             mx += r;
     }
-    *lo = (uintptr_t)data + (uintptr_t)(mn * (int64_t)esize);
-    *hi = (uintptr_t)data + (uintptr_t)((mx + 1) * (int64_t)esize);
+    span[0] = mn * (int64_t)esize;
+    span[1] = (mx + 1) * (int64_t)esize;
 }
 
 /* Visit every element of a strided shape: dst[i] = src[i] with dtype
@@ -140,10 +138,12 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
 {
     size_t es = ein_dtype_size(p->dtype);
     int no = s->nouter;
-    int64_t idx[EIN_MAX_LABELS] = {0}, oa = 0, ob = 0, oc = 0;
-    for (int l = 0; l < no; l++)
+    int64_t idx[EIN_MAX_LABELS], oa = 0, ob = 0, oc = 0;
+    for (int l = 0; l < no; l++) {
         if (s->loops[l].extent == 0)
             return;
+        idx[l] = 0;
+    }
     for (;;) {
         int acc = 0;
         for (int l = 0; l < no; l++)
@@ -183,18 +183,17 @@ static void run_generic(const ein_plan *p, const ein_step *s,
 
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
 {
-    size_t oes = ein_dtype_size(p->out_dtype);
 
-    /* Does the output share memory with an input? */
+    /* Does the output share memory with an input?  The byte spans come
+     * from the plan; only the data pointers are new. */
     bool redirect = false;
-    uintptr_t olo, ohi;
-    view_range(out->data, p->out_ndim, p->out_shape, p->out_stride, oes, &olo, &ohi);
+    uintptr_t olo = (uintptr_t)out->data + (uintptr_t)p->out_span[0];
+    uintptr_t ohi = (uintptr_t)out->data + (uintptr_t)p->out_span[1];
     for (int k = 0; k < p->nops && olo < ohi; k++) {
-        uintptr_t lo, hi;
-        view_range(ops[k]->data, p->op_ndim[k], &p->op_shape[k * EIN_MAX_DIMS],
-                   &p->op_stride[k * EIN_MAX_DIMS], ein_dtype_size(p->op_dtype[k]),
-                   &lo, &hi);
-        redirect |= lo < ohi && olo < hi;
+        const int64_t *sp = &p->op_span[2 * k];
+        uintptr_t lo = (uintptr_t)ops[k]->data + (uintptr_t)sp[0];
+        uintptr_t hi = (uintptr_t)ops[k]->data + (uintptr_t)sp[1];
+        redirect |= lo < hi && lo < ohi && olo < hi;
     }
     size_t bytes = p->workspace, scratch_off = bytes;
     if (redirect)

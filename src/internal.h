@@ -152,6 +152,10 @@ struct ein_plan {
     int64_t   out_shape[EIN_MAX_DIMS];
     int64_t   out_stride[EIN_MAX_DIMS];
     int64_t   out_size;
+    /* Byte offsets [lo, hi) each view reaches from its data pointer, for
+     * the overlap test at execute time: op k at op_span[2k]. */
+    int64_t  *op_span;
+    int64_t   out_span[2];
 
     int        nslots;
     ein_slot  *slots;
@@ -205,6 +209,8 @@ void ein_loopnest(ein_dtype dt, int nin, const void *const *in, void *out,
 void ein_cache_clear(void);
 
 /* exec.c */
+void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
+                   size_t esize, int64_t span[2]);
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
                    ein_tensor *out);
 
