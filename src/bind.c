@@ -274,15 +274,17 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
         EIN_USES(b, nops, b->out_label[d]) = true;
     }
 
-    /* The iteration space must be countable. */
-    int64_t space = 1;
-    for (int l = 0; l < b->nlabels; l++)
-        if (b->extent[l] >= 0 && !ein_mul_ok(space, b->extent[l], &space)) {
+    /* The result must be countable (each pairwise step's own loop space is
+     * checked when it is lowered; the product over every label is not a
+     * limit, since no plan walks it). */
+    int64_t osize = 1;
+    for (int d = 0; d < od; d++)
+        if (!ein_mul_ok(osize, b->out_shape[d], &osize) ||
+            !ein_mul_ok(osize, 8, &(int64_t){0})) {
             ein_bound_free(b);
-            return ein_fail(EIN_ERR_OVERFLOW, "%s: the product of all label "
-                            "extents overflows int64", text);
+            return ein_fail(EIN_ERR_OVERFLOW, "%s: the result's element count "
+                            "overflows int64 (its shape has %d dimensions)", text, od);
         }
-
 
     if (out) {
         char s2[256];

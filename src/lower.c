@@ -265,6 +265,14 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
                     s->nfree = n;
             }
         s->nloops = n;
+        int64_t space = 1;
+        for (int l = 0; l < n; l++)
+            if (!ein_mul_ok(space, s->loops[l].extent, &space)) {
+                free(path);
+                free(info);
+                return ein_fail(EIN_ERR_OVERFLOW, "step %d of the plan loops over "
+                                "extents whose product overflows int64", i);
+            }
         sort_loops(s->loops, n, s->nfree, s->nin);
         s->nloops = ein_fuse_loops(s->loops, n, s->nin + 1, &s->nfree);
         s->kind = EIN_K_GENERIC;
