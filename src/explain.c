@@ -142,8 +142,13 @@ size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
         buf[0] = '\0';
     if (!p)
         return 0;
-    put(&s, "einsum \"%s\"  %s, kernels %s, %d thread%s\n", p->text,
-        ein_dtype_name(p->dtype), p->kt->name, p->nthreads, p->nthreads == 1 ? "" : "s");
+    /* The thread count is a cap: kernels use one thread on small work. */
+    if (p->nthreads == 1)
+        put(&s, "einsum \"%s\"  %s, kernels %s, 1 thread\n", p->text,
+            ein_dtype_name(p->dtype), p->kt->name);
+    else
+        put(&s, "einsum \"%s\"  %s, kernels %s, up to %d threads\n", p->text,
+            ein_dtype_name(p->dtype), p->kt->name, p->nthreads);
     for (int k = 0; k < p->nops; k++) {
         put(&s, "|-- op%d  %s ", k, ein_dtype_name(p->op_dtype[k]));
         put_dims(&s, &p->op_shape[k * EIN_MAX_DIMS], p->op_ndim[k]);
