@@ -18,12 +18,12 @@
 /* Masks of the first r lanes, 1 <= r <= 16 (resp. 8); larger r: all. */
 static inline __mmask16 lanes16(int64_t r)
 {
-    return r >= 16 ? (__mmask16)0xffff : (__mmask16)(0xffffu >> (16 - r));
+    return (__mmask16)(r >= 16 ? 0xffffu : 0xffffu >> (16 - r));
 }
 
 static inline __mmask8 lanes8(int64_t r)
 {
-    return r >= 8 ? (__mmask8)0xff : (__mmask8)(0xffu >> (8 - r));
+    return (__mmask8)(r >= 8 ? 0xffu : 0xffu >> (8 - r));
 }
 
 /* ---- micro-kernels ---------------------------------------------------- */

@@ -1,26 +1,54 @@
 /* pool.c — the kernels' threads and scratch memory: a small persistent
  * worker pool, started on first use, that GEMM/GEMV split output tiles
  * over; and a per-thread packing buffer kept between calls. */
+#define _POSIX_C_SOURCE 200809L   /* clock_gettime */
+
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "kernels/frame.h"
 
 /* More workers than this buys nothing for the kernels' tile split. */
 #define POOL_MAX_WORKERS 15
+/* Microseconds a worker spins for the next job before it sleeps: waking
+ * a sleeping thread costs ~50 us in a VM (measured), more than a
+ * mid-size GEMM gains from the second core. */
+#define POOL_SPIN_US 200.0
+/* Spins of the caller waiting for workers before it yields. */
+#define POOL_SPIN 4096
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("" ::: "memory");
+#endif
+}
 
 /* One job at a time: `busy` is taken with trylock by the caller that owns
  * the pool for the job, so a second concurrent caller runs alone instead
- * of waiting.  `lock` guards the job fields below. */
+ * of waiting.  A job is published by bumping g_gen (release); every
+ * worker, taking part or not, acknowledges it by decrementing g_pending,
+ * so no worker can lag into the next job.  g_lock/g_wake serve only
+ * workers that went to sleep. */
 static pthread_mutex_t g_busy = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t  g_go = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t  g_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t  g_wake = PTHREAD_COND_INITIALIZER;
+static int             g_nsleep;       /* workers in cond_wait, under g_lock */
 static int             g_state;        /* 0 not started, 1 running, -1 failed */
 static int             g_nworkers;
-static unsigned long   g_gen;          /* bumped per job; workers wait on it */
-static int             g_pending;      /* workers still inside the job */
+static atomic_ulong    g_gen;          /* job number; workers wait for it */
+static atomic_int      g_pending;      /* workers yet to finish the job */
 static ein_task_fn    *g_fn;
 static void           *g_ctx;
 static int             g_nt;
@@ -31,21 +59,27 @@ static void *worker(void *arg)
     /* Jobs start at generation 1, so a worker that starts late still sees
      * the job posted right after pool_start. */
     unsigned long seen = 0;
-    pthread_mutex_lock(&g_lock);
     for (;;) {
-        while (g_gen == seen)
-            pthread_cond_wait(&g_go, &g_lock);
-        seen = g_gen;
-        if (id < g_nt) {
-            ein_task_fn *fn = g_fn;
-            void *ctx = g_ctx;
-            int nt = g_nt;
-            pthread_mutex_unlock(&g_lock);
-            fn(ctx, id, nt);
-            pthread_mutex_lock(&g_lock);
-            if (--g_pending == 0)
-                pthread_cond_signal(&g_done);
+        double t0 = now_us();
+        for (unsigned spins = 1;
+             atomic_load_explicit(&g_gen, memory_order_acquire) == seen;
+             spins++) {
+            cpu_relax();
+            if (spins % 256 == 0 && now_us() - t0 > POOL_SPIN_US)
+                break;
         }
+        if (atomic_load_explicit(&g_gen, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&g_lock);
+            g_nsleep++;
+            while (atomic_load_explicit(&g_gen, memory_order_acquire) == seen)
+                pthread_cond_wait(&g_wake, &g_lock);
+            g_nsleep--;
+            pthread_mutex_unlock(&g_lock);
+        }
+        seen = atomic_load_explicit(&g_gen, memory_order_acquire);
+        if (id < g_nt)
+            g_fn(g_ctx, id, g_nt);
+        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_release);
     }
     return NULL;
 }
@@ -55,12 +89,12 @@ static void after_fork_child(void)
 {
     pthread_mutex_init(&g_busy, NULL);
     pthread_mutex_init(&g_lock, NULL);
-    pthread_cond_init(&g_go, NULL);
-    pthread_cond_init(&g_done, NULL);
+    pthread_cond_init(&g_wake, NULL);
     g_state = 0;
     g_nworkers = 0;
-    g_pending = 0;
-    g_gen = 0;
+    g_nsleep = 0;
+    atomic_store(&g_pending, 0);
+    atomic_store(&g_gen, 0);
 }
 
 /* Called with g_busy held, so only one thread starts the pool. */
@@ -87,9 +121,7 @@ static void pool_start(void)
             break;
     }
     pthread_attr_destroy(&attr);
-    pthread_mutex_lock(&g_lock);
     g_nworkers = n;
-    pthread_mutex_unlock(&g_lock);
     g_state = n > 0 ? 1 : -1;
 }
 
@@ -113,21 +145,27 @@ int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx)
     }
     if (nt > 1 + g_nworkers)
         nt = 1 + g_nworkers;
-    pthread_mutex_lock(&g_lock);
     g_fn = fn;
     g_ctx = ctx;
     g_nt = nt;
-    g_pending = nt - 1;
-    g_gen++;
-    pthread_cond_broadcast(&g_go);
+    atomic_store_explicit(&g_pending, g_nworkers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_gen, 1, memory_order_release);
+    /* Under the lock, so a worker about to sleep either sees the new
+     * generation or is already waiting for this broadcast. */
+    pthread_mutex_lock(&g_lock);
+    if (g_nsleep > 0)
+        pthread_cond_broadcast(&g_wake);
     pthread_mutex_unlock(&g_lock);
 
     fn(ctx, 0, nt);
 
-    pthread_mutex_lock(&g_lock);
-    while (g_pending > 0)
-        pthread_cond_wait(&g_done, &g_lock);
-    pthread_mutex_unlock(&g_lock);
+    for (unsigned spins = 0;
+         atomic_load_explicit(&g_pending, memory_order_acquire) > 0; spins++) {
+        if (spins < POOL_SPIN)
+            cpu_relax();
+        else
+            sched_yield();
+    }
     pthread_mutex_unlock(&g_busy);
     return nt;
 }
