@@ -355,6 +355,16 @@ Test(cli, float32_result_and_scalar)
     run_free(&r);
 }
 
+Test(cli, expression_starting_with_arrow_is_not_an_option)
+{
+    const double v = 2.5;
+    save(tpath("zero_d.npy"), EIN_F64, 0, NULL, &v);
+    run_result r = run((const char *[]){ "->", tpath("zero_d.npy"), NULL });
+    cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+    cr_assert_str_eq(r.out, "array(2.5)\n");
+    run_free(&r);
+}
+
 Test(cli, output_file_round_trips)
 {
     write_matvec();

@@ -615,7 +615,9 @@ static int parse_args(int argc, char **argv, args *a)
     int opts = 1, npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (opts && s[0] == '-' && s[1] != '\0') {
+        /* An expression may start with "->" (a 0-d operand's term is
+         * empty): no option does, so it is never taken for one. */
+        if (opts && s[0] == '-' && s[1] != '\0' && s[1] != '>') {
             if (strcmp(s, "--") == 0) {
                 opts = 0;
             } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
