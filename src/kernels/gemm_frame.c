@@ -8,10 +8,12 @@
 
 /* Largest register tile any ISA file uses, in elements (mr * nr). */
 #define EIN_TILE_MAX 512
-/* Work below which GEMM stays on one thread, in flops (measured on a
- * 2-core AVX-512 machine: a pool hand-off costs a few microseconds). */
+/* Work below which GEMM stays on one thread, in flops.  Measured on a
+ * 2-vCPU AVX-512 VM with the worker spinning: 2 threads win from n ~ 128
+ * (4 MFLOP, ~25 us); a hand-off to a sleeping worker costs ~50 us. */
 #define EIN_GEMM_MT_FLOPS 4.0e6
-/* GEMV: matrix elements below which one thread streams faster. */
+/* GEMV: matrix elements below which one thread streams faster (1 MiB of
+ * f32: the matrix then comes from L2/L3, not memory). */
 #define EIN_GEMV_MT_ELEMS 262144.0
 /* GEMV rows are split between threads in multiples of this, a multiple
  * of every vector width, so each row's arithmetic is the same whatever
