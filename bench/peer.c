@@ -1,0 +1,625 @@
+/* peer.c — OpenBLAS as a peer, run in child processes: OPENBLAS_CORETYPE
+ * and OPENBLAS_NUM_THREADS only take effect when the library loads, so
+ * each (core, threads) pair is a re-exec of this program (`--peer
+ * openblas`) that reads workloads on stdin and answers timings on stdout.
+ * The child maps any binary contraction onto cblas the way a BLAS user
+ * would: view each operand as a (batched) matrix, or copy it into one
+ * first (transpose-then-GEMM) and count the copy in the time. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "internal.h"
+
+#ifdef EIN_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+
+/* ---- parent side ---------------------------------------------------------- */
+
+struct bn_peer {
+    bool   used, skx, dead;
+    int    threads;
+    pid_t  pid;
+    FILE  *to, *from;
+    char   core[64];
+    char   config[192];
+};
+
+#define BN_MAXPEERS 8
+static bn_peer peers[BN_MAXPEERS];
+extern char **environ;
+
+bool bn_peer_available(void)
+{
+#ifdef EIN_BENCH_OPENBLAS
+    return true;
+#else
+    return false;
+#endif
+}
+
+const char *bn_peer_core(const bn_peer *p) { return p->core; }
+const char *bn_peer_config(const bn_peer *p) { return p->config; }
+
+static bool spawn(bn_peer *p, char *why, size_t cap)
+{
+    int down[2], up[2];
+    if (pipe(down) != 0 || pipe(up) != 0) {
+        snprintf(why, cap, "pipe: %s", strerror(errno));
+        return false;
+    }
+    /* The environment for the child: ours, with the OpenBLAS knobs
+     * replaced.  Built before fork so the child only calls execve. */
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **envp = calloc(n + 3, sizeof *envp);
+    char threads[48];
+    snprintf(threads, sizeof threads, "OPENBLAS_NUM_THREADS=%d", p->threads);
+    size_t k = 0;
+    for (size_t i = 0; envp && i < n; i++)
+        if (strncmp(environ[i], "OPENBLAS_CORETYPE=", 18) != 0 &&
+            strncmp(environ[i], "OPENBLAS_NUM_THREADS=", 21) != 0)
+            envp[k++] = environ[i];
+    if (envp) {
+        envp[k++] = threads;
+        if (p->skx)
+            envp[k++] = "OPENBLAS_CORETYPE=SkylakeX";
+        envp[k] = NULL;
+    }
+    char *argv[] = {"einsum-bench", "--peer", "openblas", NULL};
+    fflush(stdout);
+    pid_t pid = envp ? fork() : -1;
+    if (pid == 0) {
+        dup2(down[0], 0);
+        dup2(up[1], 1);
+        close(down[0]); close(down[1]); close(up[0]); close(up[1]);
+        execve("/proc/self/exe", argv, envp);
+        _exit(127);
+    }
+    free(envp);
+    close(down[0]);
+    close(up[1]);
+    if (pid < 0) {
+        close(down[1]);
+        close(up[0]);
+        snprintf(why, cap, "fork: %s", strerror(errno));
+        return false;
+    }
+    signal(SIGPIPE, SIG_IGN);   /* a dead child must not kill the bench */
+    p->pid = pid;
+    p->to = fdopen(down[1], "w");
+    p->from = fdopen(up[0], "r");
+    char *line = NULL;
+    size_t lcap = 0;
+    if (!p->to || !p->from || getline(&line, &lcap, p->from) < 0 ||
+        strncmp(line, "core ", 5) != 0) {
+        snprintf(why, cap, "the OpenBLAS child did not start");
+        free(line);
+        p->dead = true;
+        return false;
+    }
+    line[strcspn(line, "\n")] = 0;
+    char *bar = strstr(line, " | ");
+    if (bar) {
+        *bar = 0;
+        snprintf(p->config, sizeof p->config, "%s", bar + 3);
+    }
+    snprintf(p->core, sizeof p->core, "%s", line + 5);
+    free(line);
+    return true;
+}
+
+bn_peer *bn_peer_get(bool skx, int threads, char *why, size_t cap)
+{
+    if (!bn_peer_available()) {
+        snprintf(why, cap, "built without OpenBLAS");
+        return NULL;
+    }
+    for (int i = 0; i < BN_MAXPEERS; i++)
+        if (peers[i].used && peers[i].skx == skx && peers[i].threads == threads) {
+            if (peers[i].dead) {
+                snprintf(why, cap, "the OpenBLAS child died");
+                return NULL;
+            }
+            return &peers[i];
+        }
+    for (int i = 0; i < BN_MAXPEERS; i++)
+        if (!peers[i].used) {
+            bn_peer *p = &peers[i];
+            memset(p, 0, sizeof *p);
+            p->used = true;
+            p->skx = skx;
+            p->threads = threads;
+            return spawn(p, why, cap) ? p : NULL;
+        }
+    snprintf(why, cap, "too many OpenBLAS children");
+    return NULL;
+}
+
+int bn_peer_run(bn_peer *p, const bn_spec *spec, double budget, int min_reps,
+                bn_samples *s, char *note, size_t cap)
+{
+    char enc[1024];
+    bn_spec_encode(spec, enc, sizeof enc);
+    if (p->dead || fprintf(p->to, "run %.6f %d %s\n", budget, min_reps, enc) < 0 ||
+        fflush(p->to) != 0) {
+        p->dead = true;
+        snprintf(note, cap, "the OpenBLAS child died");
+        return -1;
+    }
+    char *line = NULL;
+    size_t lcap = 0;
+    if (getline(&line, &lcap, p->from) < 0) {
+        free(line);
+        p->dead = true;
+        snprintf(note, cap, "the OpenBLAS child died (out of memory?)");
+        return -1;
+    }
+    line[strcspn(line, "\n")] = 0;
+    char *bar = strstr(line, " | ");
+    if (bar) {
+        *bar = 0;
+        snprintf(note, cap, "%s", bar + 3);
+    } else if (cap) {
+        note[0] = 0;
+    }
+    int rc = 0;
+    if (strncmp(line, "na", 2) == 0) {
+        rc = 1;
+    } else {
+        char *q = line + 3, *end;
+        long batch = strtol(q, &end, 10);
+        long n = strtol(end, &q, 10);
+        s->batch = batch;
+        for (long i = 0; i < n && s->n < BN_MAXSAMPLES; i++) {
+            double v = strtod(q, &end);
+            if (end == q)
+                break;
+            s->t[s->n++] = v;
+            q = end;
+        }
+    }
+    free(line);
+    return rc;
+}
+
+void bn_peers_close(void)
+{
+    for (int i = 0; i < BN_MAXPEERS; i++) {
+        bn_peer *p = &peers[i];
+        if (!p->used)
+            continue;
+        if (p->to) {
+            fprintf(p->to, "quit\n");
+            fclose(p->to);
+        }
+        if (p->from)
+            fclose(p->from);
+        if (p->pid > 0)
+            waitpid(p->pid, NULL, 0);
+        memset(p, 0, sizeof *p);
+    }
+}
+
+/* ---- child side ------------------------------------------------------------ */
+
+#ifndef EIN_BENCH_OPENBLAS
+int bn_peer_child_main(void)
+{
+    printf("core none | built without OpenBLAS\n");
+    fflush(stdout);
+    return 0;
+}
+#else
+
+/* Copy an n-dimensional strided block (strides in elements). */
+static void copy_nd(size_t es, int n, const int64_t *ext, const int64_t *ss,
+                    const int64_t *ds, const char *src, char *dst)
+{
+    for (int d = 0; d < n; d++)
+        if (ext[d] == 0)
+            return;
+    if (n == 0) {
+        memcpy(dst, src, es);
+        return;
+    }
+    int64_t idx[2 * BN_MAXDIM + 2] = {0};
+    int64_t inner = ext[n - 1];
+    int64_t si = ss[n - 1], di = ds[n - 1];
+    for (;;) {
+        if (es == 4) {
+            const float *s = (const float *)src;
+            float *t = (float *)dst;
+            for (int64_t i = 0; i < inner; i++)
+                t[i * di] = s[i * si];
+        } else {
+            const double *s = (const double *)src;
+            double *t = (double *)dst;
+            for (int64_t i = 0; i < inner; i++)
+                t[i * di] = s[i * si];
+        }
+        int d = n - 2;
+        for (; d >= 0; d--) {
+            src += ss[d] * (int64_t)es;
+            dst += ds[d] * (int64_t)es;
+            if (++idx[d] < ext[d])
+                break;
+            src -= ss[d] * ext[d] * (int64_t)es;
+            dst -= ds[d] * ext[d] * (int64_t)es;
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
+typedef struct group {
+    int n;
+    int lab[EIN_MAX_DIMS];
+} group;
+
+/* One operand (or the output) as a batch of matrices. */
+typedef struct mview {
+    int      t;                 /* 0, 1: operands; 2: output */
+    bool     copy;              /* gathered into / scattered from `tmp` */
+    bool     trans;             /* (r, c) at r + c*ld, else r*ld + c */
+    int64_t  ld, bs;            /* leading dimension, batch stride */
+    int64_t  rows, cols;
+    void    *tmp;               /* [batch][rows][cols] when copy */
+    /* for the copy: labels batch+rows+cols, their extents and strides */
+    int      nl;
+    int64_t  ext[3 * EIN_MAX_DIMS], str[3 * EIN_MAX_DIMS], cstr[3 * EIN_MAX_DIMS];
+} mview;
+
+typedef struct obplan {
+    bool      ok;
+    char      why[160];
+    char      note[160];
+    ein_dtype dt;
+    size_t    es;
+    int64_t   batch, M, N, K;
+    mview     v[3];             /* A, B, C */
+    void     *data[3];
+} obplan;
+
+static int64_t g_ext[EIN_MAX_LABELS];
+static int64_t g_str[3][EIN_MAX_LABELS];
+
+/* Fold a group of labels into one extent and stride if its strides nest. */
+static bool fold(int t, const group *g, int64_t *E, int64_t *s)
+{
+    *E = 1;
+    *s = 0;
+    int prev = -1;
+    for (int i = 0; i < g->n; i++) {
+        int l = g->lab[i];
+        *E *= g_ext[l];
+        if (g_ext[l] == 1)
+            continue;
+        if (prev >= 0 && g_str[t][prev] != g_str[t][l] * g_ext[l])
+            return false;
+        prev = l;
+        *s = g_str[t][l];
+    }
+    return true;
+}
+
+static void make_view(obplan *p, mview *v, int t, const group *gb,
+                      const group *gr, const group *gc)
+{
+    int64_t Eb = 1, sb = 0, Er = 1, sr = 0, Ec = 1, sc = 0;
+    bool ok = fold(t, gb, &Eb, &sb) && fold(t, gr, &Er, &sr) && fold(t, gc, &Ec, &sc);
+    v->t = t;
+    v->rows = Er;
+    v->cols = Ec;
+    v->bs = sb;
+    int64_t mr = Er > 1 ? Er : 1, mc = Ec > 1 ? Ec : 1;
+    v->copy = false;
+    if (ok && (Ec == 1 || sc == 1) && (Er == 1 || sr >= mc)) {
+        v->trans = false;
+        v->ld = Er == 1 ? mc : sr;
+    } else if (ok && (Er == 1 || sr == 1) && (Ec == 1 || sc >= mr)) {
+        v->trans = true;
+        v->ld = Ec == 1 ? mr : sc;
+    } else {
+        v->copy = true;
+        v->trans = false;
+        v->ld = mc;
+        v->bs = Er * Ec;
+    }
+    /* Labels in copy order, with the tensor's strides and the contiguous
+     * [batch][rows][cols] strides. */
+    v->nl = 0;
+    const group *gs[3] = {gb, gr, gc};
+    for (int g = 0; g < 3; g++)
+        for (int i = 0; i < gs[g]->n; i++) {
+            v->ext[v->nl] = g_ext[gs[g]->lab[i]];
+            v->str[v->nl] = g_str[t][gs[g]->lab[i]];
+            v->nl++;
+        }
+    int64_t st = 1;
+    for (int i = v->nl - 1; i >= 0; i--) {
+        v->cstr[i] = st;
+        st *= v->ext[i];
+    }
+    if (v->copy) {
+        v->tmp = bn_alloc((size_t)(st > 0 ? st : 1) * p->es);
+        if (!v->tmp) {
+            p->ok = false;
+            snprintf(p->why, sizeof p->why, "out of memory for a copy");
+        }
+    }
+}
+
+static void obplan_free(obplan *p)
+{
+    for (int i = 0; i < 3; i++) {
+        free(p->v[i].tmp);
+        p->v[i].tmp = NULL;
+    }
+}
+
+static void obplan_build(obplan *p, const bn_spec *s, const bn_operands *o)
+{
+    memset(p, 0, sizeof *p);
+    p->dt = s->dtype;
+    p->es = ein_dtype_size(s->dtype);
+    ein_expr e;
+    if (ein_parse(s->expr, &e) != EIN_OK) {
+        snprintf(p->why, sizeof p->why, "parse: %s", ein_last_error());
+        return;
+    }
+    bool in[3][EIN_MAX_LABELS] = {{false}};
+    if (e.nops != 2 || s->nops != 2 || e.any_ell || e.out.ell >= 0) {
+        snprintf(p->why, sizeof p->why, "only binary contractions without '...'");
+        goto done;
+    }
+    for (int l = 0; l < EIN_MAX_LABELS; l++)
+        g_ext[l] = 1;
+    for (int t = 0; t < 3; t++) {
+        const ein_term *tm = t < 2 ? &e.in[t] : &e.out;
+        for (int d = 0; d < tm->n; d++) {
+            int l = tm->label[d];
+            if (in[t][l]) {
+                snprintf(p->why, sizeof p->why, "repeated label (diagonal)");
+                goto done;
+            }
+            in[t][l] = true;
+            if (t < 2) {
+                if (d >= s->ndim[t]) {
+                    snprintf(p->why, sizeof p->why, "rank mismatch");
+                    goto done;
+                }
+                g_ext[l] = s->shape[t][d];
+                g_str[t][l] = o->stride[t][d];
+            }
+        }
+    }
+    /* The output is C-contiguous in its written label order. */
+    int64_t st = 1;
+    for (int d = e.out.n - 1; d >= 0; d--) {
+        g_str[2][e.out.label[d]] = st;
+        st *= g_ext[e.out.label[d]];
+    }
+    group gb = {0}, gl = {0}, gr = {0}, gk = {0};
+    for (int d = 0; d < e.out.n; d++) {
+        int l = e.out.label[d];
+        if (in[0][l] && in[1][l])
+            gb.lab[gb.n++] = l;
+        else if (in[0][l])
+            gl.lab[gl.n++] = l;
+        else
+            gr.lab[gr.n++] = l;
+    }
+    /* Contracted labels in A's storage order, so A folds when it can. */
+    for (int i = 0; i < s->ndim[0]; i++) {
+        int l = e.in[0].label[s->perm[0][i]];
+        if (in[1][l] && !in[2][l])
+            gk.lab[gk.n++] = l;
+    }
+    for (int t = 0; t < 2; t++)
+        for (int d = 0; d < e.in[t].n; d++) {
+            int l = e.in[t].label[d];
+            if (!in[2][l] && !in[1 - t][l]) {
+                snprintf(p->why, sizeof p->why, "a label summed in one operand only");
+                goto done;
+            }
+            if (g_ext[l] == 0) {
+                snprintf(p->why, sizeof p->why, "zero extent");
+                goto done;
+            }
+        }
+    p->ok = true;
+    make_view(p, &p->v[0], 0, &gb, &gl, &gk);
+    make_view(p, &p->v[1], 1, &gb, &gk, &gr);
+    make_view(p, &p->v[2], 2, &gb, &gl, &gr);
+    int64_t E, sdummy;
+    fold(2, &gb, &E, &sdummy);
+    p->batch = E;
+    p->M = p->v[0].rows;
+    p->K = p->v[0].cols;
+    p->N = p->v[1].cols;
+    const char *what = p->M == 1 && p->N == 1 ? "dot"
+                     : p->N == 1 || p->M == 1 ? "gemv" : "gemm";
+    snprintf(p->note, sizeof p->note, "%s%s%s%s%s%s", what,
+             p->batch > 1 ? " batched" : "",
+             p->v[0].copy ? ", copies A" : "",
+             p->v[1].copy ? ", copies B" : "",
+             p->v[2].copy ? ", copies out" : "",
+             p->v[0].copy || p->v[1].copy || p->v[2].copy ? " (timed)" : "");
+done:
+    ein_expr_free(&e);
+}
+
+#define CT(tr) ((tr) ? CblasTrans : CblasNoTrans)
+
+static int obplan_call(void *ctx)
+{
+    obplan *p = ctx;
+    const char *base[2];
+    char *cbase = p->v[2].copy ? p->v[2].tmp : p->data[2];
+    for (int t = 0; t < 2; t++) {
+        mview *v = &p->v[t];
+        if (v->copy) {
+            copy_nd(p->es, v->nl, v->ext, v->str, v->cstr, p->data[t], v->tmp);
+            base[t] = v->tmp;
+        } else {
+            base[t] = p->data[t];
+        }
+    }
+    const mview *A = &p->v[0], *B = &p->v[1], *C = &p->v[2];
+    int M = (int)p->M, N = (int)p->N, K = (int)p->K;
+    int lda = (int)A->ld, ldb = (int)B->ld, ldc = (int)C->ld;
+    /* Vector increments: along A's columns (k), B's rows (k), C's rows
+     * (m) or columns (n). */
+    int inc_ak = A->trans ? lda : 1, inc_bk = B->trans ? 1 : ldb;
+    int inc_cm = C->trans ? 1 : ldc, inc_cn = C->trans ? ldc : 1;
+    for (int64_t b = 0; b < p->batch; b++) {
+        if (p->dt == EIN_F32) {
+            const float *a = (const float *)base[0] + b * A->bs;
+            const float *x = (const float *)base[1] + b * B->bs;
+            float *c = (float *)cbase + b * C->bs;
+            if (M == 1 && N == 1)
+                *c = cblas_sdot(K, a, inc_ak, x, inc_bk);
+            else if (N == 1)
+                cblas_sgemv(CblasRowMajor, CT(A->trans), A->trans ? K : M,
+                            A->trans ? M : K, 1.0f, a, lda, x, inc_bk, 0.0f, c, inc_cm);
+            else if (M == 1)
+                cblas_sgemv(CblasRowMajor, CT(!B->trans), B->trans ? N : K,
+                            B->trans ? K : N, 1.0f, x, ldb, a, inc_ak, 0.0f, c, inc_cn);
+            else if (C->trans)
+                cblas_sgemm(CblasRowMajor, CT(!B->trans), CT(!A->trans), N, M, K,
+                            1.0f, x, ldb, a, lda, 0.0f, c, ldc);
+            else
+                cblas_sgemm(CblasRowMajor, CT(A->trans), CT(B->trans), M, N, K,
+                            1.0f, a, lda, x, ldb, 0.0f, c, ldc);
+        } else {
+            const double *a = (const double *)base[0] + b * A->bs;
+            const double *x = (const double *)base[1] + b * B->bs;
+            double *c = (double *)cbase + b * C->bs;
+            if (M == 1 && N == 1)
+                *c = cblas_ddot(K, a, inc_ak, x, inc_bk);
+            else if (N == 1)
+                cblas_dgemv(CblasRowMajor, CT(A->trans), A->trans ? K : M,
+                            A->trans ? M : K, 1.0, a, lda, x, inc_bk, 0.0, c, inc_cm);
+            else if (M == 1)
+                cblas_dgemv(CblasRowMajor, CT(!B->trans), B->trans ? N : K,
+                            B->trans ? K : N, 1.0, x, ldb, a, inc_ak, 0.0, c, inc_cn);
+            else if (C->trans)
+                cblas_dgemm(CblasRowMajor, CT(!B->trans), CT(!A->trans), N, M, K,
+                            1.0, x, ldb, a, lda, 0.0, c, ldc);
+            else
+                cblas_dgemm(CblasRowMajor, CT(A->trans), CT(B->trans), M, N, K,
+                            1.0, a, lda, x, ldb, 0.0, c, ldc);
+        }
+    }
+    if (C->copy)
+        copy_nd(p->es, C->nl, C->ext, C->cstr, C->str, C->tmp, p->data[2]);
+    return 0;
+}
+
+int bn_peer_child_main(void)
+{
+    int threads = 1;
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    if (env)
+        threads = atoi(env);
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+    char *cfg = openblas_get_config();
+    printf("core %s | %s\n", openblas_get_corename(), cfg ? cfg : "");
+    fflush(stdout);
+
+    bn_spec cur;
+    char cur_enc[1024] = "";
+    bn_operands ops;
+    bn_output out;
+    obplan plan;
+    bool have = false;
+    bn_samples *s = calloc(1, sizeof *s);
+    char *line = NULL;
+    size_t cap = 0;
+    while (s && getline(&line, &cap, stdin) > 0) {
+        if (strncmp(line, "quit", 4) == 0)
+            break;
+        double budget;
+        int min_reps, off = 0;
+        if (sscanf(line, "run %lf %d %n", &budget, &min_reps, &off) < 2 || off == 0) {
+            printf("na bad request\n");
+            fflush(stdout);
+            continue;
+        }
+        line[strcspn(line, "\n")] = 0;
+        if (strcmp(line + off, cur_enc) != 0) {
+            if (have) {
+                obplan_free(&plan);
+                bn_operands_free(&ops);
+                bn_output_free(&out);
+            }
+            have = false;
+            snprintf(cur_enc, sizeof cur_enc, "%s", line + off);
+            memset(s, 0, sizeof *s);
+            if (!bn_spec_decode(&cur, cur_enc)) {
+                printf("na bad spec\n");
+                fflush(stdout);
+                cur_enc[0] = 0;
+                continue;
+            }
+            if (!bn_operands_alloc(&ops, &cur, 42)) {
+                printf("na out of memory\n");
+                fflush(stdout);
+                cur_enc[0] = 0;
+                continue;
+            }
+            obplan_build(&plan, &cur, &ops);
+            int64_t oshape[EIN_MAX_DIMS];
+            int ond = 0;
+            /* Output shape: the plan's C view already knows every label's
+             * extent; ask the library for the shape instead of redoing it. */
+            ein_plan *ep = ein_plan_new(cur.expr, cur.nops, ops.opp, NULL, NULL, NULL);
+            if (ep) {
+                ond = ein_plan_result(ep, NULL, oshape);
+                ein_plan_free(ep);
+            } else if (plan.ok) {
+                plan.ok = false;
+                snprintf(plan.why, sizeof plan.why, "%s", ein_last_error());
+            }
+            if (!bn_output_alloc(&out, cur.dtype, ond, oshape) && plan.ok) {
+                plan.ok = false;
+                snprintf(plan.why, sizeof plan.why, "out of memory");
+            }
+            plan.data[0] = ops.buf[0];
+            plan.data[1] = ops.buf[1];
+            plan.data[2] = out.buf;
+            have = true;
+        }
+        if (!plan.ok) {
+            printf("na | %s\n", plan.why);
+        } else {
+            int start = s->n;
+            bn_sample(obplan_call, &plan, budget, min_reps, s);
+            printf("ok %ld %d", s->batch, s->n - start);
+            for (int i = start; i < s->n; i++)
+                printf(" %.6g", s->t[i]);
+            printf(" | %s\n", plan.note);
+        }
+        fflush(stdout);
+    }
+    free(line);
+    free(s);
+    if (have) {
+        obplan_free(&plan);
+        bn_operands_free(&ops);
+        bn_output_free(&out);
+    }
+    return 0;
+}
+#endif

@@ -1,0 +1,216 @@
+/* probe.c — the machine line and the probe that percent-of-peak divides
+ * by: FMA throughput (AVX-512 and AVX2, one and two threads) and read
+ * bandwidth at L1, L2 and memory sizes, best of a few short runs. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "internal.h"
+
+void bn_machine_info(bn_machine *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->cpu, sizeof m->cpu, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        char line[512], model[128] = "", fam[16] = "", mod[16] = "";
+        while (fgets(line, sizeof line, f)) {
+            char *colon = strchr(line, ':');
+            if (!colon)
+                continue;
+            char *v = colon + 1;
+            while (*v == ' ')
+                v++;
+            v[strcspn(v, "\n")] = 0;
+            if (!model[0] && strncmp(line, "model name", 10) == 0)
+                snprintf(model, sizeof model, "%s", v);
+            else if (!fam[0] && strncmp(line, "cpu family", 10) == 0)
+                snprintf(fam, sizeof fam, "%s", v);
+            else if (!mod[0] && strncmp(line, "model\t", 6) == 0)
+                snprintf(mod, sizeof mod, "%s", v);
+            if (model[0] && fam[0] && mod[0])
+                break;
+        }
+        fclose(f);
+        snprintf(m->cpu, sizeof m->cpu, "%s (family %s model %s)",
+                 model[0] ? model : "?", fam[0] ? fam : "?", mod[0] ? mod : "?");
+    }
+    m->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    const ein_ktable *kt = ein_ktable_default();
+    snprintf(m->ktable, sizeof m->ktable, "%s", kt ? kt->name : "?");
+    __builtin_cpu_init();
+    m->has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+    m->has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* ---- running a kernel on one or two threads at once ---------------------- */
+
+typedef struct job {
+    int    which;          /* 0..3 FMA (512 f32, 512 f64, 256 f32, 256 f64),
+                              4 read512, 5 read256 */
+    long   iters;
+    const float *buf;
+    size_t n;
+    int    passes;
+    pthread_barrier_t *bar;
+    double work;           /* FLOPs, or bytes read */
+} job;
+
+static void run_job(job *j)
+{
+    switch (j->which) {
+    case 0: j->work = bn_fma512_f32(j->iters); break;
+    case 1: j->work = bn_fma512_f64(j->iters); break;
+    case 2: j->work = bn_fma256_f32(j->iters); break;
+    case 3: j->work = bn_fma256_f64(j->iters); break;
+    case 4: bn_read512(j->buf, j->n, j->passes);
+            j->work = (double)j->n * 4.0 * j->passes; break;
+    default: bn_read256(j->buf, j->n, j->passes);
+            j->work = (double)j->n * 4.0 * j->passes; break;
+    }
+}
+
+static void *thread_main(void *arg)
+{
+    job *j = arg;
+    pthread_barrier_wait(j->bar);
+    run_job(j);
+    return NULL;
+}
+
+/* Work per second with nthreads copies of the job (jobs[i] each); the
+ * wall time covers all of them, so a busy neighbour shows. */
+static double rate(job *jobs, int nthreads)
+{
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
+    pthread_t tid[2];
+    for (int i = 0; i < nthreads; i++)
+        jobs[i].bar = &bar;
+    for (int i = 1; i < nthreads; i++)
+        pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
+    pthread_barrier_wait(&bar);
+    double t0 = bn_now();
+    run_job(&jobs[0]);
+    for (int i = 1; i < nthreads; i++)
+        pthread_join(tid[i], NULL);
+    double t = bn_now() - t0;
+    pthread_barrier_destroy(&bar);
+    double work = 0;
+    for (int i = 0; i < nthreads; i++)
+        work += jobs[i].work;
+    return work / t;
+}
+
+/* Best of `tries` runs of about `secs` each: a peak, so the best is the
+ * honest figure on a shared machine. */
+static double fma_peak(int which, int nthreads, int tries, double secs)
+{
+    job j[2] = {{.which = which, .iters = 1000}, {.which = which, .iters = 1000}};
+    /* Size the runs from a short one, then warm up for ~secs so the core
+     * has reached its AVX frequency before anything counts. */
+    double r = rate(j, 1);
+    long iters = (long)(secs * r / j[0].work * 1000.0);
+    if (iters < 1000)
+        iters = 1000;
+    j[0].iters = j[1].iters = iters;
+    rate(j, nthreads);
+    double best = 0;
+    for (int t = 0; t < tries; t++) {
+        double x = rate(j, nthreads);
+        if (x > best)
+            best = x;
+    }
+    return best * 1e-9;
+}
+
+static double read_peak(int which, float *buf, size_t n, int nthreads,
+                        int tries, double secs)
+{
+    /* Two threads each read their own half. */
+    size_t per = (n / (size_t)nthreads) & ~(size_t)63;
+    job j[2] = {{.which = which, .buf = buf, .n = per, .passes = 1},
+                {.which = which, .buf = buf + per, .n = per, .passes = 1}};
+    double r = rate(j, 1);        /* also faults the pages in */
+    int passes = (int)(secs * r / ((double)per * 4.0));
+    if (passes < 1)
+        passes = 1;
+    double best = 0;
+    for (int t = 0; t < tries; t++) {
+        j[0].passes = j[1].passes = passes;
+        double x = rate(j, nthreads);
+        if (x > best)
+            best = x;
+    }
+    return best * 1e-9;
+}
+
+void bn_probe(bn_machine *m, bool quick)
+{
+    /* Peaks are the best of several short runs: on a shared machine the
+     * neighbour's load only ever lowers a run. */
+    int tries = quick ? 3 : 7;
+    double secs = quick ? 0.01 : 0.02;
+    int nt2 = m->ncpu >= 2 ? 2 : 1;
+    if (m->has_avx512) {
+        for (int d = 0; d < 2; d++) {
+            m->fma512[d][0] = fma_peak(d, 1, tries, secs);
+            m->fma512[d][1] = fma_peak(d, nt2, tries, secs);
+        }
+    }
+    if (m->has_avx2) {
+        for (int d = 0; d < 2; d++) {
+            m->fma256[d][0] = fma_peak(2 + d, 1, tries, secs);
+            m->fma256[d][1] = fma_peak(2 + d, nt2, tries, secs);
+        }
+    }
+    int rd = m->has_avx512 ? 4 : m->has_avx2 ? 5 : -1;
+    if (rd >= 0) {
+        size_t big = (size_t)256 << 20;
+        float *buf = bn_alloc(big);
+        if (buf) {
+            for (size_t i = 0; i < big / sizeof *buf; i += 1024)
+                buf[i] = 1.0f;
+            m->bw_l1 = read_peak(rd, buf, (32u << 10) / 4, 1, tries, secs);
+            m->bw_l2 = read_peak(rd, buf, (1u << 20) / 4, 1, tries, secs);
+            m->bw_mem = read_peak(rd, buf, big / 4, 1, quick ? 1 : 2, 0.05);
+            m->bw_mem2 = read_peak(rd, buf, big / 4, nt2, quick ? 1 : 2, 0.05);
+            free(buf);
+        }
+    }
+    m->probed = true;
+}
+
+double bn_peak_flops(const bn_machine *m, ein_dtype dt, int threads)
+{
+    int d = dt == EIN_F64 ? 1 : 0, t = threads >= 2 ? 1 : 0;
+    if (strcmp(m->ktable, "avx512") == 0 && m->fma512[d][t] > 0)
+        return m->fma512[d][t];
+    if (strcmp(m->ktable, "generic") != 0 && m->fma256[d][t] > 0)
+        return m->fma256[d][t];
+    /* The generic table: still compare with the best the chip can do. */
+    return m->fma512[d][t] > 0 ? m->fma512[d][t] : m->fma256[d][t];
+}
+
+double bn_peak_bw(const bn_machine *m, double bytes, int threads,
+                  const char **level)
+{
+    /* A working set up to ~40 KiB stays in the 48 KiB L1d, up to ~1.5 MiB
+     * in the 2 MiB L2; with two threads each core has its own, so the
+     * in-cache peaks double (an assumption, not measured). */
+    double k = threads >= 2 ? 2.0 : 1.0;
+    if (bytes <= 40.0 * 1024 * k) {
+        *level = "L1";
+        return m->bw_l1 * k;
+    }
+    if (bytes <= 1.5 * 1024 * 1024 * k) {
+        *level = "L2";
+        return m->bw_l2 * k;
+    }
+    *level = "mem";
+    return threads >= 2 ? m->bw_mem2 : m->bw_mem;
+}

@@ -1,0 +1,91 @@
+/* timing.c — the sampler both the bench and its peer child use: warm up,
+ * batch calls too short to time alone, and keep per-call times so the
+ * caller can take medians over interleaved rounds. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bench.h"
+
+/* A sample shorter than this is dominated by the clock and loop: batch
+ * calls until one sample lasts at least this long (seconds). */
+#define BN_MIN_SAMPLE 50e-6
+/* Re-warm at the start of a round only when a call is this cheap. */
+#define BN_REWARM_BELOW 5e-3
+
+double bn_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int bn_sample(bn_call_fn *fn, void *ctx, double budget, int min_reps,
+              bn_samples *s)
+{
+    if (s->batch == 0) {
+        double t0 = bn_now();
+        if (fn(ctx))
+            return 1;
+        double t1 = bn_now() - t0;
+        /* Calibrate with a second call: the first pays page faults and
+         * cold caches. */
+        if (t1 < BN_MIN_SAMPLE) {
+            t0 = bn_now();
+            if (fn(ctx))
+                return 1;
+            t1 = bn_now() - t0;
+        }
+        long batch = 1;
+        if (t1 < BN_MIN_SAMPLE)
+            batch = (long)(BN_MIN_SAMPLE / (t1 > 1e-9 ? t1 : 1e-9)) + 1;
+        s->batch = batch;
+    } else if (s->n > 0 && s->t[s->n - 1] < BN_REWARM_BELOW) {
+        if (fn(ctx))
+            return 1;
+    }
+    double start = bn_now();
+    int taken = 0;
+    while (s->n < BN_MAXSAMPLES) {
+        double t0 = bn_now();
+        for (long i = 0; i < s->batch; i++)
+            if (fn(ctx))
+                return 1;
+        double t1 = bn_now();
+        s->t[s->n++] = (t1 - t0) / (double)s->batch;
+        taken++;
+        if (taken >= min_reps && t1 - start >= budget)
+            break;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bn_median(const bn_samples *s)
+{
+    if (s->n == 0)
+        return 0;
+    double *v = malloc((size_t)s->n * sizeof *v);
+    if (!v)
+        return s->t[0];
+    memcpy(v, s->t, (size_t)s->n * sizeof *v);
+    qsort(v, (size_t)s->n, sizeof *v, cmp_double);
+    double m = s->n % 2 ? v[s->n / 2] : 0.5 * (v[s->n / 2 - 1] + v[s->n / 2]);
+    free(v);
+    return m;
+}
+
+double bn_min(const bn_samples *s)
+{
+    double m = s->n ? s->t[0] : 0;
+    for (int i = 1; i < s->n; i++)
+        if (s->t[i] < m)
+            m = s->t[i];
+    return m;
+}
