@@ -86,7 +86,7 @@ typedef int bn_call_fn(void *ctx);      /* one call; non-zero = failure */
 /* Append samples of fn to s until `budget` seconds have passed and at
  * least min_reps samples were taken.  On the first use (s->batch == 0)
  * one untimed call warms up and sets the batch so that a sample lasts at
- * least ~50 us; later rounds re-warm with one call when calls are short.
+ * least ~100 us; later rounds re-warm with one call when calls are short.
  * Returns non-zero if a call failed. */
 int bn_sample(bn_call_fn *fn, void *ctx, double budget, int min_reps,
               bn_samples *s);
@@ -102,9 +102,9 @@ typedef struct bn_machine {
     bool   has_avx512, has_avx2;
     /* GFLOP/s: [dtype 0=f32 1=f64][threads-1] */
     double fma512[2][2], fma256[2][2];
-    /* GB/s: L1 (32 KiB), L2 (1 MiB), memory (256 MiB) one thread, and
-     * memory with two threads. */
-    double bw_l1, bw_l2, bw_mem, bw_mem2;
+    /* GB/s: L1 (32 KiB), L2 (1 MiB), L3 (16 MiB), memory (256 MiB) one
+     * thread, and memory with two threads. */
+    double bw_l1, bw_l2, bw_l3, bw_mem, bw_mem2;
     bool   probed;
 } bn_machine;
 

@@ -504,9 +504,9 @@ static void print_header(const options *o)
                " avx2 f32 %.0f / %.0f, f64 %.0f / %.0f\n",
                mach.fma512[0][0], mach.fma512[0][1], mach.fma512[1][0], mach.fma512[1][1],
                mach.fma256[0][0], mach.fma256[0][1], mach.fma256[1][0], mach.fma256[1][1]);
-        printf("# probe: read L1 (32 KiB) %.0f GB/s, L2 (1 MiB) %.0f GB/s, memory (256 MiB)"
-               " %.1f GB/s, %.1f GB/s on 2 threads\n",
-               mach.bw_l1, mach.bw_l2, mach.bw_mem, mach.bw_mem2);
+        printf("# probe: read L1 (32 KiB) %.0f GB/s, L2 (1 MiB) %.0f GB/s, L3 (16 MiB) %.0f GB/s,"
+               " memory (256 MiB) %.1f GB/s, %.1f GB/s on 2 threads (best of several runs)\n",
+               mach.bw_l1, mach.bw_l2, mach.bw_l3, mach.bw_mem, mach.bw_mem2);
     }
     if (!bn_peer_available())
         printf("# OpenBLAS: not found at configure time (no OpenBLAS columns)\n");
@@ -564,7 +564,7 @@ static void print_row(const result *r)
     if (r->workspace)
         NOTE(" ws=%.1fMiB", (double)r->workspace / 1048576.0);
     if (r->w.oneshot)
-        NOTE(" einsum() per call");
+        NOTE(" einsum() per call (peers: prebuilt plan / direct cblas)");
     if (r->check[0])
         NOTE("; %s", r->check);
     if (r->c[C_OBX].ran && r->c[C_OBX].why[0])
@@ -623,7 +623,8 @@ static bool write_json(const options *o, const char *path)
     json_num(f, mach.fma256[1][0]); fputs(", ", f); json_num(f, mach.fma256[1][1]);
     fputs("]}, \"read_gbs\": {\"l1_32k\": ", f);
     json_num(f, mach.bw_l1); fputs(", \"l2_1m\": ", f);
-    json_num(f, mach.bw_l2); fputs(", \"mem_256m\": ", f);
+    json_num(f, mach.bw_l2); fputs(", \"l3_16m\": ", f);
+    json_num(f, mach.bw_l3); fputs(", \"mem_256m\": ", f);
     json_num(f, mach.bw_mem); fputs(", \"mem_256m_2threads\": ", f);
     json_num(f, mach.bw_mem2);
     fputs("}},\n  \"openblas\": {\"available\": ", f);

@@ -299,25 +299,27 @@ static bool fold(int t, const group *g, int64_t *E, int64_t *s)
 {
     *E = 1;
     *s = 0;
+    bool ok = true;
     int prev = -1;
     for (int i = 0; i < g->n; i++) {
         int l = g->lab[i];
-        *E *= g_ext[l];
+        *E *= g_ext[l];            /* the full extent even when it fails */
         if (g_ext[l] == 1)
             continue;
         if (prev >= 0 && g_str[t][prev] != g_str[t][l] * g_ext[l])
-            return false;
+            ok = false;
         prev = l;
         *s = g_str[t][l];
     }
-    return true;
+    return ok;
 }
 
 static void make_view(obplan *p, mview *v, int t, const group *gb,
                       const group *gr, const group *gc)
 {
     int64_t Eb = 1, sb = 0, Er = 1, sr = 0, Ec = 1, sc = 0;
-    bool ok = fold(t, gb, &Eb, &sb) && fold(t, gr, &Er, &sr) && fold(t, gc, &Ec, &sc);
+    bool okb = fold(t, gb, &Eb, &sb), okr = fold(t, gr, &Er, &sr);
+    bool ok = fold(t, gc, &Ec, &sc) && okb && okr;
     v->t = t;
     v->rows = Er;
     v->cols = Ec;
@@ -604,6 +606,14 @@ int bn_peer_child_main(void)
         if (!plan.ok) {
             printf("na | %s\n", plan.why);
         } else {
+            /* Fresh samples per request; the batch size (and the warm-up
+             * it implies) carries over between rounds. */
+            long batch = s->batch;
+            double last = s->n ? s->t[s->n - 1] : 0;
+            s->n = 0;
+            if (batch) {
+                s->t[s->n++] = last;   /* lets bn_sample decide to re-warm */
+            }
             int start = s->n;
             bn_sample(obplan_call, &plan, budget, min_reps, s);
             printf("ok %ld %d", s->batch, s->n - start);

@@ -108,80 +108,79 @@ static double rate(job *jobs, int nthreads)
 
 /* Best of `tries` runs of about `secs` each: a peak, so the best is the
  * honest figure on a shared machine. */
-static double fma_peak(int which, int nthreads, int tries, double secs)
+/* Sized job for about `secs` at the measured rate. */
+static void size_fma(job *j, double secs)
 {
-    job j[2] = {{.which = which, .iters = 1000}, {.which = which, .iters = 1000}};
-    /* Size the runs from a short one, then warm up for ~secs so the core
-     * has reached its AVX frequency before anything counts. */
+    j->iters = 1000;
     double r = rate(j, 1);
-    long iters = (long)(secs * r / j[0].work * 1000.0);
-    if (iters < 1000)
-        iters = 1000;
-    j[0].iters = j[1].iters = iters;
-    rate(j, nthreads);
-    double best = 0;
-    for (int t = 0; t < tries; t++) {
-        double x = rate(j, nthreads);
-        if (x > best)
-            best = x;
-    }
-    return best * 1e-9;
+    long iters = (long)(secs * r / j->work * 1000.0);
+    j->iters = iters < 1000 ? 1000 : iters;
 }
 
-static double read_peak(int which, float *buf, size_t n, int nthreads,
-                        int tries, double secs)
+static void size_read(job *j, int which, float *buf, size_t n, int nthreads,
+                      double secs)
 {
     /* Two threads each read their own half. */
     size_t per = (n / (size_t)nthreads) & ~(size_t)63;
-    job j[2] = {{.which = which, .buf = buf, .n = per, .passes = 1},
-                {.which = which, .buf = buf + per, .n = per, .passes = 1}};
+    j[0] = (job){.which = which, .buf = buf, .n = per, .passes = 1};
+    j[1] = (job){.which = which, .buf = buf + per, .n = per, .passes = 1};
     double r = rate(j, 1);        /* also faults the pages in */
     int passes = (int)(secs * r / ((double)per * 4.0));
-    if (passes < 1)
-        passes = 1;
-    double best = 0;
-    for (int t = 0; t < tries; t++) {
-        j[0].passes = j[1].passes = passes;
-        double x = rate(j, nthreads);
-        if (x > best)
-            best = x;
-    }
-    return best * 1e-9;
+    j[0].passes = j[1].passes = passes < 1 ? 1 : passes;
 }
 
 void bn_probe(bn_machine *m, bool quick)
 {
-    /* Peaks are the best of several short runs: on a shared machine the
-     * neighbour's load only ever lowers a run. */
-    int tries = quick ? 3 : 7;
-    double secs = quick ? 0.01 : 0.02;
+    /* Peaks are the best of several short runs, taken round-robin over
+     * all the figures so that a slow spell (a busy neighbour on this
+     * shared machine; it only ever lowers a run) cannot hold every run of
+     * one figure. */
+    int tries = quick ? 4 : 10;
+    double secs = quick ? 0.01 : 0.015;
     int nt2 = m->ncpu >= 2 ? 2 : 1;
-    if (m->has_avx512) {
-        for (int d = 0; d < 2; d++) {
-            m->fma512[d][0] = fma_peak(d, 1, tries, secs);
-            m->fma512[d][1] = fma_peak(d, nt2, tries, secs);
+    enum { NF = 8, NB = 5 };
+    job fj[NF][2];
+    double *fout[NF] = {&m->fma512[0][0], &m->fma512[0][1], &m->fma512[1][0],
+                        &m->fma512[1][1], &m->fma256[0][0], &m->fma256[0][1],
+                        &m->fma256[1][0], &m->fma256[1][1]};
+    bool fon[NF];
+    for (int f = 0; f < NF; f++) {
+        int which = f < 4 ? f / 2 : 2 + (f - 4) / 2;
+        fon[f] = f < 4 ? m->has_avx512 : m->has_avx2;
+        fj[f][0] = fj[f][1] = (job){.which = which};
+        if (fon[f]) {
+            size_fma(&fj[f][0], secs);
+            fj[f][1] = fj[f][0];
+            rate(fj[f], f % 2 ? nt2 : 1);          /* warm up */
         }
-    }
-    if (m->has_avx2) {
-        for (int d = 0; d < 2; d++) {
-            m->fma256[d][0] = fma_peak(2 + d, 1, tries, secs);
-            m->fma256[d][1] = fma_peak(2 + d, nt2, tries, secs);
-        }
+        *fout[f] = 0;
     }
     int rd = m->has_avx512 ? 4 : m->has_avx2 ? 5 : -1;
-    if (rd >= 0) {
-        size_t big = (size_t)256 << 20;
-        float *buf = bn_alloc(big);
-        if (buf) {
-            for (size_t i = 0; i < big / sizeof *buf; i += 1024)
-                buf[i] = 1.0f;
-            m->bw_l1 = read_peak(rd, buf, (32u << 10) / 4, 1, tries, secs);
-            m->bw_l2 = read_peak(rd, buf, (1u << 20) / 4, 1, tries, secs);
-            m->bw_mem = read_peak(rd, buf, big / 4, 1, quick ? 1 : 2, 0.05);
-            m->bw_mem2 = read_peak(rd, buf, big / 4, nt2, quick ? 1 : 2, 0.05);
-            free(buf);
-        }
+    size_t big = (size_t)256 << 20;
+    float *buf = rd >= 0 ? bn_alloc(big) : NULL;
+    job bj[NB][2];
+    double *bout[NB] = {&m->bw_l1, &m->bw_l2, &m->bw_l3, &m->bw_mem, &m->bw_mem2};
+    size_t bsize[NB] = {32u << 10, 1u << 20, 16u << 20, big, big};
+    if (buf)
+        for (int b = 0; b < NB; b++)
+            size_read(bj[b], rd, buf, bsize[b] / 4, b == 4 ? nt2 : 1,
+                      b >= 3 ? 0.05 : secs);
+    for (int t = 0; t < tries; t++) {
+        for (int f = 0; f < NF; f++)
+            if (fon[f]) {
+                double x = rate(fj[f], f % 2 ? nt2 : 1) * 1e-9;
+                if (x > *fout[f])
+                    *fout[f] = x;
+            }
+        /* Memory-sized reads are slow: a few tries are enough. */
+        for (int b = 0; buf && b < NB; b++)
+            if (b < 3 || t < (quick ? 1 : 3)) {
+                double x = rate(bj[b], b == 4 ? nt2 : 1) * 1e-9;
+                if (x > *bout[b])
+                    *bout[b] = x;
+            }
     }
+    free(buf);
     m->probed = true;
 }
 
@@ -199,9 +198,10 @@ double bn_peak_flops(const bn_machine *m, ein_dtype dt, int threads)
 double bn_peak_bw(const bn_machine *m, double bytes, int threads,
                   const char **level)
 {
-    /* A working set up to ~40 KiB stays in the 48 KiB L1d, up to ~1.5 MiB
-     * in the 2 MiB L2; with two threads each core has its own, so the
-     * in-cache peaks double (an assumption, not measured). */
+    /* Each level's probe size with some headroom: up to ~40 KiB stays in
+     * the 48 KiB L1d, ~1.5 MiB in the 2 MiB L2, ~24 MiB is L3; with two
+     * threads each core has its own L1 and L2, so those peaks double (an
+     * assumption, not measured). */
     double k = threads >= 2 ? 2.0 : 1.0;
     if (bytes <= 40.0 * 1024 * k) {
         *level = "L1";
@@ -210,6 +210,10 @@ double bn_peak_bw(const bn_machine *m, double bytes, int threads,
     if (bytes <= 1.5 * 1024 * 1024 * k) {
         *level = "L2";
         return m->bw_l2 * k;
+    }
+    if (bytes <= 24.0 * 1024 * 1024) {
+        *level = "L3";
+        return m->bw_l3;
     }
     *level = "mem";
     return threads >= 2 ? m->bw_mem2 : m->bw_mem;

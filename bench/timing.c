@@ -10,7 +10,7 @@
 
 /* A sample shorter than this is dominated by the clock and loop: batch
  * calls until one sample lasts at least this long (seconds). */
-#define BN_MIN_SAMPLE 50e-6
+#define BN_MIN_SAMPLE 100e-6
 /* Re-warm at the start of a round only when a call is this cheap. */
 #define BN_REWARM_BELOW 5e-3
 
@@ -29,9 +29,10 @@ int bn_sample(bn_call_fn *fn, void *ctx, double budget, int min_reps,
         if (fn(ctx))
             return 1;
         double t1 = bn_now() - t0;
-        /* Calibrate with a second call: the first pays page faults and
-         * cold caches. */
-        if (t1 < BN_MIN_SAMPLE) {
+        /* Calibrate with a second call unless calls are long: the first
+         * pays page faults, cold caches and (for einsum()) a plan-cache
+         * miss. */
+        if (t1 < BN_REWARM_BELOW) {
             t0 = bn_now();
             if (fn(ctx))
                 return 1;
