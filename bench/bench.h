@@ -86,7 +86,8 @@ typedef int bn_call_fn(void *ctx);      /* one call; non-zero = failure */
 /* Append samples of fn to s until `budget` seconds have passed and at
  * least min_reps samples were taken.  On the first use (s->batch == 0)
  * one untimed call warms up and sets the batch so that a sample lasts at
- * least ~100 us; later rounds re-warm with one call when calls are short.
+ * least ~100 us (a first call over 1.5 s counts as a sample instead);
+ * later rounds re-warm with one call when calls are short.
  * Returns non-zero if a call failed. */
 int bn_sample(bn_call_fn *fn, void *ctx, double budget, int min_reps,
               bn_samples *s);

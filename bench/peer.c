@@ -221,7 +221,26 @@ int bn_peer_child_main(void)
 }
 #else
 
-/* Copy an n-dimensional strided block (strides in elements). */
+/* One plane of copy_nd: dims a (inner) and b, in 32 x 32 tiles so that
+ * both the reads and the writes stay within a few pages per tile. */
+#define BN_TILE 32
+#define COPY_PLANE(T)                                                       \
+    do {                                                                    \
+        const T *s_ = (const T *)src;                                       \
+        T *d_ = (T *)dst;                                                   \
+        for (int64_t j0 = 0; j0 < eb; j0 += BN_TILE)                        \
+            for (int64_t i0 = 0; i0 < ea; i0 += BN_TILE)                    \
+                for (int64_t j = j0; j < j0 + BN_TILE && j < eb; j++)       \
+                    for (int64_t i = i0; i < i0 + BN_TILE && i < ea; i++)   \
+                        d_[i * dsa + j * dsb] = s_[i * ssa + j * ssb];      \
+    } while (0)
+
+static int64_t iabs64(int64_t v) { return v < 0 ? -v : v; }
+
+/* Copy an n-dimensional strided block (strides in elements): the
+ * transposing copy a BLAS user needs before GEMM.  The dimension that is
+ * contiguous in the destination and the one contiguous in the source
+ * form a tiled plane; the rest run outside it. */
 static void copy_nd(size_t es, int n, const int64_t *ext, const int64_t *ss,
                     const int64_t *ds, const char *src, char *dst)
 {
@@ -232,32 +251,37 @@ static void copy_nd(size_t es, int n, const int64_t *ext, const int64_t *ss,
         memcpy(dst, src, es);
         return;
     }
+    int a = 0, b = 0;
+    for (int d = 1; d < n; d++) {
+        if (ext[d] > 1 && (ext[a] == 1 || iabs64(ds[d]) < iabs64(ds[a])))
+            a = d;
+        if (ext[d] > 1 && (ext[b] == 1 || iabs64(ss[d]) < iabs64(ss[b])))
+            b = d;
+    }
+    int64_t ea = ext[a], ssa = ss[a], dsa = ds[a];
+    int64_t eb = a == b ? 1 : ext[b], ssb = a == b ? 0 : ss[b], dsb = a == b ? 0 : ds[b];
+    int od[2 * BN_MAXDIM + 2], no = 0;
+    for (int d = 0; d < n; d++)
+        if (d != a && d != b)
+            od[no++] = d;
     int64_t idx[2 * BN_MAXDIM + 2] = {0};
-    int64_t inner = ext[n - 1];
-    int64_t si = ss[n - 1], di = ds[n - 1];
     for (;;) {
-        if (es == 4) {
-            const float *s = (const float *)src;
-            float *t = (float *)dst;
-            for (int64_t i = 0; i < inner; i++)
-                t[i * di] = s[i * si];
-        } else {
-            const double *s = (const double *)src;
-            double *t = (double *)dst;
-            for (int64_t i = 0; i < inner; i++)
-                t[i * di] = s[i * si];
-        }
-        int d = n - 2;
-        for (; d >= 0; d--) {
+        if (es == 4)
+            COPY_PLANE(float);
+        else
+            COPY_PLANE(double);
+        int k = no - 1;
+        for (; k >= 0; k--) {
+            int d = od[k];
             src += ss[d] * (int64_t)es;
             dst += ds[d] * (int64_t)es;
-            if (++idx[d] < ext[d])
+            if (++idx[k] < ext[d])
                 break;
             src -= ss[d] * ext[d] * (int64_t)es;
             dst -= ds[d] * ext[d] * (int64_t)es;
-            idx[d] = 0;
+            idx[k] = 0;
         }
-        if (d < 0)
+        if (k < 0)
             return;
     }
 }

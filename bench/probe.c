@@ -135,7 +135,7 @@ void bn_probe(bn_machine *m, bool quick)
      * all the figures so that a slow spell (a busy neighbour on this
      * shared machine; it only ever lowers a run) cannot hold every run of
      * one figure. */
-    int tries = quick ? 4 : 10;
+    int tries = quick ? 6 : 12;
     double secs = quick ? 0.01 : 0.015;
     int nt2 = m->ncpu >= 2 ? 2 : 1;
     enum { NF = 8, NB = 5 };
