@@ -1003,7 +1003,7 @@ Test(exec, einsum_errors_leave_output_untouched)
         a[i] = b[i] = i + 1;
     int64_t s34[2] = {3, 4}, s43[2] = {4, 3}, s33[2] = {3, 3}, s35[2] = {3, 5},
             s53[2] = {5, 3}, neg[2] = {3, -4}, zs[2] = {0, 1}, huge[2] = {1LL << 40, 1LL << 40},
-            z2[2] = {0, 0};
+            z2[2] = {0, 0}, s331[3] = {3, 3, 1};
     ein_tensor A = {a, EIN_F64, 2, s34, NULL}, B = {b, EIN_F64, 2, s43, NULL};
     struct {
         const char *expr;
@@ -1017,7 +1017,7 @@ Test(exec, einsum_errors_leave_output_untouched)
         {"ij,jk->ik", A, B, {o, EIN_F64, 2, s33, zs}, 2, EIN_ERR_ALIAS},
         {"ij,jk->ik", A, B, {o, EIN_F64, 2, s33, NULL}, 1, EIN_ERR_OPERANDS},
         {"ij,jk->ik", A, {b, EIN_F64, 2, neg, NULL}, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
-        {"ij,jk->ik", A, B, {o, EIN_F64, 3, s33, NULL}, 2, EIN_ERR_SHAPE},
+        {"ij,jk->ik", A, B, {o, EIN_F64, 3, s331, NULL}, 2, EIN_ERR_SHAPE},
         {"ij,jk->iz", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_SYNTAX},
         {"ijk,jk->ik", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_RANK},
         {"ij,kl->", {a, EIN_F64, 2, huge, z2}, {b, EIN_F64, 2, huge, z2},
@@ -1075,7 +1075,7 @@ Test(exec, many_operands_private_sums, .disabled = true)
     for (int k = 0; k < NS; k++) {
         sc[k] = k == 3 ? -2.0 : 1.0;
         want *= sc[k];
-        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, NULL, NULL};
+        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, two, NULL};   /* non-NULL shape: see test_api's scalar_null_shape */
     }
     for (int k = 0; k < N; k++)
         ops[k] = &t[k];
@@ -1116,7 +1116,7 @@ Test(exec, many_operands_within_limits)
     for (int k = 0; k < NS; k++) {
         sc[k] = k % 10 == 3 ? -1.0 : 1.0;
         want *= sc[k];
-        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, NULL, NULL};
+        t[NV + k] = (ein_tensor){&sc[k], EIN_F64, 0, two, NULL};   /* non-NULL shape: see test_api's scalar_null_shape */
     }
     for (int k = 0; k < N; k++)
         ops[k] = &t[k];
