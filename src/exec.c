@@ -130,14 +130,29 @@ static void run_kernel(const ein_plan *p, const ein_step *s, const char *a,
     }
 }
 
+/* A tensor GEMM call over the step's m, n, k groups. */
+static void run_tgemm(const ein_plan *p, const ein_step *s, const char *a,
+                      const char *b, char *c)
+{
+    if (p->dtype == EIN_F32)
+        p->kt->tgemm_f32(&s->gm, &s->gn, &s->gk, (const float *)a, (const float *)b,
+                         (float *)c, 0, p->nthreads);
+    else
+        p->kt->tgemm_f64(&s->gm, &s->gn, &s->gk, (const double *)a, (const double *)b,
+                         (double *)c, 0, p->nthreads);
+}
+
 /* A dense step: the outer loops (batch, and extra m/n/k labels) run here
  * as an odometer around the kernel; a summed outer loop makes every call
- * after its first accumulate. */
+ * after its first accumulate.  With a tensor GEMM in the table, only the
+ * batch loops run here. */
 static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
                       const char *b, char *c)
 {
     size_t es = ein_dtype_size(p->dtype);
-    int no = s->nouter;
+    bool tg = s->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
+                                                 : p->kt->tgemm_f64 != NULL);
+    int no = tg ? s->nbatch : s->nouter;
     int64_t idx[EIN_MAX_LABELS], oa = 0, ob = 0, oc = 0;
     for (int l = 0; l < no; l++) {
         if (s->loops[l].extent == 0)
@@ -145,11 +160,16 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
         idx[l] = 0;
     }
     for (;;) {
-        int acc = 0;
-        for (int l = 0; l < no; l++)
-            acc |= s->outer_sums[l] && idx[l] > 0;
-        run_kernel(p, s, a + oa * (int64_t)es, b + ob * (int64_t)es,
-                   c + oc * (int64_t)es, acc);
+        const char *pa = a + oa * (int64_t)es, *pb = b + ob * (int64_t)es;
+        char *pc = c + oc * (int64_t)es;
+        if (tg) {
+            run_tgemm(p, s, pa, pb, pc);
+        } else {
+            int acc = 0;
+            for (int l = 0; l < no; l++)
+                acc |= s->outer_sums[l] && idx[l] > 0;
+            run_kernel(p, s, pa, pb, pc, acc);
+        }
         int l = no - 1;
         for (; l >= 0; l--) {
             const ein_loop *L = &s->loops[l];

@@ -124,6 +124,12 @@ typedef struct ein_step {
      * accumulate after their first iteration. */
     int      nouter;
     bool     outer_sums[EIN_MAX_LABELS];
+    /* GEMM steps whose m, n or k spans several loops: the groups for a
+     * table's tensor GEMM, which then runs everything but the batch loops
+     * [0..nbatch) itself. */
+    bool     grouped;
+    int      nbatch;
+    ein_group gm, gn, gk;
     bool     swap;                 /* GEMV with in[1] as the matrix */
     int64_t  m, n, k;
     int64_t  rsa, csa, rsb, csb, rsc, csc;

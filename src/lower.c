@@ -52,6 +52,32 @@ static int pick(const ein_loop *loops, const int *role, int n, int want)
 
 enum { R_BATCH, R_M, R_N, R_K, R_OTHER };
 
+/* The loops of one role as a tensor-GEMM group, outermost first by the
+ * stride of the tensor `by` (so the innermost index walks the smallest
+ * stride), with strides for tensors t0 and t1 of the step. */
+static void make_group(ein_group *g, const ein_loop *loops, const int *role,
+                       int n, int want, int t0, int t1)
+{
+    int idx[EIN_GROUP_MAX], c = 0;
+    int by = want == R_K ? 0 : 2;
+    for (int i = 0; i < n; i++)
+        if (role[i] == want)
+            idx[c++] = i;
+    for (int i = 1; i < c; i++)
+        for (int j = i; j > 0 && llabs(loops[idx[j]].stride[by]) >
+                                  llabs(loops[idx[j - 1]].stride[by]); j--) {
+            int t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    g->ndim = c;
+    for (int d = 0; d < c; d++) {
+        g->ext[d] = loops[idx[d]].extent;
+        g->stride[0][d] = loops[idx[d]].stride[t0];
+        g->stride[1][d] = loops[idx[d]].stride[t1];
+    }
+}
+
 /* Sort a binary step's loops into batch / m / n / k and choose a dense
  * kernel; leaves the step GENERIC when some label fits no role (a sum
  * over one input only, or an output label neither input varies along). */
@@ -76,15 +102,30 @@ static void choose_dense(ein_step *s)
     if (in >= 0 && im < 0 && ik < 0)
         return;
 
-    /* Everything but the kernel's loops runs outside, in the step's order. */
-    int no = 0;
+    /* Everything but the kernel's loops runs outside: batch loops first,
+     * then the other m, n and k loops, each in the step's order. */
+    int no = 0, nbatch = 0;
     ein_loop outer[EIN_MAX_LABELS];
     bool sums[EIN_MAX_LABELS];
-    for (int i = 0; i < s->nloops; i++) {
-        if (i == im || i == in || i == ik)
-            continue;
-        sums[no] = role[i] == R_K;
-        outer[no++] = s->loops[i];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->nloops; i++) {
+            if (i == im || i == in || i == ik || (pass == 0) != (role[i] == R_BATCH))
+                continue;
+            sums[no] = role[i] == R_K;
+            outer[no++] = s->loops[i];
+            nbatch += pass == 0;
+        }
+    /* A GEMM with several loops in a role can run as one tensor GEMM. */
+    s->grouped = false;
+    s->nbatch = nbatch;
+    if (im >= 0 && in >= 0 && ik >= 0 &&
+        (count[R_M] > 1 || count[R_N] > 1 || count[R_K] > 1) &&
+        count[R_M] <= EIN_GROUP_MAX && count[R_N] <= EIN_GROUP_MAX &&
+        count[R_K] <= EIN_GROUP_MAX) {
+        s->grouped = true;
+        make_group(&s->gm, s->loops, role, s->nloops, R_M, 0, 2);
+        make_group(&s->gn, s->loops, role, s->nloops, R_N, 1, 2);
+        make_group(&s->gk, s->loops, role, s->nloops, R_K, 0, 1);
     }
     const ein_loop *M = im >= 0 ? &s->loops[im] : NULL;
     const ein_loop *N = in >= 0 ? &s->loops[in] : NULL;

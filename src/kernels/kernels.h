@@ -48,6 +48,30 @@ typedef float ein_dot_f32_fn(int64_t n, const float *x, int64_t incx,
 typedef double ein_dot_f64_fn(int64_t n, const double *x, int64_t incx,
                               const double *y, int64_t incy);
 
+/* Tensor GEMM (TBLIS-style, no transposed copies): each of m, n, k is a
+ * group of tensor dimensions enumerated in C order (the last varies
+ * fastest), and each group indexes two tensors with its own strides:
+ *   A[i,p] = A[off(m, 0, i) + off(k, 0, p)]
+ *   B[p,j] = B[off(k, 1, p) + off(n, 0, j)]
+ *   C[i,j] = C[off(m, 1, i) + off(n, 1, j)]
+ * where off(g, t, i) = sum_d idx_d(i) * g->stride[t][d].  Packing reads
+ * through these offsets, so permuted layouts cost no copy.  ndim == 0
+ * is a group of one index. */
+#define EIN_GROUP_MAX 8
+typedef struct ein_group {
+    int     ndim;
+    int64_t ext[EIN_GROUP_MAX];          /* outermost first */
+    int64_t stride[2][EIN_GROUP_MAX];    /* elements, per tensor */
+} ein_group;
+typedef void ein_tgemm_f32_fn(const ein_group *m, const ein_group *n,
+                              const ein_group *k, const float *A,
+                              const float *B, float *C, int accumulate,
+                              int nthreads);
+typedef void ein_tgemm_f64_fn(const ein_group *m, const ein_group *n,
+                              const ein_group *k, const double *A,
+                              const double *B, double *C, int accumulate,
+                              int nthreads);
+
 /* One table per instruction set.  `name` is what EXPLAIN prints and what
  * EIN_ARCH selects: "avx512", "avx2", "generic". */
 typedef struct ein_ktable {
@@ -58,6 +82,10 @@ typedef struct ein_ktable {
     ein_gemv_f64_fn *gemv_f64;
     ein_dot_f32_fn  *dot_f32;
     ein_dot_f64_fn  *dot_f64;
+    /* Optional: NULL makes the planner loop over all but one dimension of
+     * each group around gemm. */
+    ein_tgemm_f32_fn *tgemm_f32;
+    ein_tgemm_f64_fn *tgemm_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;
