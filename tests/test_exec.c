@@ -1002,7 +1002,7 @@ Test(exec, einsum_errors_leave_output_untouched)
     for (int i = 0; i < 12; i++)
         a[i] = b[i] = i + 1;
     int64_t s34[2] = {3, 4}, s43[2] = {4, 3}, s33[2] = {3, 3}, s35[2] = {3, 5},
-            s53[2] = {5, 3}, neg[2] = {3, -4}, zs[2] = {0, 1}, huge[2] = {1LL << 40, 1LL << 40},
+            s53[2] = {5, 3}, neg[2] = {3, -4}, zs[2] = {0, 1}, big31[2] = {1LL << 31, 1LL << 31},
             z2[2] = {0, 0}, s331[3] = {3, 3, 1};
     ein_tensor A = {a, EIN_F64, 2, s34, NULL}, B = {b, EIN_F64, 2, s43, NULL};
     struct {
@@ -1020,8 +1020,8 @@ Test(exec, einsum_errors_leave_output_untouched)
         {"ij,jk->ik", A, B, {o, EIN_F64, 3, s331, NULL}, 2, EIN_ERR_SHAPE},
         {"ij,jk->iz", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_SYNTAX},
         {"ijk,jk->ik", A, B, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_RANK},
-        {"ij,kl->", {a, EIN_F64, 2, huge, z2}, {b, EIN_F64, 2, huge, z2},
-         {o, EIN_F64, 0, NULL, NULL}, 2, EIN_ERR_OVERFLOW},
+        {"ij,jk->ik", {a, EIN_F64, 2, big31, z2}, B, {o, EIN_F64, 2, s33, NULL}, 2,
+         EIN_ERR_OVERFLOW},   /* 2^62 elements of 8 bytes */
         {"ij,jk->ik", A, {NULL, EIN_F64, 2, s43, NULL}, {o, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
         {"ij,jk->ik", A, B, {NULL, EIN_F64, 2, s33, NULL}, 2, EIN_ERR_ARG},
     };
