@@ -1126,3 +1126,42 @@ Test(exec, many_operands_within_limits)
     cr_assert_eq(st, EIN_OK, "%s", ein_last_error());
     cr_assert(fabs(out - want) <= 1e-12 * fabs(want), "got %.17g, want %.17g", out, want);
 }
+
+/* The output over an f64 operand's memory while the other operand is f32
+ * (converted into the workspace first): both mechanisms at once. */
+Test(exec, output_aliases_input_mixed_dtypes)
+{
+    const int64_t n = 29;
+    size_t nn = (size_t)(n * n);
+    ts_rng g = {2929};
+    float *a = malloc(nn * 4);
+    double *b = malloc(nn * 8), *cb = malloc(nn * 8), *ca = malloc(nn * 8),
+           *ref = malloc(nn * 8);
+    ts_fill_f32(a, nn, &g);
+    ts_fill_f64(b, nn, &g);
+    memcpy(cb, b, nn * 8);
+    for (size_t i = 0; i < nn; i++)
+        ca[i] = a[i];
+    int64_t shape[2] = {n, n}, tr[2] = {1, n};
+    for (int v = 0; v < 4; v++) {
+        memcpy(b, cb, nn * 8);
+        /* v & 1: A read transposed; v & 2: the output written transposed */
+        ein_tensor A = {a, EIN_F32, 2, shape, v & 1 ? tr : NULL};
+        ein_tensor B = {b, EIN_F64, 2, shape, NULL};
+        ein_tensor O = {b, EIN_F64, 2, shape, v & 2 ? tr : NULL};
+        ein_tensor rA = {ca, EIN_F64, 2, shape, A.strides}, rB = {cb, EIN_F64, 2, shape, NULL};
+        int64_t osz;
+        cr_assert_eq(ts_reference("ij,jk->ik", 2, (const ein_tensor *const[]){&rA, &rB},
+                                  ref, &osz), EIN_OK);
+        ein_status st = einsum("ij,jk->ik", &O, &A, &B);
+        cr_assert_eq(st, EIN_OK, "variant %d: %s", v, ein_last_error());
+        double w = max_rel_err(&O, ref, (int64_t)nn, 1e-12 * (double)n);
+        cr_assert(w <= 1, "ij,jk->ik, f32 A%s, output over f64 B%s: error %g of "
+                  "tolerance", v & 1 ? " transposed" : "", v & 2 ? " transposed" : "", w);
+    }
+    free(a);
+    free(b);
+    free(cb);
+    free(ca);
+    free(ref);
+}
