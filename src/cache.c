@@ -31,17 +31,19 @@ static uint64_t clock_;
 
 static void put_view(int64_t *key, int *n, const ein_tensor *t)
 {
-    key[(*n)++] = (int64_t)t->dtype;
-    key[(*n)++] = t->ndim;
-    int64_t acc = 1;
-    for (int d = 0; d < t->ndim; d++)
-        key[(*n)++] = t->shape[d];
-    /* NULL strides and explicit C strides are the same key. */
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        key[*n + d] = t->strides ? t->strides[d] : acc;
+    int nd = t->ndim;
+    int64_t *k = key + *n, acc = 1;
+    k[0] = (int64_t)t->dtype;
+    k[1] = nd;
+    /* Shapes, then strides; NULL strides and explicit C strides are the
+     * same key.  One fused loop: a plain copy would become a `rep movs`
+     * whose start-up costs more than these few words. */
+    for (int d = nd - 1; d >= 0; d--) {
+        k[2 + d] = t->shape[d];
+        k[2 + nd + d] = t->strides ? t->strides[d] : acc;
         acc *= t->shape[d] > 0 ? t->shape[d] : 1;
     }
-    *n += t->ndim;
+    *n += 2 + 2 * nd;
 }
 
 /* Serialise a call into key[]; false if it is too big to cache or has a
