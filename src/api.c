@@ -77,8 +77,9 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         const ein_tensor *v = ops[k];
         p->op_dtype[k] = v->dtype;
         p->op_ndim[k] = v->ndim;
-        memcpy(&p->op_shape[k * EIN_MAX_DIMS], v->shape, (size_t)v->ndim * sizeof(int64_t));
-        if (v->strides)
+        if (v->ndim > 0)
+            memcpy(&p->op_shape[k * EIN_MAX_DIMS], v->shape, (size_t)v->ndim * sizeof(int64_t));
+        if (v->strides && v->ndim > 0)
             memcpy(&p->op_stride[k * EIN_MAX_DIMS], v->strides, (size_t)v->ndim * sizeof(int64_t));
         else
             c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
@@ -88,7 +89,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
     p->out_dtype = b.dtype;
     p->out_ndim = b.out_ndim;
     memcpy(p->out_shape, b.out_shape, sizeof p->out_shape);
-    if (out && out->strides)
+    if (out && out->strides && out->ndim > 0)
         memcpy(p->out_stride, out->strides, (size_t)out->ndim * sizeof(int64_t));
     else
         c_strides(p->out_ndim, p->out_shape, p->out_stride);

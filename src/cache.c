@@ -32,7 +32,8 @@ static uint64_t clock_;
 static void put_view(int64_t *key, int *n, const ein_tensor *t)
 {
     int nd = t->ndim;
-    int64_t *k = key + *n, acc = 1;
+    int64_t *k = key + *n;
+    uint64_t acc = 1;    /* unsigned: a huge view wraps here, then bind refuses it */
     k[0] = (int64_t)t->dtype;
     k[1] = nd;
     /* Shapes, then strides; NULL strides and explicit C strides are the
@@ -40,8 +41,8 @@ static void put_view(int64_t *key, int *n, const ein_tensor *t)
      * whose start-up costs more than these few words. */
     for (int d = nd - 1; d >= 0; d--) {
         k[2 + d] = t->shape[d];
-        k[2 + nd + d] = t->strides ? t->strides[d] : acc;
-        acc *= t->shape[d] > 0 ? t->shape[d] : 1;
+        k[2 + nd + d] = t->strides ? t->strides[d] : (int64_t)acc;
+        acc *= t->shape[d] > 0 ? (uint64_t)t->shape[d] : 1;
     }
     *n += 2 + 2 * nd;
 }

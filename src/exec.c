@@ -226,7 +226,13 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
                             "of workspace", p->text, bytes);
     }
 
-    const void *base[2 * EIN_MAX_OPERANDS + 2];
+    /* Slot pointers: on the stack for any plan but a huge one. */
+    const void *stack_base[64], **base = stack_base;
+    if (p->nslots > 64 && !(base = malloc((size_t)p->nslots * sizeof *base))) {
+        free(mem);
+        return ein_fail(EIN_ERR_NOMEM, "%s: out of memory for %d slot pointers",
+                        p->text, p->nslots);
+    }
     for (int k = 0; k < p->nops; k++) {
         if (!p->slots[k].in_workspace) {
             base[k] = ops[k]->data;
@@ -268,6 +274,8 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
     if (redirect)
         copy_convert(out->data, p->dtype, p->out_stride, outp, p->dtype,
                      p->out_stride, p->out_ndim, p->out_shape);
+    if (base != stack_base)
+        free(base);
     free(mem);
     return EIN_OK;
 }

@@ -86,10 +86,22 @@ ein_status ts_reference(const char *subscripts, int nops,
 {
     ein_expr e;
     ein_bound b;
+    if (nops < 0 || nops > EIN_MAX_OPERANDS)
+        return EIN_ERR_OPERANDS;
     ein_status st = ein_parse(subscripts, &e);
     if (st != EIN_OK)
         return st;
-    st = ein_bind(&e, nops, ops, NULL, &b);
+    /* Bind views that all share one dtype: bind gives an operand of
+     * another dtype C strides (the plan converts it first), but this
+     * evaluator reads every operand in place through its own strides. */
+    ein_tensor same[EIN_MAX_OPERANDS];
+    const ein_tensor *sp[EIN_MAX_OPERANDS];
+    for (int k = 0; k < nops && k < EIN_MAX_OPERANDS; k++) {
+        same[k] = *ops[k];
+        same[k].dtype = EIN_F64;
+        sp[k] = &same[k];
+    }
+    st = ein_bind(&e, nops, sp, NULL, &b);
     ein_expr_free(&e);
     if (st != EIN_OK)
         return st;

@@ -299,12 +299,9 @@ Test(api, zero_dimensional_operands)
     EXPECT(",i", 1, SHAPE(3), scaled, &S, &V);
 }
 
-/* A 0-d operand may leave its shape NULL (only rank > 0 needs one).
- * Disabled: src/api.c ein_plan_build copies the operand's shape with
- * memcpy(..., v->shape, 0) even when v->shape is NULL, which is undefined
- * behaviour; the sanitizer build aborts ("null pointer passed as argument
- * 2").  Enable once the copy is skipped for ndim == 0. */
-Test(api, scalar_null_shape, .disabled = true)
+/* A 0-d operand may leave its shape NULL (only rank > 0 needs one); the
+ * planner must not pass that NULL to memcpy (UBSan catches it). */
+Test(api, scalar_null_shape)
 {
     static double a = 3, b = 4, o = NAN;
     ein_tensor A = {&a, EIN_F64, 0, NULL, NULL}, B = {&b, EIN_F64, 0, NULL, NULL},
@@ -675,15 +672,10 @@ Test(api, error_overflow)
     EXPECT_ERR(EIN_ERR_OVERFLOW, NONE, O, k_obuf, "i->", &O, &S);
 }
 
-/* The same [2^40, 2^40] view through the one-shot einsum().
- * Disabled: src/cache.c put_view (line 42, `acc *= t->shape[d] ...`)
- * builds the plan-cache key by multiplying every extent in int64 before
- * anything validated the view, so a view whose element count overflows is
- * signed-overflow undefined behaviour there; the sanitizer build aborts
- * before the uncached path can return EIN_ERR_OVERFLOW.  Enable once
- * make_key refuses (returns false for) views whose count overflows, or
- * multiplies with ein_mul_ok / only while strides are derived. */
-Test(api, overflowing_view_through_einsum, .disabled = true)
+/* The same [2^40, 2^40] view through the one-shot einsum(): the plan
+ * cache builds its key before anything validated the view, and must not
+ * overflow a signed product doing so (UBSan catches it). */
+Test(api, overflowing_view_through_einsum)
 {
     reset_obuf();
     static double tiny[1] = {1};

@@ -1046,10 +1046,9 @@ Test(exec, einsum_errors_leave_output_untouched)
 /* 52 operands with one private summed label each (A..Z, a..z, extent 2)
  * and 200 0-d operands: every private label is reduced in its own step
  * before the 251 pairwise steps, so the plan has 252 + 52 + 250 + 1 = 555
- * slots.  ein_run's slot table is sized 2 * EIN_MAX_OPERANDS + 2 = 514.
- * Disabled: it overflows that stack array (src/exec.c, ein_run, `base`);
- * see the report.  Enable once the table is sized by p->nslots. */
-Test(exec, many_operands_private_sums, .disabled = true)
+ * slots, more than 2 * EIN_MAX_OPERANDS + 2 (ein_run once kept a fixed
+ * table of that size; it now sizes it by the plan's slot count). */
+Test(exec, many_operands_private_sums)
 {
     enum { NV = 52, NS = 200, N = NV + NS };
     static char expr[4 * N + 8];
