@@ -75,17 +75,67 @@ static void view_strides(const ein_tensor *t, int64_t *s)
     }
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Exact test for layouts the quick rule cannot settle (interleaved
+ * strides such as (2, -3) on a 3x3 output): list every element's offset
+ * and look for a repeat.  Only for outputs up to EIN_EXACT_ALIAS_MAX
+ * elements; larger ones stay refused. */
+#define EIN_EXACT_ALIAS_MAX ((int64_t)1 << 22)
+static ein_status exact_self_overlap(const int64_t *shape, const int64_t *stride,
+                                     int n, int64_t count, int dim)
+{
+    if (count > EIN_EXACT_ALIAS_MAX)
+        return ein_fail(EIN_ERR_ALIAS, "the output's elements may overlap: dimension "
+                        "%d (extent %lld, stride %lld) interleaves with smaller "
+                        "strides, and the output has too many elements (%lld) to "
+                        "check exactly", dim, (long long)shape[dim],
+                        (long long)stride[dim], (long long)count);
+    int64_t *off = malloc((size_t)count * sizeof *off);
+    if (!off)
+        return ein_fail(EIN_ERR_NOMEM, "out of memory checking the output's "
+                        "strides for overlap");
+    int64_t idx[EIN_MAX_DIMS] = {0}, o = 0;
+    for (int64_t i = 0; i < count; i++) {
+        off[i] = o;
+        for (int d = n - 1; d >= 0; d--) {
+            o += stride[d];
+            if (++idx[d] < shape[d])
+                break;
+            o -= stride[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+    qsort(off, (size_t)count, sizeof *off, cmp_i64);
+    for (int64_t i = 1; i < count; i++)
+        if (off[i] == off[i - 1]) {
+            free(off);
+            return ein_fail(EIN_ERR_ALIAS, "the output's elements overlap: two "
+                            "of its indices reach element offset %lld",
+                            (long long)off[i]);
+        }
+    free(off);
+    return EIN_OK;
+}
+
 /* Do the output's elements stay apart?  Sorted by |stride|, each stride
- * must step past everything the smaller ones reach.  A zero stride on an
- * extent above 1 fails at once. */
+ * must step past everything the smaller ones reach; when one does not,
+ * the exact test decides.  A zero stride on an extent above 1 fails at
+ * once. */
 static ein_status check_no_self_overlap(const int64_t *shape, const int64_t *stride, int n)
 {
     int idx[EIN_MAX_DIMS], m = 0;
+    int64_t count = 1;
     for (int d = 0; d < n; d++) {
         if (shape[d] == 0)
             return EIN_OK;         /* nothing is written */
         if (shape[d] > 1)
             idx[m++] = d;
+        count *= shape[d];         /* bounded: check_view counted it */
     }
     for (int i = 1; i < m; i++)     /* insertion sort by |stride| */
         for (int j = i; j > 0 && llabs(stride[idx[j]]) < llabs(stride[idx[j - 1]]); j--) {
@@ -95,11 +145,12 @@ static ein_status check_no_self_overlap(const int64_t *shape, const int64_t *str
     for (int i = 0; i < m; i++) {
         int d = idx[i];
         int64_t s = llabs(stride[d]);
-        if (s <= reach)
+        if (s == 0)
             return ein_fail(EIN_ERR_ALIAS, "the output's elements overlap: "
-                            "dimension %d (extent %lld, stride %lld) revisits "
-                            "elements the smaller strides already cover",
-                            d, (long long)shape[d], (long long)stride[d]);
+                            "dimension %d has extent %lld but stride 0",
+                            d, (long long)shape[d]);
+        if (s <= reach)
+            return exact_self_overlap(shape, stride, n, count, d);
         reach += s * (shape[d] - 1);
     }
     return EIN_OK;

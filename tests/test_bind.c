@@ -196,6 +196,12 @@ Test(bind, output_checks)
     ein_tensor A2 = view(2, s22, NULL, EIN_F64);
     EXPECT_FAIL(bind("ij->ij", 1, (const ein_tensor *[]){&A2}, &Oo, &b), EIN_ERR_ALIAS,
                 "overlap");
+    /* Interleaved strides that do meet: (2, 1) on 3x3 reaches offset 2
+     * twice; the exact test names the offset. */
+    int64_t s33[] = {3, 3}, il[] = {2, 1};
+    ein_tensor A33 = view(2, s33, NULL, EIN_F64), Oi = view(2, s33, il, EIN_F64);
+    EXPECT_FAIL(bind("ij->ij", 1, (const ein_tensor *[]){&A33}, &Oi, &b), EIN_ERR_ALIAS,
+                "two of its indices reach element offset 2");
     /* f32 inputs may go into an f64 output, which then sets the dtype. */
     int64_t s2[] = {2};
     ein_tensor F = view(2, sa, NULL, EIN_F32), O64 = view(1, s2, NULL, EIN_F64);
