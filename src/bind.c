@@ -113,10 +113,10 @@ static ein_status exact_self_overlap(const int64_t *shape, const int64_t *stride
     qsort(off, (size_t)count, sizeof *off, cmp_i64);
     for (int64_t i = 1; i < count; i++)
         if (off[i] == off[i - 1]) {
+            long long at = (long long)off[i];
             free(off);
             return ein_fail(EIN_ERR_ALIAS, "the output's elements overlap: two "
-                            "of its indices reach element offset %lld",
-                            (long long)off[i]);
+                            "of its indices reach element offset %lld", at);
         }
     free(off);
     return EIN_OK;
