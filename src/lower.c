@@ -178,6 +178,21 @@ static void choose_dense(ein_step *s)
         s->loops[w++] = tmp[i];
 }
 
+/* Reserve a 64-byte-aligned block of `elems` elements in the workspace;
+ * false if its size overflows. */
+static bool reserve(size_t *ws, int64_t elems, size_t esize, size_t *offset)
+{
+    int64_t bytes;
+    if (!ein_mul_ok(elems, (int64_t)esize, &bytes) || bytes > INT64_MAX - 64)
+        return false;
+    size_t blk = ((size_t)bytes + 63) & ~(size_t)63;
+    if (*ws > SIZE_MAX - blk)
+        return false;
+    *offset = *ws;
+    *ws += blk;
+    return true;
+}
+
 static void step_cost(ein_step *s, size_t esize)
 {
     double iters = 1;
@@ -222,12 +237,17 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
             info[k].stride[l] = EIN_STRIDE(b, k, l);
         }
         if (p->op_dtype[k] != b->dtype) {
+            /* Its element count and bytes were checked by bind. */
             p->slots[k].in_workspace = true;
-            p->slots[k].offset = ws;
             p->slots[k].size = 1;
             for (int d = 0; d < p->op_ndim[k]; d++)
                 p->slots[k].size *= p->op_shape[k * EIN_MAX_DIMS + d];
-            ws += ((size_t)p->slots[k].size * esize + 63) & ~(size_t)63;
+            if (!reserve(&ws, p->slots[k].size, esize, &p->slots[k].offset)) {
+                free(path);
+                free(info);
+                return ein_fail(EIN_ERR_OVERFLOW, "the converted copy of operand %d "
+                                "overflows the workspace's byte count", k);
+            }
         }
     }
 
@@ -275,16 +295,21 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         } else {
             /* A temporary: C-contiguous over its labels in id order. */
             int64_t acc = 1;
+            bool ok = true;
             for (int l = b->nlabels - 1; l >= 0; l--) {
                 oi->has[l] = ps->keep[l];
                 oi->stride[l] = ps->keep[l] ? acc : 0;
                 if (ps->keep[l])
-                    acc *= b->extent[l];
+                    ok &= ein_mul_ok(acc, b->extent[l], &acc);
             }
             p->slots[os].in_workspace = true;
-            p->slots[os].offset = ws;
             p->slots[os].size = acc;
-            ws += ((size_t)acc * esize + 63) & ~(size_t)63;
+            if (!ok || !reserve(&ws, acc, esize, &p->slots[os].offset)) {
+                free(path);
+                free(info);
+                return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result "
+                                "has more elements or bytes than int64 counts", i);
+            }
         }
 
         const slotinfo *ins[2] = {&info[s->in[0]], s->nin == 2 ? &info[s->in[1]] : NULL};
