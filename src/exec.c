@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/frame.h"
 
 void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
                    size_t esize, int64_t span[2])
@@ -77,10 +78,9 @@ static void fill_zero(void *out, ein_dtype dt, int nd, const int64_t *shape,
 
 /* One dense kernel call: GEMM/OUTER: C = A B; GEMV: y = A x; DOT. */
 static void run_kernel(const ein_plan *p, const ein_step *s, const char *a,
-                       const char *b, char *c, int acc)
+                       const char *b, char *c, int acc, int nth)
 {
     const ein_ktable *kt = p->kt;
-    int nth = p->nthreads;
     if (p->dtype == EIN_F32) {
         const float *A = (const float *)a, *B = (const float *)b;
         float *C = (float *)c;
@@ -132,46 +132,58 @@ static void run_kernel(const ein_plan *p, const ein_step *s, const char *a,
 
 /* A tensor GEMM call over the step's m, n, k groups. */
 static void run_tgemm(const ein_plan *p, const ein_step *s, const char *a,
-                      const char *b, char *c)
+                      const char *b, char *c, int nth)
 {
     if (p->dtype == EIN_F32)
         p->kt->tgemm_f32(&s->gm, &s->gn, &s->gk, (const float *)a, (const float *)b,
-                         (float *)c, 0, p->nthreads);
+                         (float *)c, 0, nth);
     else
         p->kt->tgemm_f64(&s->gm, &s->gn, &s->gk, (const double *)a, (const double *)b,
-                         (double *)c, 0, p->nthreads);
+                         (double *)c, 0, nth);
 }
 
-/* A dense step: the outer loops (batch, and extra m/n/k labels) run here
- * as an odometer around the kernel; a summed outer loop makes every call
- * after its first accumulate.  With a tensor GEMM in the table, only the
- * batch loops run here. */
-static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
-                      const char *b, char *c)
+/* Work below which a step's batch loop stays on one thread, in flops:
+ * the same hand-off cost the GEMM kernels measured (gemm_frame.c). */
+#define EIN_BATCH_MT_FLOPS 4.0e6
+
+typedef struct dense_job {
+    const ein_plan *p;
+    const ein_step *s;
+    const char *a, *b;
+    char *c;
+    bool tg;          /* tensor GEMM: only the batch loops run here */
+    int no;           /* loops run here: s->loops[0..no) */
+    int64_t calls;    /* product of their extents */
+    int nthreads;     /* handed to each kernel call */
+} dense_job;
+
+/* Kernel calls [lo, hi) of the outer odometer, in order. */
+static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
 {
-    size_t es = ein_dtype_size(p->dtype);
-    bool tg = s->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
-                                                 : p->kt->tgemm_f64 != NULL);
-    int no = tg ? s->nbatch : s->nouter;
-    int64_t idx[EIN_MAX_LABELS], oa = 0, ob = 0, oc = 0;
-    for (int l = 0; l < no; l++) {
-        if (s->loops[l].extent == 0)
-            return;
-        idx[l] = 0;
+    const ein_step *s = j->s;
+    size_t es = ein_dtype_size(j->p->dtype);
+    int no = j->no;
+    int64_t idx[EIN_MAX_LABELS], oa = 0, ob = 0, oc = 0, f = lo;
+    for (int l = no - 1; l >= 0; l--) {
+        const ein_loop *L = &s->loops[l];
+        idx[l] = f % L->extent;
+        f /= L->extent;
+        oa += idx[l] * L->stride[0];
+        ob += idx[l] * L->stride[1];
+        oc += idx[l] * L->stride[2];
     }
-    for (;;) {
-        const char *pa = a + oa * (int64_t)es, *pb = b + ob * (int64_t)es;
-        char *pc = c + oc * (int64_t)es;
-        if (tg) {
-            run_tgemm(p, s, pa, pb, pc);
+    for (int64_t call = lo; call < hi; call++) {
+        const char *pa = j->a + oa * (int64_t)es, *pb = j->b + ob * (int64_t)es;
+        char *pc = j->c + oc * (int64_t)es;
+        if (j->tg) {
+            run_tgemm(j->p, s, pa, pb, pc, j->nthreads);
         } else {
             int acc = 0;
             for (int l = 0; l < no; l++)
                 acc |= s->outer_sums[l] && idx[l] > 0;
-            run_kernel(p, s, pa, pb, pc, acc);
+            run_kernel(j->p, s, pa, pb, pc, acc, j->nthreads);
         }
-        int l = no - 1;
-        for (; l >= 0; l--) {
+        for (int l = no - 1; l >= 0; l--) {
             const ein_loop *L = &s->loops[l];
             oa += L->stride[0];
             ob += L->stride[1];
@@ -183,9 +195,43 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
             oc -= L->stride[2] * L->extent;
             idx[l] = 0;
         }
-        if (l < 0)
-            return;
     }
+}
+
+static void dense_task(void *ctx, int t, int nt)
+{
+    const dense_job *j = ctx;
+    dense_range(j, j->calls * t / nt, j->calls * (t + 1) / nt);
+}
+
+/* A dense step: the outer loops (batch, and extra m/n/k labels) run here
+ * as an odometer around the kernel; a summed outer loop makes every call
+ * after its first accumulate.  With a tensor GEMM in the table, only the
+ * batch loops run here.  Many small calls with no summed loop among them
+ * are split between threads, each call whole on one thread, so the bits
+ * do not depend on the thread count. */
+static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
+                      const char *b, char *c)
+{
+    bool tg = s->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
+                                                 : p->kt->tgemm_f64 != NULL);
+    dense_job j = {p, s, a, b, c, tg, tg ? s->nbatch : s->nouter, 1, p->nthreads};
+    bool any_sum = false;
+    for (int l = 0; l < j.no; l++) {
+        j.calls *= s->loops[l].extent;
+        any_sum |= s->outer_sums[l];
+    }
+    if (j.calls == 0)
+        return;
+    double per_call = s->flops / (double)j.calls;
+    if (p->nthreads > 1 && j.calls > 1 && !any_sum && per_call < EIN_BATCH_MT_FLOPS &&
+        s->flops >= EIN_BATCH_MT_FLOPS) {
+        j.nthreads = 1;
+        int nt = p->nthreads < j.calls ? p->nthreads : (int)j.calls;
+        ein_pool_run(nt, dense_task, &j);
+        return;
+    }
+    dense_range(&j, 0, j.calls);
 }
 
 static void run_generic(const ein_plan *p, const ein_step *s,
