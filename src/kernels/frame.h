@@ -71,6 +71,18 @@ void ein_frame_gemv_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
                         const double *x, int64_t incx, double *y,
                         int64_t incy, int accumulate, int nthreads);
 
+/* Tensor GEMM over m, n, k groups (kernels.h): packing reads A and B
+ * through per-index offset tables, so permuted and strided operands cost
+ * no copy larger than a packing buffer. */
+void ein_frame_tgemm_f32(const ein_arch_f32 *arch, const ein_group *m,
+                         const ein_group *n, const ein_group *k,
+                         const float *A, const float *B, float *C,
+                         int accumulate, int nthreads);
+void ein_frame_tgemm_f64(const ein_arch_f64 *arch, const ein_group *m,
+                         const ein_group *n, const ein_group *k,
+                         const double *A, const double *B, double *C,
+                         int accumulate, int nthreads);
+
 /* Cache sizes in bytes, read once from cpuid (ktable.c). */
 typedef struct ein_cache_info {
     size_t l1d, l2, l3;
@@ -84,9 +96,14 @@ const ein_cache_info *ein_cache_info_get(void);
 typedef struct ein_blocking { int64_t mc, kc, nc; } ein_blocking;
 ein_blocking ein_blocking_for(int mr, int nr, size_t elsize);
 
-/* A small persistent pool.  Runs fn(ctx, t, nt) for t = 0..nt-1, t = 0 on
- * the caller, and returns when all are done.  nt <= nthreads; nt == 1 when
- * the pool is busy with another caller or cannot start. */
+/* A small persistent pool.  Runs fn(ctx, t, nt) exactly once for each
+ * t = 0..nt-1 and returns when all are done: t = 0 on the caller, the
+ * others on workers that join before the caller's share is done, and any
+ * share no worker joined for on the caller afterwards (a sleeping or
+ * descheduled worker is never waited for).  nt <= nthreads; nt == 1 when
+ * the pool is busy with another caller or cannot start.  Returns nt.
+ * Tasks that claim work from an atomic counter in ctx, rather than a
+ * share fixed by t, keep both cores busy when a worker starts late. */
 typedef void ein_task_fn(void *ctx, int t, int nt);
 int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx);
 

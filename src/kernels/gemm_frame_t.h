@@ -164,6 +164,70 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
     }
 }
 
+/* ---- the split over threads ------------------------------------------ */
+
+/* C is cut into a grid of blocks, whole register tiles each (block rows a
+ * multiple of mr, columns of nr), that threads claim from an atomic
+ * counter: a thread that starts late or loses its core just claims fewer.
+ * Every tile sees the same depth blocks in the same order whoever computes
+ * it, and k is never split, so bits do not depend on the thread count. */
+typedef struct F(grid) {
+    int64_t m, n;              /* C, rows and columns */
+    int64_t mb, nb;            /* block rows and columns */
+    int64_t bm, bn;            /* blocks down and across */
+    atomic_llong next;         /* next unclaimed block, row-major */
+} F(grid);
+
+/* Blocks for nt threads: about EIN_GRID_PER_THREAD per thread so a late
+ * thread leaves little idle time, shaped as square as the tiles allow,
+ * since each block packs its own rows of A and columns of B (re-packing
+ * costs mnk (1/mb + 1/nb) element reads in all). */
+static void F(grid_plan)(F(grid) *g, int64_t m, int64_t n, int mr, int nr,
+                         int nt)
+{
+    g->m = m;
+    g->n = n;
+    int64_t mt = (m + mr - 1) / mr, ntl = (n + nr - 1) / nr;
+    int64_t want = nt > 1 ? (int64_t)nt * EIN_GRID_PER_THREAD : 1;
+    int64_t best_pm = 1, best_pn = 1;
+    double best = -1;
+    for (int64_t pm = 1; pm <= want && pm <= mt; pm++) {
+        int64_t pn = (want + pm - 1) / pm;
+        if (pn > ntl)
+            pn = ntl;
+        int64_t mb = (mt + pm - 1) / pm * mr, nb = (ntl + pn - 1) / pn * nr;
+        int64_t cnt = ((m + mb - 1) / mb) * ((n + nb - 1) / nb);
+        /* Enough blocks first, then the least re-packing. */
+        double cost = (cnt >= want ? 0.0 : 1e9 * (double)(want - cnt)) +
+                      1.0 / (double)mb + 1.0 / (double)nb;
+        if (best < 0 || cost < best) {
+            best = cost;
+            best_pm = pm;
+            best_pn = pn;
+        }
+    }
+    g->mb = (mt + best_pm - 1) / best_pm * mr;
+    g->nb = (ntl + best_pn - 1) / best_pn * nr;
+    g->bm = (m + g->mb - 1) / g->mb;
+    g->bn = (n + g->nb - 1) / g->nb;
+    atomic_init(&g->next, 0);
+}
+
+/* Claims the next block: rows [*i0, *i1), columns [*j0, *j1). */
+static int F(grid_claim)(F(grid) *g, int64_t *i0, int64_t *i1, int64_t *j0,
+                         int64_t *j1)
+{
+    int64_t b = (int64_t)atomic_fetch_add(&g->next, 1);
+    if (b >= g->bm * g->bn)
+        return 0;
+    int64_t bi = b / g->bn, bj = b % g->bn;
+    *i0 = bi * g->mb;
+    *i1 = *i0 + g->mb < g->m ? *i0 + g->mb : g->m;
+    *j0 = bj * g->nb;
+    *j1 = *j0 + g->nb < g->n ? *j0 + g->nb : g->n;
+    return 1;
+}
+
 typedef struct F(gemm_job) {
     const ARCH *ar;
     ein_blocking bl;
@@ -171,30 +235,21 @@ typedef struct F(gemm_job) {
     const T *A; int64_t rsa, csa;
     const T *B; int64_t rsb, csb;
     T *C; int64_t rsc, csc;
-    int beta, split_n;
+    int beta;
+    F(grid) grid;
 } F(gemm_job);
 
-/* Thread t of nt takes a contiguous run of whole register tiles of C
- * (columns if split_n, else rows); every element still sees the same
- * depth blocks in the same order, so bits do not depend on nt. */
 static void F(gemm_task)(void *ctx, int t, int nt)
 {
-    const F(gemm_job) *j = ctx;
-    int64_t unit = j->split_n ? j->ar->nr : j->ar->mr;
-    int64_t ext = j->split_n ? j->n : j->m;
-    int64_t tiles = (ext + unit - 1) / unit;
-    int64_t t0 = tiles * t / nt, t1 = tiles * (t + 1) / nt;
-    int64_t lo = t0 * unit, hi = t1 * unit < ext ? t1 * unit : ext;
-    if (lo >= hi)
-        return;
-    if (j->split_n)
-        F(gemm_st)(j->ar, &j->bl, j->m, hi - lo, j->k, j->A, j->rsa, j->csa,
-                   j->B + lo * j->csb, j->rsb, j->csb, j->C + lo * j->csc,
-                   j->rsc, j->csc, j->beta);
-    else
-        F(gemm_st)(j->ar, &j->bl, hi - lo, j->n, j->k, j->A + lo * j->rsa,
-                   j->rsa, j->csa, j->B, j->rsb, j->csb, j->C + lo * j->rsc,
-                   j->rsc, j->csc, j->beta);
+    F(gemm_job) *j = ctx;
+    int64_t i0, i1, j0, j1;
+    (void)t;
+    (void)nt;
+    while (F(grid_claim)(&j->grid, &i0, &i1, &j0, &j1))
+        F(gemm_st)(j->ar, &j->bl, i1 - i0, j1 - j0, j->k,
+                   j->A + i0 * j->rsa, j->rsa, j->csa, j->B + j0 * j->csb,
+                   j->rsb, j->csb, j->C + i0 * j->rsc + j0 * j->csc, j->rsc,
+                   j->csc, j->beta);
 }
 
 void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
@@ -240,12 +295,12 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
         .beta = accumulate != 0,
     };
     int64_t ntile = (n + ar->nr - 1) / ar->nr, mtile = (m + ar->mr - 1) / ar->mr;
-    job.split_n = ntile >= mtile;
     int nt = nthreads;
     /* Below this much work a second thread costs more than it saves. */
     double flops = 2.0 * (double)m * (double)n * (double)k;
     if (flops < EIN_GEMM_MT_FLOPS || (ntile < 2 && mtile < 2))
         nt = 1;
+    F(grid_plan)(&job.grid, m, n, ar->mr, ar->nr, nt);
     if (nt > 1)
         ein_pool_run(nt, F(gemm_task), &job);
     else
@@ -262,6 +317,8 @@ typedef struct F(gemv_job) {
     T *y; int64_t incy;
     T *ytmp;                          /* contiguous y for the columns path */
     int acc, rows;
+    int64_t chunk;                    /* rows claimed at a time */
+    atomic_llong next;                /* next chunk of rows to claim */
 } F(gemv_job);
 
 /* Rows [lo, hi) of the job. */
@@ -283,16 +340,19 @@ static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
     }
 }
 
+/* Rows go out in chunks of EIN_GEMV_CHUNK units from an atomic counter. */
 static void F(gemv_task)(void *ctx, int t, int nt)
 {
-    const F(gemv_job) *j = ctx;
-    int64_t blocks = (j->m + EIN_GEMV_ROWS_UNIT - 1) / EIN_GEMV_ROWS_UNIT;
-    int64_t lo = blocks * t / nt * EIN_GEMV_ROWS_UNIT;
-    int64_t hi = blocks * (t + 1) / nt * EIN_GEMV_ROWS_UNIT;
-    if (hi > j->m)
-        hi = j->m;
-    if (lo < hi)
-        F(gemv_range)(j, lo, hi);
+    F(gemv_job) *j = ctx;
+    int64_t chunk = j->chunk;
+    (void)t;
+    (void)nt;
+    for (;;) {
+        int64_t lo = (int64_t)atomic_fetch_add(&j->next, 1) * chunk;
+        if (lo >= j->m)
+            return;
+        F(gemv_range)(j, lo, lo + chunk < j->m ? lo + chunk : j->m);
+    }
 }
 
 void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
@@ -324,6 +384,7 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
         .ar = ar, .m = m, .n = n, .A = A, .rsa = rsa, .csa = csa,
         .x = x, .incx = incx, .y = y, .incy = incy, .acc = accumulate != 0,
     };
+    atomic_init(&job.next, 0);
     if (csa == 1 && (rsa != 1 || n >= m)) {
         job.rows = 1;
         if (incx != 1) {
@@ -347,6 +408,11 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
     int nt = nthreads;
     if ((double)m * (double)n < EIN_GEMV_MT_ELEMS || m < 2 * EIN_GEMV_ROWS_UNIT)
         nt = 1;
+    /* A few chunks per thread, whole units each, at most EIN_GEMV_CHUNK. */
+    int64_t units = (m + EIN_GEMV_ROWS_UNIT - 1) / EIN_GEMV_ROWS_UNIT;
+    int64_t cu = units / (4 * (int64_t)nt);
+    cu = cu < 1 ? 1 : cu > EIN_GEMV_CHUNK ? EIN_GEMV_CHUNK : cu;
+    job.chunk = cu * EIN_GEMV_ROWS_UNIT;
     if (nt > 1)
         ein_pool_run(nt, F(gemv_task), &job);
     else
@@ -363,6 +429,368 @@ general:
         T *yy = y + i * incy;
         *yy = accumulate ? *yy + s : s;
     }
+}
+
+/* ---- tensor GEMM ----------------------------------------------------- */
+
+/* Each group is flattened in C order over its dims; per-index offset
+ * tables (one per tensor the group indexes) let packing read any
+ * permutation.  Within a group, the trailing dims whose strides chain
+ * contiguously in one tensor form that tensor's "run": inside a run the
+ * offsets step by a constant, so packing takes the 2-D strided paths
+ * (unit stride: contiguous copies) and C tiles go straight to the
+ * micro-kernel. */
+typedef struct F(tgemm_job) {
+    const ARCH *ar;
+    ein_blocking bl;
+    int64_t m, n, k;
+    const T *A, *B;
+    T *C;
+    const int64_t *am, *cm;           /* per row i: offsets in A, C */
+    const int64_t *bn, *cn;           /* per column j: offsets in B, C */
+    const int64_t *ak, *bk;           /* per depth p: offsets in A, B */
+    int64_t am_run, am_st, cm_run, cm_st;   /* runs: extent, stride */
+    int64_t bn_run, bn_st, cn_run, cn_st;
+    int64_t ak_run, ak_st, bk_run, bk_st;
+    int beta;
+    F(grid) grid;
+} F(tgemm_job);
+
+/* Pack rows [r0, r0 + mc) x depth [p0, p0 + kc) of A into micro-panels of
+ * mr rows, as pack_a does, reading through the offset tables. */
+static void F(tpack_a)(const F(tgemm_job) *j, int64_t r0, int64_t mc,
+                       int64_t p0, int64_t kc, T *restrict dst)
+{
+    const int mr = j->ar->mr;
+    const int64_t ms = j->am_st, ks = j->ak_st;
+    for (int64_t i0 = 0; i0 < mc; i0 += mr, dst += (int64_t)mr * kc) {
+        int64_t me = mc - i0 < mr ? mc - i0 : mr;
+        /* Row segments of constant stride x depth runs of constant stride:
+         * each a 2-D strided block. */
+        for (int64_t s0 = 0; s0 < me;) {
+            int64_t r = r0 + i0 + s0;
+            int64_t sl = j->am_run - r % j->am_run;
+            if (sl > me - s0)
+                sl = me - s0;
+            for (int64_t p = p0; p < p0 + kc;) {
+                int64_t pl = j->ak_run - p % j->ak_run;
+                if (pl > p0 + kc - p)
+                    pl = p0 + kc - p;
+                const T *src = j->A + j->am[r] + j->ak[p];
+                T *d = dst + (p - p0) * mr + s0;
+                if (ks == 1) {
+                    for (int64_t ii = 0; ii < sl; ii++)
+                        for (int64_t q = 0; q < pl; q++)
+                            d[q * mr + ii] = src[ii * ms + q];
+                } else if (ms == 1) {
+                    for (int64_t q = 0; q < pl; q++)
+                        for (int64_t ii = 0; ii < sl; ii++)
+                            d[q * mr + ii] = src[q * ks + ii];
+                } else {
+                    for (int64_t q = 0; q < pl; q++)
+                        for (int64_t ii = 0; ii < sl; ii++)
+                            d[q * mr + ii] = src[q * ks + ii * ms];
+                }
+                p += pl;
+            }
+            s0 += sl;
+        }
+        if (me < mr)
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t ii = me; ii < mr; ii++)
+                    dst[p * mr + ii] = 0;
+    }
+}
+
+/* Pack depth [p0, p0 + kc) x columns [c0, c0 + nc) of B into micro-panels
+ * of nr columns, as pack_b does. */
+static void F(tpack_b)(const F(tgemm_job) *j, int64_t p0, int64_t kc,
+                       int64_t c0, int64_t nc, T *restrict dst)
+{
+    const int nr = j->ar->nr;
+    const int64_t ns = j->bn_st, ks = j->bk_st;
+    for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += (int64_t)nr * kc) {
+        int64_t ne = nc - j0 < nr ? nc - j0 : nr;
+        for (int64_t s0 = 0; s0 < ne;) {
+            int64_t c = c0 + j0 + s0;
+            int64_t sl = j->bn_run - c % j->bn_run;
+            if (sl > ne - s0)
+                sl = ne - s0;
+            for (int64_t p = p0; p < p0 + kc;) {
+                int64_t pl = j->bk_run - p % j->bk_run;
+                if (pl > p0 + kc - p)
+                    pl = p0 + kc - p;
+                const T *src = j->B + j->bn[c] + j->bk[p];
+                T *d = dst + (p - p0) * nr + s0;
+                if (ns == 1) {
+                    for (int64_t q = 0; q < pl; q++)
+                        for (int64_t jj = 0; jj < sl; jj++)
+                            d[q * nr + jj] = src[q * ks + jj];
+                } else if (ks == 1) {
+                    for (int64_t jj = 0; jj < sl; jj++)
+                        for (int64_t q = 0; q < pl; q++)
+                            d[q * nr + jj] = src[jj * ns + q];
+                } else {
+                    for (int64_t q = 0; q < pl; q++)
+                        for (int64_t jj = 0; jj < sl; jj++)
+                            d[q * nr + jj] = src[q * ks + jj * ns];
+                }
+                p += pl;
+            }
+            s0 += sl;
+        }
+        if (ne < nr)
+            for (int64_t p = 0; p < kc; p++)
+                for (int64_t jj = ne; jj < nr; jj++)
+                    dst[p * nr + jj] = 0;
+    }
+}
+
+/* Writes a computed tile (tmp, nr columns apart) into C rows [r, r + me)
+ * x columns [c, c + ne) through the tables. */
+static void F(tscatter)(const F(tgemm_job) *j, const T *tmp, int64_t r,
+                        int64_t me, int64_t c, int64_t ne, int beta)
+{
+    const int nr = j->ar->nr;
+    int ccontig = j->cn_st == 1 && c % j->cn_run + ne <= j->cn_run;
+    for (int64_t ii = 0; ii < me; ii++) {
+        T *crow = j->C + j->cm[r + ii];
+        const T *t = tmp + ii * nr;
+        if (ccontig) {
+            T *cc = crow + j->cn[c];
+            if (beta)
+                for (int64_t jj = 0; jj < ne; jj++)
+                    cc[jj] += t[jj];
+            else
+                for (int64_t jj = 0; jj < ne; jj++)
+                    cc[jj] = t[jj];
+        } else {
+            for (int64_t jj = 0; jj < ne; jj++) {
+                T *cc = crow + j->cn[c + jj];
+                *cc = beta ? *cc + t[jj] : t[jj];
+            }
+        }
+    }
+}
+
+/* The unpacked path, when no packing buffer can be had: one tile of
+ * rows at a time through the tables. */
+static void F(tgemm_direct)(const F(tgemm_job) *j, int64_t i0, int64_t i1,
+                            int64_t j0, int64_t j1)
+{
+    for (int64_t i = i0; i < i1; i++)
+        for (int64_t c = j0; c < j1; c++) {
+            T s = 0;
+            for (int64_t p = 0; p < j->k; p++)
+                s += j->A[j->am[i] + j->ak[p]] * j->B[j->bk[p] + j->bn[c]];
+            T *cc = j->C + j->cm[i] + j->cn[c];
+            *cc = j->beta ? *cc + s : s;
+        }
+}
+
+/* One block of C, rows [i0, i1) x columns [j0, j1): gemm_st's loops. */
+static void F(tgemm_st)(const F(tgemm_job) *j, int64_t i0, int64_t i1,
+                        int64_t j0, int64_t j1)
+{
+    const ARCH *ar = j->ar;
+    const ein_blocking *bl = &j->bl;
+    const int mr = ar->mr, nr = ar->nr;
+    int64_t m = i1 - i0, n = j1 - j0, k = j->k;
+    T *buf = ein_scratch(F(gemm_buf_bytes)(ar, bl, m, n, k));
+    if (!buf) {
+        F(tgemm_direct)(j, i0, i1, j0, j1);
+        return;
+    }
+    int64_t kcmax = k < bl->kc ? k : bl->kc;
+    int64_t mcmax = m < bl->mc ? m : bl->mc;
+    mcmax = (mcmax + mr - 1) / mr * mr;
+    T *ap = buf;
+    T *bp = buf + mcmax * kcmax;
+    bp = (T *)(((uintptr_t)bp + 63) & ~(uintptr_t)63);
+    _Alignas(64) T tmp[EIN_TILE_MAX];
+
+    for (int64_t ic = i0; ic < i1; ic += bl->mc) {
+        int64_t mc = i1 - ic < bl->mc ? i1 - ic : bl->mc;
+        for (int64_t pc = 0; pc < k; pc += bl->kc) {
+            int64_t kc = k - pc < bl->kc ? k - pc : bl->kc;
+            int beta = pc == 0 ? j->beta : 1;
+            F(tpack_a)(j, ic, mc, pc, kc, ap);
+            for (int64_t jc = j0; jc < j1; jc += bl->nc) {
+                int64_t nc = j1 - jc < bl->nc ? j1 - jc : bl->nc;
+                F(tpack_b)(j, pc, kc, jc, nc, bp);
+                for (int64_t ir = 0; ir < mc; ir += mr) {
+                    int64_t me = mc - ir < mr ? mc - ir : mr;
+                    int64_t r = ic + ir;
+                    /* Rows of the tile one constant stride apart in C? */
+                    int rows_ok = me == mr && r % j->cm_run + mr <= j->cm_run;
+                    const T *a = ap + ir * kc;
+                    for (int64_t jr = 0; jr < nc; jr += nr) {
+                        int64_t ne = nc - jr < nr ? nc - jr : nr;
+                        int64_t c = jc + jr;
+                        const T *b = bp + jr * kc;
+                        if (rows_ok && ne == nr && j->cn_st == 1 &&
+                            c % j->cn_run + nr <= j->cn_run) {
+                            ar->ukr(kc, a, b, j->C + j->cm[r] + j->cn[c],
+                                    j->cm_st, beta);
+                            continue;
+                        }
+                        ar->ukr(kc, a, b, tmp, nr, 0);
+                        F(tscatter)(j, tmp, r, me, c, ne, beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void F(tgemm_task)(void *ctx, int t, int nt)
+{
+    F(tgemm_job) *j = ctx;
+    int64_t i0, i1, j0, j1;
+    (void)t;
+    (void)nt;
+    while (F(grid_claim)(&j->grid, &i0, &i1, &j0, &j1))
+        F(tgemm_st)(j, i0, i1, j0, j1);
+}
+
+/* Offsets of every index of a normalised group in its two tensors, C
+ * order: an odometer. */
+static void F(toffsets)(const ein_group *g, int64_t *o0, int64_t *o1)
+{
+    int64_t idx[EIN_GROUP_MAX] = {0}, a = 0, b = 0;
+    int64_t total = 1;
+    for (int d = 0; d < g->ndim; d++)
+        total *= g->ext[d];
+    for (int64_t i = 0; i < total; i++) {
+        o0[i] = a;
+        o1[i] = b;
+        for (int d = g->ndim - 1; d >= 0; d--) {
+            a += g->stride[0][d];
+            b += g->stride[1][d];
+            if (++idx[d] < g->ext[d])
+                break;
+            a -= g->stride[0][d] * g->ext[d];
+            b -= g->stride[1][d] * g->ext[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* No offset tables (allocation failed, or nothing to sum): decode each
+ * index by division.  Slow but needs no memory. */
+static int64_t F(toff)(const ein_group *g, int t, int64_t i)
+{
+    int64_t o = 0;
+    for (int d = g->ndim - 1; d >= 0; d--) {
+        o += i % g->ext[d] * g->stride[t][d];
+        i /= g->ext[d];
+    }
+    return o;
+}
+
+static void F(tgemm_naive)(const ein_group *gm, const ein_group *gn,
+                           const ein_group *gk, int64_t m, int64_t n,
+                           int64_t k, const T *A, const T *B, T *C, int beta)
+{
+    for (int64_t i = 0; i < m; i++) {
+        int64_t oa = F(toff)(gm, 0, i), oc = F(toff)(gm, 1, i);
+        for (int64_t c = 0; c < n; c++) {
+            int64_t ob = F(toff)(gn, 0, c);
+            T s = 0;
+            for (int64_t p = 0; p < k; p++)
+                s += A[oa + F(toff)(gk, 0, p)] * B[F(toff)(gk, 1, p) + ob];
+            T *cc = C + oc + F(toff)(gn, 1, c);
+            *cc = beta ? *cc + s : s;
+        }
+    }
+}
+
+void F(ein_frame_tgemm)(const ARCH *ar, const ein_group *m,
+                        const ein_group *n, const ein_group *k, const T *A,
+                        const T *B, T *C, int accumulate, int nthreads)
+{
+    ein_group gm, gn, gk, gks;
+    /* Tiles want unit-stride C columns: if only the m group has them,
+     * compute C^T = B^T A^T (the groups swap roles; k's tensors swap). */
+    if (!ein_group_has_unit(n, 1) && ein_group_has_unit(m, 1)) {
+        const ein_group *t = m;
+        m = n;
+        n = t;
+        const T *tp = A;
+        A = B;
+        B = tp;
+        gks = *k;
+        for (int d = 0; d < EIN_GROUP_MAX; d++) {
+            int64_t s = gks.stride[0][d];
+            gks.stride[0][d] = gks.stride[1][d];
+            gks.stride[1][d] = s;
+        }
+        k = &gks;
+    }
+    /* Order each group's dims so the innermost walks the unit stride that
+     * matters most: k by A (rows read contiguously) else by B; m by A
+     * else by C; n by C (the micro-kernel's contiguous columns) else B. */
+    int64_t em = ein_group_norm(m, ein_group_has_unit(m, 0) ? 0 : 1, &gm);
+    int64_t en = ein_group_norm(n, ein_group_has_unit(n, 1) ? 1
+                                   : ein_group_has_unit(n, 0) ? 0 : 1, &gn);
+    int64_t ek = ein_group_norm(k, !ein_group_has_unit(k, 0) &&
+                                   ein_group_has_unit(k, 1), &gk);
+    if (em <= 0 || en <= 0)
+        return;
+    int beta = accumulate != 0;
+    if (ek <= 0) {
+        if (!beta)
+            for (int64_t i = 0; i < em; i++)
+                for (int64_t c = 0; c < en; c++)
+                    C[F(toff)(&gm, 1, i) + F(toff)(&gn, 1, c)] = 0;
+        return;
+    }
+    /* One dim per role is a plain GEMM (or GEMV), strided. */
+    if (gm.ndim <= 1 && gn.ndim <= 1 && gk.ndim <= 1) {
+        F(ein_frame_gemm)(ar, em, en, ek, A, gm.ndim ? gm.stride[0][0] : 0,
+                          gk.ndim ? gk.stride[0][0] : 0, B,
+                          gk.ndim ? gk.stride[1][0] : 0,
+                          gn.ndim ? gn.stride[0][0] : 0, C,
+                          gm.ndim ? gm.stride[1][0] : 0,
+                          gn.ndim ? gn.stride[1][0] : 0, accumulate, nthreads);
+        return;
+    }
+    int64_t *tab = NULL;
+    if ((uint64_t)em + (uint64_t)en + (uint64_t)ek <
+        SIZE_MAX / (2 * sizeof(int64_t)))
+        tab = malloc((size_t)(em + en + ek) * 2 * sizeof(int64_t));
+    if (!tab) {
+        F(tgemm_naive)(&gm, &gn, &gk, em, en, ek, A, B, C, beta);
+        return;
+    }
+    F(tgemm_job) job = {
+        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T)),
+        .m = em, .n = en, .k = ek, .A = A, .B = B, .C = C, .beta = beta,
+        .am = tab, .cm = tab + em, .bn = tab + 2 * em,
+        .cn = tab + 2 * em + en, .ak = tab + 2 * (em + en),
+        .bk = tab + 2 * (em + en) + ek,
+    };
+    F(toffsets)(&gm, (int64_t *)job.am, (int64_t *)job.cm);
+    F(toffsets)(&gn, (int64_t *)job.bn, (int64_t *)job.cn);
+    F(toffsets)(&gk, (int64_t *)job.ak, (int64_t *)job.bk);
+    ein_group_run(&gm, 0, &job.am_run, &job.am_st);
+    ein_group_run(&gm, 1, &job.cm_run, &job.cm_st);
+    ein_group_run(&gn, 0, &job.bn_run, &job.bn_st);
+    ein_group_run(&gn, 1, &job.cn_run, &job.cn_st);
+    ein_group_run(&gk, 0, &job.ak_run, &job.ak_st);
+    ein_group_run(&gk, 1, &job.bk_run, &job.bk_st);
+
+    int64_t ntile = (en + ar->nr - 1) / ar->nr, mtile = (em + ar->mr - 1) / ar->mr;
+    int nt = nthreads;
+    double flops = 2.0 * (double)em * (double)en * (double)ek;
+    if (flops < EIN_GEMM_MT_FLOPS || (ntile < 2 && mtile < 2))
+        nt = 1;
+    F(grid_plan)(&job.grid, em, en, ar->mr, ar->nr, nt);
+    if (nt > 1)
+        ein_pool_run(nt, F(tgemm_task), &job);
+    else
+        F(tgemm_task)(&job, 0, 1);
+    free(tab);
 }
 
 #undef F

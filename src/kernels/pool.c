@@ -37,10 +37,19 @@ static inline void cpu_relax(void)
 
 /* One job at a time: `busy` is taken with trylock by the caller that owns
  * the pool for the job, so a second concurrent caller runs alone instead
- * of waiting.  A job is published by bumping g_gen (release); every
- * worker, taking part or not, acknowledges it by decrementing g_pending,
- * so no worker can lag into the next job.  g_lock/g_wake serve only
- * workers that went to sleep. */
+ * of waiting.  A job is published by bumping g_gen (release).  Tasks hand
+ * out share t of nt; nobody waits for a particular worker: a worker
+ * *joins* the job (taking the next share) by a CAS on g_join, which holds
+ * the job's generation, a closed bit and the number joined.  When the
+ * caller's own share is done it closes the job, runs the shares nobody
+ * joined for, and waits only for the workers that joined.  A worker that
+ * wakes late (asleep, or its vCPU taken by the hypervisor) finds the job
+ * closed or a newer generation and touches nothing.  Tasks that claim
+ * their work from a shared counter (the GEMM/GEMV frame) thus lose
+ * nothing to a late worker; a fixed split still pays that share once.
+ * g_lock/g_wake serve only workers that went to sleep. */
+#define JOIN_CLOSED ((uint64_t)1 << 31)
+#define JOIN_COUNT  ((uint64_t)0x7fffffff)
 static pthread_mutex_t g_busy = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t  g_wake = PTHREAD_COND_INITIALIZER;
@@ -48,14 +57,29 @@ static int             g_nsleep;       /* workers in cond_wait, under g_lock */
 static int             g_state;        /* 0 not started, 1 running, -1 failed */
 static int             g_nworkers;
 static atomic_ulong    g_gen;          /* job number; workers wait for it */
-static atomic_int      g_pending;      /* workers yet to finish the job */
+static _Atomic uint64_t g_join;        /* gen << 32 | closed | joined */
+static atomic_int      g_done;         /* joined workers that finished */
 static ein_task_fn    *g_fn;
 static void           *g_ctx;
-static int             g_nt;
+static atomic_int      g_nt;           /* read by late workers: atomic */
+
+/* Joins job `gen` if it is still open and has room; returns the worker's
+ * task index (1..nt-1) or 0. */
+static int join_job(unsigned long gen)
+{
+    uint64_t w = atomic_load(&g_join);
+    for (;;) {
+        if ((w >> 32) != (gen & 0xffffffffu) || (w & JOIN_CLOSED) ||
+            (int64_t)(w & JOIN_COUNT) + 1 >= (int64_t)atomic_load(&g_nt))
+            return 0;
+        if (atomic_compare_exchange_weak(&g_join, &w, w + 1))
+            return (int)(w & JOIN_COUNT) + 1;
+    }
+}
 
 static void *worker(void *arg)
 {
-    int id = (int)(intptr_t)arg;
+    (void)arg;
     /* Jobs start at generation 1, so a worker that starts late still sees
      * the job posted right after pool_start. */
     unsigned long seen = 0;
@@ -77,9 +101,13 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&g_lock);
         }
         seen = atomic_load_explicit(&g_gen, memory_order_acquire);
-        if (id < g_nt)
-            g_fn(g_ctx, id, g_nt);
-        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_release);
+        /* g_fn, g_ctx and g_nt stay fixed while a joined worker runs:
+         * the caller waits for it before the next job is posted. */
+        int id = join_job(seen);
+        if (id > 0) {
+            g_fn(g_ctx, id, atomic_load(&g_nt));
+            atomic_fetch_add(&g_done, 1);
+        }
     }
     return NULL;
 }
@@ -93,7 +121,8 @@ static void after_fork_child(void)
     g_state = 0;
     g_nworkers = 0;
     g_nsleep = 0;
-    atomic_store(&g_pending, 0);
+    atomic_store(&g_join, 0);
+    atomic_store(&g_done, 0);
     atomic_store(&g_gen, 0);
 }
 
@@ -117,7 +146,7 @@ static void pool_start(void)
     int n = 0;
     for (; n < want; n++) {
         pthread_t th;
-        if (pthread_create(&th, &attr, worker, (void *)(intptr_t)(n + 1)) != 0)
+        if (pthread_create(&th, &attr, worker, NULL) != 0)
             break;
     }
     pthread_attr_destroy(&attr);
@@ -147,9 +176,11 @@ int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx)
         nt = 1 + g_nworkers;
     g_fn = fn;
     g_ctx = ctx;
-    g_nt = nt;
-    atomic_store_explicit(&g_pending, g_nworkers, memory_order_relaxed);
-    atomic_fetch_add_explicit(&g_gen, 1, memory_order_release);
+    atomic_store(&g_nt, nt);
+    unsigned long gen = atomic_load(&g_gen) + 1;
+    atomic_store(&g_done, 0);
+    atomic_store(&g_join, (uint64_t)(gen & 0xffffffffu) << 32);
+    atomic_store_explicit(&g_gen, gen, memory_order_release);
     /* Under the lock, so a worker about to sleep either sees the new
      * generation or is already waiting for this broadcast. */
     pthread_mutex_lock(&g_lock);
@@ -159,8 +190,13 @@ int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx)
 
     fn(ctx, 0, nt);
 
-    for (unsigned spins = 0;
-         atomic_load_explicit(&g_pending, memory_order_acquire) > 0; spins++) {
+    /* Close the job; run the shares no worker claimed in time here, then
+     * wait only for those who joined. */
+    uint64_t w = atomic_fetch_or(&g_join, JOIN_CLOSED);
+    int joined = (int)(w & JOIN_COUNT);
+    for (int t = joined + 1; t < nt; t++)
+        fn(ctx, t, nt);
+    for (unsigned spins = 0; atomic_load(&g_done) < joined; spins++) {
         if (spins < POOL_SPIN)
             cpu_relax();
         else
