@@ -1,0 +1,194 @@
+/* test_gemv_small.c — the GEMV paths of every kernel table on small and
+ * edge shapes (m, n in 0..70, around the 100x50 headline): both
+ * orientations, padded rows, strided x and y, accumulate, against a
+ * double-precision loop; and bitwise identity between 1 and 2 threads. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "support.h"
+
+static const char *const k_tables[] = {"generic", "avx2", "avx512"};
+#define NTABLES 3
+
+/* One case: y = (acc ? y : 0) + A x with A [m, n] read as A[i*rsa + j*csa]. */
+typedef struct gcase {
+    int64_t m, n, rsa, csa, incx, incy;
+    int acc;
+} gcase;
+
+/* Run the f32 and f64 kernels of kt on c and compare every element with
+ * the double loop; elements between strided outputs must stay as they were. */
+static void check_case(const ein_ktable *kt, const gcase *c, ts_rng *rng)
+{
+    int64_t m = c->m, n = c->n;
+    int64_t asz = 1 + (m > 0 ? (m - 1) * c->rsa : 0) + (n > 0 ? (n - 1) * c->csa : 0);
+    int64_t xsz = 1 + (n > 0 ? (n - 1) * c->incx : 0);
+    int64_t ysz = 1 + (m > 0 ? (m - 1) * c->incy : 0);
+    float *A = malloc((size_t)asz * sizeof *A), *x = malloc((size_t)xsz * sizeof *x);
+    float *y = malloc((size_t)ysz * sizeof *y), *y0 = malloc((size_t)ysz * sizeof *y0);
+    double *Ad = malloc((size_t)asz * sizeof *Ad), *xd = malloc((size_t)xsz * sizeof *xd);
+    double *yd = malloc((size_t)ysz * sizeof *yd), *y0d = malloc((size_t)ysz * sizeof *y0d);
+    cr_assert(A && x && y && y0 && Ad && xd && yd && y0d);
+    ts_fill_f64(Ad, (size_t)asz, rng);
+    ts_fill_f64(xd, (size_t)xsz, rng);
+    ts_fill_f64(y0d, (size_t)ysz, rng);
+    for (int64_t i = 0; i < asz; i++) A[i] = (float)Ad[i];
+    for (int64_t i = 0; i < xsz; i++) x[i] = (float)xd[i];
+    for (int64_t i = 0; i < ysz; i++) y0[i] = (float)y0d[i];
+    memcpy(y, y0, (size_t)ysz * sizeof *y);
+    memcpy(yd, y0d, (size_t)ysz * sizeof *yd);
+
+    kt->gemv_f32(m, n, A, c->rsa, c->csa, x, c->incx, y, c->incy, c->acc, 1);
+    kt->gemv_f64(m, n, Ad, c->rsa, c->csa, xd, c->incx, yd, c->incy, c->acc, 1);
+
+    for (int64_t i = 0; i < ysz; i++) {
+        int64_t row = c->incy ? i / c->incy : 0;
+        int on = c->incy && i % c->incy == 0 && row < m;
+        if (!on) {   /* elements between the strided y must be untouched */
+            cr_assert(y[i] == y0[i] && yd[i] == y0d[i],
+                      "%s m=%lld n=%lld incy=%lld: y[%lld] between outputs changed",
+                      kt->name, (long long)m, (long long)n, (long long)c->incy,
+                      (long long)i);
+            continue;
+        }
+        double s = c->acc ? (double)y0[i] : 0, sd = c->acc ? y0d[i] : 0, mag = 1;
+        for (int64_t j = 0; j < n; j++) {
+            double a = (double)A[row * c->rsa + j * c->csa] * (double)x[j * c->incx];
+            s += a;
+            sd += Ad[row * c->rsa + j * c->csa] * xd[j * c->incx];
+            mag += fabs(a);
+        }
+        cr_assert(fabs((double)y[i] - s) <= 4e-7 * mag * (double)(n + 1),
+                  "%s f32 m=%lld n=%lld rsa=%lld csa=%lld incx=%lld incy=%lld acc=%d: "
+                  "y[%lld] = %.9g, expected %.9g", kt->name, (long long)m,
+                  (long long)n, (long long)c->rsa, (long long)c->csa,
+                  (long long)c->incx, (long long)c->incy, c->acc, (long long)row,
+                  (double)y[i], s);
+        cr_assert(fabs(yd[i] - sd) <= 1e-15 * mag * (double)(n + 1),
+                  "%s f64 m=%lld n=%lld rsa=%lld csa=%lld incx=%lld incy=%lld acc=%d: "
+                  "y[%lld] = %.17g, expected %.17g", kt->name, (long long)m,
+                  (long long)n, (long long)c->rsa, (long long)c->csa,
+                  (long long)c->incx, (long long)c->incy, c->acc, (long long)row,
+                  yd[i], sd);
+    }
+    free(A); free(x); free(y); free(y0);
+    free(Ad); free(xd); free(yd); free(y0d);
+}
+
+/* Rows contiguous ("ij,j->i"), plain and padded rows, strided x and y. */
+Test(gemv_small, rows_all_tables, .timeout = 120)
+{
+    ts_rng rng = {11};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;   /* this CPU cannot run the table */
+        for (int64_t m = 0; m <= 70; m += (m < 20 ? 1 : 7))
+            for (int64_t n = 0; n <= 70; n++) {
+                gcase c = {m, n, n, 1, 1, 1, (int)((m + n) & 1)};
+                check_case(kt, &c, &rng);
+                c.rsa = n + 3;
+                c.incy = 2;
+                c.incx = 3;
+                c.acc ^= 1;
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
+/* Columns contiguous ("ij,i->j" after the planner swaps roles). */
+Test(gemv_small, cols_all_tables, .timeout = 120)
+{
+    ts_rng rng = {12};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int64_t m = 0; m <= 70; m += (m < 20 ? 1 : 7))
+            for (int64_t n = 0; n <= 70; n++) {
+                gcase c = {m, n, 1, m > 0 ? m : 1, 1, 1, (int)((m + n) & 1)};
+                check_case(kt, &c, &rng);
+                c.csa = m + 5;
+                c.incx = 2;
+                c.incy = 3;
+                c.acc ^= 1;
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
+/* Around the headline [100, 50]: every tail length of both dtypes' widths. */
+Test(gemv_small, headline_neighbourhood, .timeout = 120)
+{
+    ts_rng rng = {13};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int64_t m = 95; m <= 105; m++)
+            for (int64_t n = 45; n <= 67; n++)
+                for (int acc = 0; acc < 2; acc++) {
+                    gcase r = {m, n, n, 1, 1, 1, acc};
+                    gcase c = {n, m, 1, n, 1, 1, acc};   /* [m, n] read by columns */
+                    check_case(kt, &r, &rng);
+                    check_case(kt, &c, &rng);
+                }
+    }
+}
+
+/* A row's result does not depend on the rows around it: y[i] from the
+ * whole matrix equals y[i] from a one-row call; and 1 and 2 threads give
+ * the same bits above the threading threshold. */
+Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
+{
+    ts_rng rng = {14};
+    static const int64_t shapes[][2] = {{100, 50}, {1024, 300}, {700, 513},
+                                        {300, 1031}, {2048, 257}};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int64_t m = shapes[s][0], n = shapes[s][1];
+            for (int cols = 0; cols < 2; cols++) {
+                int64_t rsa = cols ? 1 : n, csa = cols ? m : 1;
+                float *A = malloc((size_t)(m * n) * sizeof *A);
+                float *x = malloc((size_t)n * sizeof *x);
+                float *y1 = malloc((size_t)m * sizeof *y1), *y2 = malloc((size_t)m * sizeof *y2);
+                double *Ad = malloc((size_t)(m * n) * sizeof *Ad);
+                double *xd = malloc((size_t)n * sizeof *xd);
+                double *z1 = malloc((size_t)m * sizeof *z1), *z2 = malloc((size_t)m * sizeof *z2);
+                cr_assert(A && x && y1 && y2 && Ad && xd && z1 && z2);
+                ts_fill_f32(A, (size_t)(m * n), &rng);
+                ts_fill_f32(x, (size_t)n, &rng);
+                ts_fill_f64(Ad, (size_t)(m * n), &rng);
+                ts_fill_f64(xd, (size_t)n, &rng);
+                kt->gemv_f32(m, n, A, rsa, csa, x, 1, y1, 1, 0, 1);
+                kt->gemv_f32(m, n, A, rsa, csa, x, 1, y2, 1, 0, 2);
+                kt->gemv_f64(m, n, Ad, rsa, csa, xd, 1, z1, 1, 0, 1);
+                kt->gemv_f64(m, n, Ad, rsa, csa, xd, 1, z2, 1, 0, 2);
+                cr_assert(!memcmp(y1, y2, (size_t)m * sizeof *y1),
+                          "%s f32 %lldx%lld cols=%d: 1 and 2 threads differ", kt->name,
+                          (long long)m, (long long)n, cols);
+                cr_assert(!memcmp(z1, z2, (size_t)m * sizeof *z1),
+                          "%s f64 %lldx%lld cols=%d: 1 and 2 threads differ", kt->name,
+                          (long long)m, (long long)n, cols);
+                for (int64_t i = 0; i < m; i += (m > 200 ? 37 : 1)) {
+                    float r;
+                    double rd;
+                    kt->gemv_f32(1, n, A + i * rsa, rsa, csa, x, 1, &r, 1, 0, 1);
+                    kt->gemv_f64(1, n, Ad + i * rsa, rsa, csa, xd, 1, &rd, 1, 0, 1);
+                    cr_assert(!memcmp(&r, &y1[i], sizeof r) && !memcmp(&rd, &z1[i], sizeof rd),
+                              "%s %lldx%lld cols=%d: row %lld alone differs from its "
+                              "value in the whole product", kt->name, (long long)m,
+                              (long long)n, cols, (long long)i);
+                }
+                free(A); free(x); free(y1); free(y2);
+                free(Ad); free(xd); free(z1); free(z2);
+            }
+        }
+    }
+}
