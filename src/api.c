@@ -17,6 +17,17 @@ static void c_strides(int nd, const int64_t *shape, int64_t *s)
     }
 }
 
+/* Are these strides C order (ignoring extent-1 dimensions)? */
+static bool is_c_order(int nd, const int64_t *shape, const int64_t *stride)
+{
+    int64_t cs[EIN_MAX_DIMS];
+    c_strides(nd, shape, cs);
+    for (int d = 0; d < nd; d++)
+        if (cs[d] != stride[d] && shape[d] > 1)
+            return false;
+    return true;
+}
+
 static int default_threads(const ein_options *opt)
 {
     if (opt && opt->num_threads > 0)
@@ -64,8 +75,10 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         p->op_shape = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
         p->op_stride = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_stride);
         p->op_span = calloc(((size_t)nops + 1) * 2, sizeof *p->op_span);
+        p->op_c_order = calloc((size_t)nops + 1, sizeof *p->op_c_order);
     }
-    if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride || !p->op_span) {
+    if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride || !p->op_span ||
+        !p->op_c_order) {
         *st = ein_fail(EIN_ERR_NOMEM, "out of memory building a plan");
         goto fail;
     }
@@ -85,6 +98,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
             c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
         ein_view_span(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS],
                       ein_dtype_size(v->dtype), &p->op_span[2 * k]);
+        p->op_c_order[k] = is_c_order(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
     }
     p->out_dtype = b.dtype;
     p->out_ndim = b.out_ndim;
@@ -95,6 +109,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         c_strides(p->out_ndim, p->out_shape, p->out_stride);
     ein_view_span(p->out_ndim, p->out_shape, p->out_stride,
                   ein_dtype_size(p->out_dtype), p->out_span);
+    p->out_c_order = is_c_order(p->out_ndim, p->out_shape, p->out_stride);
     p->out_size = 1;
     for (int d = 0; d < p->out_ndim; d++)
         p->out_size *= p->out_shape[d];
@@ -136,6 +151,7 @@ void ein_plan_free(ein_plan *p)
     free(p->op_shape);
     free(p->op_stride);
     free(p->op_span);
+    free(p->op_c_order);
     free(p->slots);
     free(p->steps);
     free(p);
@@ -163,10 +179,11 @@ static const char *tensor_name(int which, char *buf, size_t cap)
 
 /* Does view v match what the plan was built for?  `which` is the operand
  * index, or -1 for the output; it is formatted only on failure, since
- * this runs on every execute. */
+ * this runs on every execute.  c_order: the plan's strides are C order, so
+ * a view without strides matches without recomputing them. */
 static ein_status check_against(const ein_plan *p, const ein_tensor *v,
                                 ein_dtype dt, int nd, const int64_t *shape,
-                                const int64_t *stride, int which)
+                                const int64_t *stride, bool c_order, int which)
 {
     char what[32];
 #define WHAT tensor_name(which, what, sizeof what)
@@ -192,7 +209,7 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
                 return ein_fail(EIN_ERR_PLAN, "%s: %s has stride %lld in dimension "
                                 "%d but the plan was built for %lld", p->text, WHAT,
                                 (long long)v->strides[d], d, (long long)stride[d]);
-    } else {
+    } else if (!c_order) {
         int64_t cs[EIN_MAX_DIMS];
         c_strides(nd, shape, cs);
         for (int d = 0; d < nd; d++)
@@ -219,12 +236,12 @@ ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tens
     for (int k = 0; k < p->nops; k++) {
         ein_status st = check_against(p, ops[k], p->op_dtype[k], p->op_ndim[k],
                                       &p->op_shape[k * EIN_MAX_DIMS],
-                                      &p->op_stride[k * EIN_MAX_DIMS], k);
+                                      &p->op_stride[k * EIN_MAX_DIMS], p->op_c_order[k], k);
         if (st != EIN_OK)
             return st;
     }
     ein_status st = check_against(p, out, p->out_dtype, p->out_ndim, p->out_shape,
-                                  p->out_stride, -1);
+                                  p->out_stride, p->out_c_order, -1);
     if (st != EIN_OK)
         return st;
     return ein_run(p, ops, out);

@@ -223,6 +223,13 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     }
     if (j.calls == 0)
         return;
+    if (j.no == 0) {           /* the common case: one kernel call */
+        if (tg)
+            run_tgemm(p, s, a, b, c, p->nthreads);
+        else
+            run_kernel(p, s, a, b, c, 0, p->nthreads);
+        return;
+    }
     double per_call = s->flops / (double)j.calls;
     if (p->nthreads > 1 && j.calls > 1 && !any_sum && per_call < EIN_BATCH_MT_FLOPS &&
         s->flops >= EIN_BATCH_MT_FLOPS) {

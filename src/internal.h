@@ -162,6 +162,8 @@ struct ein_plan {
      * the overlap test at execute time: op k at op_span[2k]. */
     int64_t  *op_span;
     int64_t   out_span[2];
+    bool     *op_c_order;          /* strides are C order: a NULL-strides view matches */
+    bool      out_c_order;
 
     int        nslots;
     ein_slot  *slots;
