@@ -66,6 +66,119 @@ static const ein_ktable *table_or_skip_count(int t, int *ran)
     return kt;
 }
 
+/* ---- tensor-GEMM cases ------------------------------------------------ */
+
+/* A tensor GEMM problem: groups for m, n, k over random tensor layouts.
+ * A holds the m and k labels, B the k and n labels, C the m and n labels,
+ * each stored in a random order, some reversed, padded, or (inputs only)
+ * broadcast with stride 0.  Buffers are sized to the views; off is where
+ * element 0 of the view lies. */
+typedef struct tcase {
+    ein_group gm, gn, gk;
+    int64_t m, n, k;
+    int64_t aoff, boff, coff, asz, bsz, csz;
+} tcase;
+
+enum { TR_M, TR_N, TR_K };
+
+/* Offset of flat index i (C order over g's dims) in tensor t. */
+static int64_t t_off(const ein_group *g, int t, int64_t i)
+{
+    int64_t o = 0;
+    for (int d = g->ndim - 1; d >= 0; d--) {
+        o += i % g->ext[d] * g->stride[t][d];
+        i /= g->ext[d];
+    }
+    return o;
+}
+
+/* Lays out one tensor over labels lab[0..nl) (extents ext[]): a random
+ * storage order, each stride then possibly reversed, padded or (if
+ * may_zero) 0.  Writes strides into st[label]; returns the buffer size
+ * and the offset of element 0. */
+static int64_t t_layout(const int *lab, int nl, const int64_t *ext,
+                        int64_t *st, int may_zero, int64_t *off, ts_rng *g)
+{
+    int order[3 * EIN_GROUP_MAX];
+    for (int i = 0; i < nl; i++)
+        order[i] = lab[i];
+    for (int i = nl - 1; i > 0; i--) {
+        int j = (int)ts_range(g, 0, i), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    int64_t run = 1, size = 1;
+    *off = 0;
+    for (int i = nl - 1; i >= 0; i--) {      /* order[nl-1] innermost */
+        int l = order[i];
+        int64_t s = run;
+        if (ts_range(g, 0, 5) == 0)
+            s += ts_range(g, 1, 3);          /* a gap after each run */
+        run = s * (ext[l] > 0 ? ext[l] : 1);
+        if (may_zero && ts_range(g, 0, 9) == 0)
+            s = 0;
+        else if (ts_range(g, 0, 3) == 0)
+            s = -s;
+        st[l] = s;
+    }
+    int empty = 0;
+    for (int i = 0; i < nl; i++)
+        empty |= ext[lab[i]] == 0;
+    if (!empty)
+        for (int i = 0; i < nl; i++) {
+            int64_t e = ext[lab[i]], s = st[lab[i]];
+            size += (e - 1) * llabs(s);
+            if (s < 0)
+                *off += (e - 1) * -s;
+        }
+    return size;
+}
+
+/* Random groups of nd[role] dims (0..4), extents from a list with zeros,
+ * ones and primes, each group's index count at most cap[role]. */
+static void t_make(tcase *tc, const int *nd, const int64_t *cap, ts_rng *g)
+{
+    static const int64_t exts[] = {1, 2, 3, 5, 7, 13, 16, 17, 31, 2, 3, 4};
+    int role[3 * EIN_GROUP_MAX], nl = 0;
+    int64_t ext[3 * EIN_GROUP_MAX];
+    int64_t tot[3] = {1, 1, 1};
+    for (int r = 0; r < 3; r++)
+        for (int d = 0; d < nd[r]; d++) {
+            int64_t e = exts[ts_range(g, 0, (int64_t)(sizeof exts / sizeof exts[0]) - 1)];
+            while (e > 1 && tot[r] * e > cap[r])
+                e /= 2;
+            if (ts_range(g, 0, 60) == 0)
+                e = 0;
+            tot[r] *= e;
+            role[nl] = r;
+            ext[nl++] = e;
+        }
+    int la[3 * EIN_GROUP_MAX], lb[3 * EIN_GROUP_MAX], lc[3 * EIN_GROUP_MAX];
+    int na = 0, nb = 0, nc = 0;
+    for (int l = 0; l < nl; l++) {
+        if (role[l] != TR_N) la[na++] = l;
+        if (role[l] != TR_M) lb[nb++] = l;
+        if (role[l] != TR_K) lc[nc++] = l;
+    }
+    int64_t sa[3 * EIN_GROUP_MAX], sb[3 * EIN_GROUP_MAX], sc[3 * EIN_GROUP_MAX];
+    tc->asz = t_layout(la, na, ext, sa, 1, &tc->aoff, g);
+    tc->bsz = t_layout(lb, nb, ext, sb, 1, &tc->boff, g);
+    tc->csz = t_layout(lc, nc, ext, sc, 0, &tc->coff, g);
+    ein_group *gr[3] = {&tc->gm, &tc->gn, &tc->gk};
+    for (int r = 0; r < 3; r++)
+        gr[r]->ndim = 0;
+    for (int l = 0; l < nl; l++) {
+        ein_group *G = gr[role[l]];
+        int d = G->ndim++;
+        G->ext[d] = ext[l];
+        G->stride[0][d] = role[l] == TR_N ? sb[l] : sa[l];
+        G->stride[1][d] = role[l] == TR_K ? sb[l] : sc[l];
+    }
+    tc->m = tot[TR_M];
+    tc->n = tot[TR_N];
+    tc->k = tot[TR_K];
+}
+
 /* ---- per-dtype checks (written once, instantiated twice) -------------- */
 
 #define CAT_(a, b) a##_##b
@@ -196,6 +309,61 @@ static void F(dot_case)(const ein_ktable *kt, int64_t n, int64_t incx,        \
               kt->name, SNAME, (long long)n, (long long)incx, (long long)incy, \
               (double)got, (double)s);                                        \
     free(x); free(y);                                                         \
+}                                                                             \
+                                                                              \
+/* One tensor-GEMM case: 1 and 2 threads, against the reference through       \
+ * the groups' offsets; the rest of C's buffer untouched; bitwise equal. */   \
+static void F(tgemm_case)(const ein_ktable *kt, const tcase *tc, int acc,     \
+                          ts_rng *g)                                          \
+{                                                                             \
+    T *a = malloc(sizeof(T) * (size_t)tc->asz);                               \
+    T *b = malloc(sizeof(T) * (size_t)tc->bsz);                               \
+    T *c0 = malloc(sizeof(T) * (size_t)tc->csz);                              \
+    T *c1 = malloc(sizeof(T) * (size_t)tc->csz);                              \
+    T *c2 = malloc(sizeof(T) * (size_t)tc->csz);                              \
+    char *inview = calloc((size_t)tc->csz, 1);                                \
+    cr_assert(a && b && c0 && c1 && c2 && inview);                            \
+    F(fill)(a, tc->asz, g); F(fill)(b, tc->bsz, g); F(fill)(c0, tc->csz, g);  \
+    memcpy(c1, c0, sizeof(T) * (size_t)tc->csz);                              \
+    memcpy(c2, c0, sizeof(T) * (size_t)tc->csz);                              \
+    cr_assert(kt->CAT(tgemm, SFX), "%s: no tgemm", kt->name);                 \
+    kt->CAT(tgemm, SFX)(&tc->gm, &tc->gn, &tc->gk, a + tc->aoff, b + tc->boff,\
+                        c1 + tc->coff, acc, 1);                               \
+    kt->CAT(tgemm, SFX)(&tc->gm, &tc->gn, &tc->gk, a + tc->aoff, b + tc->boff,\
+                        c2 + tc->coff, acc, 2);                               \
+    double worst = 0;                                                         \
+    for (int64_t i = 0; i < tc->m; i++)                                       \
+        for (int64_t j = 0; j < tc->n; j++) {                                 \
+            REF s = 0, mag = 0;                                               \
+            for (int64_t p = 0; p < tc->k; p++) {                             \
+                REF t = (REF)a[tc->aoff + t_off(&tc->gm, 0, i) + t_off(&tc->gk, 0, p)] *\
+                        (REF)b[tc->boff + t_off(&tc->gk, 1, p) + t_off(&tc->gn, 0, j)];\
+                s += t;                                                       \
+                mag += t < 0 ? -t : t;                                        \
+            }                                                                 \
+            int64_t ci = tc->coff + t_off(&tc->gm, 1, i) + t_off(&tc->gn, 1, j);\
+            inview[ci] = 1;                                                   \
+            if (acc) { s += c0[ci]; mag += fabs((double)c0[ci]); }            \
+            double tol = TOL * sqrt((double)(tc->k + 1)) * (double)mag + 1e-30;\
+            double e = fabs((double)c1[ci] - (double)s) / tol;                \
+            if (!(e <= worst)) worst = isnan(e) ? INFINITY : e;               \
+        }                                                                     \
+    int untouched = 1;                                                        \
+    for (int64_t q = 0; q < tc->csz; q++)                                     \
+        if (!inview[q] && memcmp(&c1[q], &c0[q], sizeof(T)) != 0)             \
+            untouched = 0;                                                    \
+    cr_assert(worst <= 1.0, "%s %s tgemm m=%lld (%d dims) n=%lld (%d) "       \
+              "k=%lld (%d) acc=%d: error %.3g x tolerance", kt->name, SNAME,  \
+              (long long)tc->m, tc->gm.ndim, (long long)tc->n, tc->gn.ndim,   \
+              (long long)tc->k, tc->gk.ndim, acc, worst);                     \
+    cr_assert(untouched, "%s %s tgemm m=%lld n=%lld k=%lld: wrote outside "   \
+              "the view", kt->name, SNAME, (long long)tc->m,                  \
+              (long long)tc->n, (long long)tc->k);                            \
+    cr_assert(memcmp(c1, c2, sizeof(T) * (size_t)tc->csz) == 0,               \
+              "%s %s tgemm m=%lld n=%lld k=%lld: 1 and 2 threads differ",     \
+              kt->name, SNAME, (long long)tc->m, (long long)tc->n,            \
+              (long long)tc->k);                                              \
+    free(a); free(b); free(c0); free(c1); free(c2); free(inview);             \
 }
 
 #define T float
@@ -278,6 +446,7 @@ Test(kernels, tables_exist)
         cr_assert_str_eq(kt->name, k_tables[t]);
         cr_assert(kt->gemm_f32 && kt->gemm_f64 && kt->gemv_f32 &&
                   kt->gemv_f64 && kt->dot_f32 && kt->dot_f64);
+        cr_assert(kt->tgemm_f32 && kt->tgemm_f64, "%s: no tgemm", kt->name);
         cr_assert(kt->mr_f32 > 0 && kt->nr_f32 > 0 && kt->mr_f64 > 0 &&
                   kt->nr_f64 > 0);
     }
@@ -397,6 +566,87 @@ Test(kernels, dot)
                 dot_case_f32(kt, ns[i], ix, iy, &g);
                 dot_case_f64(kt, ns[i], ix, iy, &g);
             }
+    }
+}
+
+/* ---- tensor GEMM ------------------------------------------------------ */
+
+/* Random groups of 0-4 dims per role over permuted, reversed, padded and
+ * broadcast layouts, on every table; the caps keep the reference quick
+ * while m, n and k still reach past a few register tiles. */
+static void run_tgemm_cases(const ein_ktable *kt, uint64_t seed, int reps,
+                            const int64_t *cap)
+{
+    ts_rng g = {seed};
+    for (int r = 0; r < reps; r++) {
+        int nd[3];
+        for (int q = 0; q < 3; q++)
+            nd[q] = (int)ts_range(&g, 0, 4);
+        tcase tc;
+        t_make(&tc, nd, cap, &g);
+        int acc = (int)ts_range(&g, 0, 1);
+        tgemm_case_f32(kt, &tc, acc, &g);
+        tgemm_case_f64(kt, &tc, acc, &g);
+    }
+}
+
+Test(kernels, tgemm, .timeout = 120)
+{
+    static const int64_t cap[3] = {160, 160, 120};
+    int ran = 0;
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = table_or_skip_count(t, &ran);
+        if (kt)
+            run_tgemm_cases(kt, 3000 + (uint64_t)t, 300, cap);
+    }
+    cr_assert(ran > 0);
+}
+
+/* Tiny cache blocks: groups cross KC, MC and NC boundaries mid-run. */
+Test(kernels, tgemm_small_blocks, .timeout = 120)
+{
+    setenv("EIN_KC", "20", 1);
+    setenv("EIN_MC", "44", 1);
+    setenv("EIN_NC", "48", 1);
+    static const int64_t cap[3] = {300, 300, 200};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (kt)
+            run_tgemm_cases(kt, 4000 + (uint64_t)t, 80, cap);
+    }
+}
+
+/* The bench's permuted 4-D shapes, small: abcd,dbef->acef with A stored
+ * dcba and B fedb (the unit strides in m and k), and abcd,cdef->abef
+ * with C's unit stride in the m group (computed transposed), big enough
+ * for both threads to take blocks. */
+Test(kernels, tgemm_permuted_4d, .timeout = 120)
+{
+    const int64_t e = 11, e2 = e * e, e3 = e2 * e;
+    ts_rng g = {555};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        /* A[a,b,c,d] at a + 11b + 121c + 1331d; B[d,b,e,f] at
+         * b + 11d + 121e + 1331f; C[a,c,e,f] C order. */
+        tcase tc = {
+            .gm = {2, {e, e}, {{1, e2}, {e3, e2}}},
+            .gn = {2, {e, e}, {{e2, e3}, {e, 1}}},
+            .gk = {2, {e, e}, {{e3, e}, {e, 1}}},
+            .m = e2, .n = e2, .k = e2,
+            .asz = e2 * e2, .bsz = e2 * e2, .csz = e2 * e2,
+        };
+        tgemm_case_f32(kt, &tc, 0, &g);
+        tgemm_case_f64(kt, &tc, 1, &g);
+        /* abcd,cdef->abef: A stored dcba, B fedc, C[a,b,e,f] stored
+         * fe b a (a innermost: C's unit stride in the m group). */
+        tcase tt = tc;
+        tt.gm = (ein_group){2, {e, e}, {{1, e}, {1, e}}};
+        tt.gn = (ein_group){2, {e, e}, {{e2, e3}, {e2, e3}}};
+        tt.gk = (ein_group){2, {e, e}, {{e2, e3}, {1, e}}};
+        tgemm_case_f32(kt, &tt, 1, &g);
+        tgemm_case_f64(kt, &tt, 0, &g);
     }
 }
 

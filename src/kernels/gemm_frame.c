@@ -10,9 +10,13 @@
 /* Largest register tile any ISA file uses, in elements (mr * nr). */
 #define EIN_TILE_MAX 512
 /* Work below which GEMM stays on one thread, in flops.  Measured on a
- * 2-vCPU AVX-512 VM with the worker spinning: 2 threads win from n ~ 128
- * (4 MFLOP, ~25 us); a hand-off to a sleeping worker costs ~50 us. */
-#define EIN_GEMM_MT_FLOPS 4.0e6
+ * 2-vCPU AVX-512 VM (f32, einsum-bench, medians): with blocks claimed
+ * dynamically and the caller never waiting for a worker that has not
+ * joined, 2 threads beat 1 from n = 64 (0.5 MFLOP: 4.8 vs 5.3 us), and by
+ * 25% at n = 80-96 (1-1.8 MFLOP: 7.7 vs 9.8 us, 10.1 vs 13.2 us); the old
+ * fixed halves needed n ~ 128.  1 MFLOP leaves a margin for the posting
+ * cost when the worker sleeps (a broadcast, a few us). */
+#define EIN_GEMM_MT_FLOPS 1.0e6
 /* GEMV: matrix elements below which one thread streams faster (1 MiB of
  * f32: the matrix then comes from L2/L3, not memory). */
 #define EIN_GEMV_MT_ELEMS 262144.0
@@ -24,7 +28,7 @@
  * 4096-column f32 matrix is 4 MiB streamed, ~0.3 ms. */
 #define EIN_GEMV_CHUNK 4
 /* GEMM/tensor-GEMM blocks of C per thread when threaded (see grid_plan). */
-#define EIN_GRID_PER_THREAD 4
+#define EIN_GRID_PER_THREAD 2
 #define EIN_ABS(v) ((v) < 0 ? -(v) : (v))
 
 /* ---- tensor-GEMM groups (type-independent) --------------------------- */
