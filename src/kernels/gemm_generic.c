@@ -151,11 +151,27 @@ static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                        accumulate, nthreads);
 }
 
+/* Tensor GEMM: the frame's, over this file's micro-kernel. */
+static void tgemm_f32(const ein_group *m, const ein_group *n,
+                      const ein_group *k, const float *A, const float *B,
+                      float *C, int accumulate, int nthreads)
+{
+    ein_frame_tgemm_f32(&arch_f32, m, n, k, A, B, C, accumulate, nthreads);
+}
+
+static void tgemm_f64(const ein_group *m, const ein_group *n,
+                      const ein_group *k, const double *A, const double *B,
+                      double *C, int accumulate, int nthreads)
+{
+    ein_frame_tgemm_f64(&arch_f64, m, n, k, A, B, C, accumulate, nthreads);
+}
+
 const ein_ktable ein_ktable_generic_tab = {
     .name = "generic",
     .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
     .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
     .dot_f32 = dot_f32, .dot_f64 = dot_f64,
+    .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
     .mr_f32 = GEN_MR, .nr_f32 = GEN_NR_F32,
     .mr_f64 = GEN_MR, .nr_f64 = GEN_NR_F64,
 };
