@@ -2,6 +2,7 @@
  * in place through their strides; temporaries live in one workspace
  * allocation per run (none for a single dense step).  An output that
  * overlaps an input is computed into a scratch copy and then stored. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +156,7 @@ typedef struct dense_job {
     int no;           /* loops run here: s->loops[0..no) */
     int64_t calls;    /* product of their extents */
     int nthreads;     /* handed to each kernel call */
+    atomic_llong next;   /* first call not yet claimed by a thread */
 } dense_job;
 
 /* Kernel calls [lo, hi) of the outer odometer, in order. */
@@ -198,10 +200,21 @@ static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
     }
 }
 
+/* Threads claim chunks of calls from a counter, so one that loses its
+ * core to another process does not hold the others up. */
 static void dense_task(void *ctx, int t, int nt)
 {
-    const dense_job *j = ctx;
-    dense_range(j, j->calls * t / nt, j->calls * (t + 1) / nt);
+    dense_job *j = ctx;
+    (void)t;
+    int64_t chunk = j->calls / (4 * (int64_t)nt);
+    if (chunk < 1)
+        chunk = 1;
+    for (;;) {
+        int64_t lo = atomic_fetch_add(&j->next, chunk);
+        if (lo >= j->calls)
+            return;
+        dense_range(j, lo, lo + chunk < j->calls ? lo + chunk : j->calls);
+    }
 }
 
 /* A dense step: the outer loops (batch, and extra m/n/k labels) run here
@@ -216,6 +229,7 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     bool tg = s->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
                                                  : p->kt->tgemm_f64 != NULL);
     dense_job j = {p, s, a, b, c, tg, tg ? s->nbatch : s->nouter, 1, p->nthreads};
+    atomic_init(&j.next, 0);
     bool any_sum = false;
     for (int l = 0; l < j.no; l++) {
         j.calls *= s->loops[l].extent;
