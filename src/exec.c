@@ -228,7 +228,8 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
 {
     bool tg = s->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
                                                  : p->kt->tgemm_f64 != NULL);
-    dense_job j = {p, s, a, b, c, tg, tg ? s->nbatch : s->nouter, 1, p->nthreads};
+    dense_job j = {.p = p, .s = s, .a = a, .b = b, .c = c, .tg = tg,
+                   .no = tg ? s->nbatch : s->nouter, .calls = 1, .nthreads = p->nthreads};
     atomic_init(&j.next, 0);
     bool any_sum = false;
     for (int l = 0; l < j.no; l++) {
