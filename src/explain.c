@@ -58,6 +58,15 @@ static const char *kind_name(ein_kind k)
     return "?";
 }
 
+/* A tensor-GEMM group's extents, outermost first: [48x48]. */
+static void put_group(sbuf *s, const ein_group *g)
+{
+    put(s, "[");
+    for (int d = 0; d < g->ndim; d++)
+        put(s, "%s%lld", d ? "x" : "", (long long)g->ext[d]);
+    put(s, g->ndim ? "]" : "1]");
+}
+
 static void put_loop(sbuf *s, const ein_plan *p, const ein_step *st,
                      const ein_loop *L, const char *role)
 {
@@ -84,6 +93,10 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
     else
         put(s, "%s * %s\n", slot_name(p, st->in[0], a, sizeof a),
             slot_name(p, st->in[1], b, sizeof b));
+    /* A grouped GEMM runs all its m, n, k loops inside the table's tensor
+     * GEMM when the table has one; only batch loops stay outside. */
+    bool tg = st->grouped && (p->dtype == EIN_F32 ? p->kt->tgemm_f32 != NULL
+                                                  : p->kt->tgemm_f64 != NULL);
     if (st->kind != EIN_K_ZERO) {
         put(s, "%s|-- loops  ", stem);
         if (st->nloops == 0)
@@ -94,7 +107,8 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
         } else {
             for (int l = 0; l < st->nloops; l++) {
                 const char *role = l < st->nouter
-                    ? (st->outer_sums[l] ? "outer sum" : "outer")
+                    ? (tg && l >= st->nbatch ? (st->outer_sums[l] ? "sum" : "")
+                       : st->outer_sums[l] ? "outer sum" : "outer")
                     : (strcmp(st->loops[l].name, st->kname) == 0 &&
                        st->loops[l].stride[st->nin] == 0) ? "sum" : "";
                 put_loop(s, p, st, &st->loops[l], role);
@@ -119,6 +133,18 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
                                                                : "strided");
             break;
         case EIN_K_GEMM:
+            if (tg) {
+                put(s, "tgemm_%s/%s  m=", dt, p->kt->name);
+                put_group(s, &st->gm);
+                put(s, " n=");
+                put_group(s, &st->gn);
+                put(s, " k=");
+                put_group(s, &st->gk);
+                put(s, "  (packing reads %s, %s and %s through their strides)\n",
+                    a, b, o);
+                break;
+            }
+            /* fall through */
         case EIN_K_OUTER:
             put(s, "gemm_%s/%s  m=%s(%lld) n=%s(%lld) k=%s(%lld)  "
                 "A=%s[%lld,%lld] B=%s[%lld,%lld] C=%s[%lld,%lld]\n",

@@ -161,21 +161,22 @@ static void choose_dense(ein_step *s)
     } else {
         s->kind = EIN_K_DOT;
     }
-    /* Outer loops first, then the kernel's loops (for explain). */
+    /* Outer loops first, then the kernel's loops (for explain).  M, N and
+     * K point into s->loops, so copy them out before it is rewritten. */
+    const ein_loop *kls[3] = {M, N, K};
+    ein_loop kernel_loops[3];
+    int nk = 0;
+    for (int i = 0; i < 3; i++)
+        if (kls[i])
+            kernel_loops[nk++] = *kls[i];
     int w = 0;
     for (int i = 0; i < no; i++) {
         s->outer_sums[w] = sums[i];
         s->loops[w++] = outer[i];
     }
     s->nouter = no;
-    const ein_loop *kls[3] = {M, N, K};
-    ein_loop tmp[3];
-    int nt = 0;
-    for (int i = 0; i < 3; i++)
-        if (kls[i])
-            tmp[nt++] = *kls[i];
-    for (int i = 0; i < nt; i++)
-        s->loops[w++] = tmp[i];
+    for (int i = 0; i < nk; i++)
+        s->loops[w++] = kernel_loops[i];
 }
 
 /* Reserve a 64-byte-aligned block of `elems` elements in the workspace;

@@ -193,3 +193,20 @@ Test(lower, explain_truncates_like_snprintf)
     cr_assert_eq(ein_plan_explain(NULL, small, sizeof small), 0);
     ein_plan_free(NULL);
 }
+
+Test(lower, permuted_contraction_is_one_tensor_gemm)
+{
+    /* m = {a, c}, n = {e, f} (contiguous in op1 and out: fused), k = {b, d}:
+     * one tensor GEMM, every loop listed once. */
+    char *t = explain("abcd,dbef->acef", 2, SHAPES("4,5,6,7", "7,5,8,9"));
+    expect_has(t, "GEMM  out = op0 * op1");
+    expect_has(t, "tgemm_f32/generic  m=[4x6] n=[72] k=[5x7]");
+    const char *names[] = {" a=4 ", " b=5 ", " c=6 ", " d=7 ", " ef=72 "};
+    for (int i = 0; i < 5; i++) {
+        const char *first = strstr(t, names[i]);
+        cr_assert(first, "loop '%s' missing:\n%s", names[i], t);
+        cr_assert_null(strstr(first + 1, names[i]), "loop '%s' listed twice:\n%s", names[i], t);
+    }
+    cr_assert_null(strstr(t, "outer"), "no loop runs outside the kernel:\n%s", t);
+    free(t);
+}
