@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/frame.h"
 
@@ -29,6 +30,10 @@
 #define EIN_GEMV_CHUNK 4
 /* GEMM/tensor-GEMM blocks of C per thread when threaded (see grid_plan). */
 #define EIN_GRID_PER_THREAD 2
+/* Bytes a packing copy moves at a time: one SSE register, which every
+ * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
+ * multiple of it for every table's nr. */
+#define EIN_CHUNK 16
 #define EIN_ABS(v) ((v) < 0 ? -(v) : (v))
 
 /* ---- tensor-GEMM groups (type-independent) --------------------------- */
