@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "kernels/frame.h"
+#include "kernels/gemm_small.h"
 
 /* 6 rows x 2 ymm columns = 12 accumulators, 2 for B, 1 broadcast: 15 of
  * the 16 ymm registers. */
@@ -380,6 +381,11 @@ static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t csb, float *C, int64_t rsc, int64_t csc,
                      int accumulate, int nthreads)
 {
+    /* Small problems with a C and B of contiguous rows (or both
+     * column-major) skip packing; the rest go to the frame. */
+    if (ein_gemm_small_f32_avx2(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                                csc, accumulate))
+        return;
     ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
                        csc, accumulate, nthreads);
 }
@@ -389,6 +395,9 @@ static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
                      int64_t csb, double *C, int64_t rsc, int64_t csc,
                      int accumulate, int nthreads)
 {
+    if (ein_gemm_small_f64_avx2(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                                csc, accumulate))
+        return;
     ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
                        csc, accumulate, nthreads);
 }

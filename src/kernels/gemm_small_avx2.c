@@ -1,0 +1,79 @@
+/* gemm_small_avx2.c — the unpacked small-GEMM path on ymm registers:
+ * 6 x 16 (f32) and 6 x 8 (f64) tiles read straight from A and B, for
+ * problems below the crossover where the frame's packing costs as much
+ * as the product.  The AVX2 table's gemm wrappers try it first. */
+#include <immintrin.h>
+#include <stdint.h>
+
+#include "kernels/gemm_small.h"
+
+/* 6 rows x 2 ymm = 12 accumulators, 2 for B, 1 for the broadcast. */
+#define SMALL_MR 6
+/* Crossover in m*n*k: the AVX-512 file's bound.  Forced onto the AVX2
+ * table on the same VM, unpacked still beats the frame at every cube up
+ * to 160 (f32 32: 0.61 vs 1.2 us; 128: 37 vs 45 us; f64 128: 72 vs 87 us),
+ * so the two-thread frame, not this table's packing, sets the bound. */
+#ifndef SMALL_MAX_MNK
+#define SMALL_MAX_MNK (144.0 * 144.0 * 144.0)
+#endif
+
+/* maskload/maskstore masks: the r-lane prefix starts at tab + W - r. */
+static const int32_t small_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                         0, 0, 0, 0, 0, 0, 0, 0};
+static const int64_t small_mask64[8] = {-1, -1, -1, -1, 0, 0, 0, 0};
+
+static inline __m256i small_lanes32(int r)
+{
+    return _mm256_loadu_si256((const __m256i *)(small_mask32 + 8 - r));
+}
+
+static inline __m256i small_lanes64(int r)
+{
+    return _mm256_loadu_si256((const __m256i *)(small_mask64 + 4 - r));
+}
+
+#define T float
+#define SFX f32_avx2
+#define V __m256
+#define W 8
+#define VMASK __m256i
+#define VZERO() _mm256_setzero_ps()
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VLOADM(mk, p) _mm256_maskload_ps(p, mk)
+#define VBCAST(p) _mm256_broadcast_ss(p)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define VSTORE(p, v) _mm256_storeu_ps(p, v)
+#define VSTOREM(p, mk, v) _mm256_maskstore_ps(p, mk, v)
+#define VLANES(r) small_lanes32(r)
+#include "kernels/gemm_small_t.h"
+#undef T
+#undef SFX
+#undef V
+#undef W
+#undef VMASK
+#undef VZERO
+#undef VLOAD
+#undef VLOADM
+#undef VBCAST
+#undef VFMA
+#undef VADD
+#undef VSTORE
+#undef VSTOREM
+#undef VLANES
+
+#define T double
+#define SFX f64_avx2
+#define V __m256d
+#define W 4
+#define VMASK __m256i
+#define VZERO() _mm256_setzero_pd()
+#define VLOAD(p) _mm256_loadu_pd(p)
+#define VLOADM(mk, p) _mm256_maskload_pd(p, mk)
+#define VBCAST(p) _mm256_broadcast_sd(p)
+#define VFMA(a, b, c) _mm256_fmadd_pd(a, b, c)
+#define VADD(a, b) _mm256_add_pd(a, b)
+#define VSTORE(p, v) _mm256_storeu_pd(p, v)
+#define VSTOREM(p, mk, v) _mm256_maskstore_pd(p, mk, v)
+#define VLANES(r) small_lanes64(r)
+#include "kernels/gemm_small_t.h"

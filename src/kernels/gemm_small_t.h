@@ -1,0 +1,215 @@
+/* gemm_small_t.h — the unpacked small-GEMM path, written once over an
+ * element type and a vector ISA and included by gemm_small_avx512.c and
+ * gemm_small_avx2.c.  Below the measured crossover, packing A and B costs
+ * as much as the product itself, so the tiles here read B rows straight
+ * through their stride (vector loads) and broadcast A elements through
+ * theirs, keeping an MR x NV*W tile of C in registers.
+ *
+ * Expects, from the includer:
+ *   T, SFX                 element type and name suffix (f32_avx512, ...)
+ *   V, W, VMASK            vector type, lanes per vector, lane-mask type
+ *   SMALL_MR               rows per register tile (<= 16)
+ *   SMALL_MAX_MNK          m*n*k at and below which this path runs
+ *   VZERO() VLOAD(p) VLOADM(mk, p) VBCAST(p) VFMA(a, b, c) VADD(a, b)
+ *   VSTORE(p, v) VSTOREM(p, mk, v) VLANES(r)  (mask of the first r lanes,
+ *                                              1 <= r <= W)
+ * VLOADM must give zeros in the lanes off the mask, and neither masked
+ * operation may touch memory there. */
+
+#define SM_CAT_(a, b) a##_##b
+#define SM_CAT(a, b) SM_CAT_(a, b)
+#define SM(name) SM_CAT(name, SFX)
+
+/* One tile: C[0:mr, 0:(nv-1)*W + lanes(mk)] over all k, with mr, nv and
+ * `full` (the last vector has all W lanes) constants after inlining.
+ * Every C element is the sum over p = 0, 1, ..., k-1 of fused A*B
+ * products starting from zero, added to C at the end when accumulating:
+ * the same operations whatever tile or problem the element sits in, so
+ * the result depends only on the element's own row of A and column of B. */
+static inline __attribute__((always_inline)) void
+SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
+         int64_t rsa, int64_t csa, const T *B, int64_t rsb, T *C,
+         int64_t rsc, VMASK mk, int acc)
+{
+    V c[SMALL_MR][2];
+#pragma GCC unroll 16
+    for (int i = 0; i < mr; i++) {
+        c[i][0] = VZERO();
+        c[i][1] = VZERO();
+    }
+    /* Four row pointers, each serving four rows through base + {0, 1, 2,
+     * 3} * rsa, keep the address arithmetic in x86 addressing modes. */
+    const T *a0 = A;
+    const T *a4 = mr > 4 ? A + 4 * rsa : A;
+    const T *a8 = mr > 8 ? A + 8 * rsa : A;
+    const T *a12 = mr > 12 ? A + 12 * rsa : A;
+    const int64_t rsa3 = 3 * rsa;
+    const T *b = B;
+    for (int64_t p = 0; p < k; p++) {
+        V b0, b1 = VZERO();
+        if (nv == 1) {
+            b0 = full ? VLOAD(b) : VLOADM(mk, b);
+        } else {
+            b0 = VLOAD(b);
+            b1 = full ? VLOAD(b + W) : VLOADM(mk, b + W);
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < mr; i++) {
+            const T *base = i < 4 ? a0 : i < 8 ? a4 : i < 12 ? a8 : a12;
+            int r = i & 3;
+            const T *ap = r == 0 ? base : r == 1 ? base + rsa
+                        : r == 2 ? base + 2 * rsa : base + rsa3;
+            V ai = VBCAST(ap);
+            c[i][0] = VFMA(ai, b0, c[i][0]);
+            if (nv == 2)
+                c[i][1] = VFMA(ai, b1, c[i][1]);
+        }
+        a0 += csa;
+        a4 += csa;
+        a8 += csa;
+        a12 += csa;
+        b += rsb;
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < mr; i++) {
+        T *ci = C + i * rsc;
+        if (nv == 1) {
+            if (full) {
+                VSTORE(ci, acc ? VADD(VLOAD(ci), c[i][0]) : c[i][0]);
+            } else {
+                VSTOREM(ci, mk, acc ? VADD(VLOADM(mk, ci), c[i][0]) : c[i][0]);
+            }
+        } else {
+            VSTORE(ci, acc ? VADD(VLOAD(ci), c[i][0]) : c[i][0]);
+            if (full)
+                VSTORE(ci + W, acc ? VADD(VLOAD(ci + W), c[i][1]) : c[i][1]);
+            else
+                VSTOREM(ci + W, mk,
+                        acc ? VADD(VLOADM(mk, ci + W), c[i][1]) : c[i][1]);
+        }
+    }
+}
+
+/* One instance per (nv, full) pair: mr picks a fully unrolled tile.
+ * Cases past SMALL_MR are never taken; they get a one-row body so that no
+ * tile indexes past its accumulators. */
+#define SM_CASE(R, NV, FULL)                                                \
+    case R:                                                                 \
+        SM(tile)(R <= SMALL_MR ? R : 1, NV, FULL, k, A, rsa, csa, B, rsb, C, \
+                 rsc, mk, acc);                                             \
+        break;
+#define SM_BODY(NV, FULL)                                                   \
+    switch (mr) {                                                           \
+    SM_CASE(1, NV, FULL) SM_CASE(2, NV, FULL) SM_CASE(3, NV, FULL)          \
+    SM_CASE(4, NV, FULL) SM_CASE(5, NV, FULL) SM_CASE(6, NV, FULL)          \
+    SM_CASE(7, NV, FULL) SM_CASE(8, NV, FULL) SM_CASE(9, NV, FULL)          \
+    SM_CASE(10, NV, FULL) SM_CASE(11, NV, FULL) SM_CASE(12, NV, FULL)       \
+    SM_CASE(13, NV, FULL) SM_CASE(14, NV, FULL) SM_CASE(15, NV, FULL)       \
+    SM_CASE(16, NV, FULL)                                                   \
+    default: break;                                                         \
+    }
+
+#define SM_TILE_FN(NAME, NV, FULL)                                          \
+    static void SM(NAME)(int mr, int64_t k, const T *A, int64_t rsa,         \
+                         int64_t csa, const T *B, int64_t rsb, T *C,         \
+                         int64_t rsc, VMASK mk, int acc)                     \
+    {                                                                        \
+        SM_BODY(NV, FULL)                                                    \
+    }
+SM_TILE_FN(tile1m, 1, 0)
+SM_TILE_FN(tile1f, 1, 1)
+SM_TILE_FN(tile2m, 2, 0)
+SM_TILE_FN(tile2f, 2, 1)
+#undef SM_TILE_FN
+#undef SM_BODY
+#undef SM_CASE
+
+/* The tile at rows [i, i + mr), columns [j, j + width) where width is
+ * 2W, or what is left of n if less (then the last vector is masked, and a
+ * rest of W or less takes one vector); returns the width. */
+static inline int64_t SM(strip)(int mr, int64_t i, int64_t j, int64_t n,
+                                int64_t k, const T *A, int64_t rsa,
+                                int64_t csa, const T *B, int64_t rsb, T *C,
+                                int64_t rsc, int acc)
+{
+    int64_t left = n - j;
+    int nv = left > W ? 2 : 1;
+    int64_t w = left < nv * W ? left : nv * W;
+    int full = w == nv * W;
+    VMASK mk = VLANES(full ? W : (int)(w - (nv - 1) * W));
+    const T *Ai = A + i * rsa, *Bj = B + j;
+    T *Cij = C + i * rsc + j;
+    if (nv == 1) {
+        if (full)
+            SM(tile1f)(mr, k, Ai, rsa, csa, Bj, rsb, Cij, rsc, mk, acc);
+        else
+            SM(tile1m)(mr, k, Ai, rsa, csa, Bj, rsb, Cij, rsc, mk, acc);
+    } else {
+        if (full)
+            SM(tile2f)(mr, k, Ai, rsa, csa, Bj, rsb, Cij, rsc, mk, acc);
+        else
+            SM(tile2m)(mr, k, Ai, rsa, csa, Bj, rsb, Cij, rsc, mk, acc);
+    }
+    return w;
+}
+
+/* C row-major (csc == 1), B rows contiguous (csb == 1), A any strides.
+ * Rows go in ceil(m / SMALL_MR) nearly equal tiles, so that m = 64 with
+ * 12-row tiles runs 11,11,11,11,10,10 rather than 5 x 12 + 4. */
+static void SM(rowmajor)(int64_t m, int64_t n, int64_t k, const T *A,
+                         int64_t rsa, int64_t csa, const T *B, int64_t rsb,
+                         T *C, int64_t rsc, int acc)
+{
+    int64_t tiles = (m + SMALL_MR - 1) / SMALL_MR;
+    int64_t base = m / tiles, extra = m % tiles;
+    /* Rows outer: a tile's rows of A stay in L1 while it walks across B
+     * (k x n), which is L1- or L2-resident below the crossover; C is
+     * written row block by row block.  Measured against columns outer, it
+     * is as fast on cubes and 10-40% faster on thin-k shapes with a large
+     * C (512 x 512 x 8 f64: 64 vs 107 us). */
+    int64_t i = 0;
+    for (int64_t t = 0; t < tiles; t++) {
+        int mr = (int)(base + (t < extra));
+        for (int64_t j = 0; j < n;)
+            j += SM(strip)(mr, i, j, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
+        i += mr;
+    }
+}
+
+/* Is m x n x k small enough that skipping the packing wins?  Decided by
+ * shape alone, never by the thread count, so that a problem's bits do not
+ * depend on how many threads were offered. */
+static int SM(is_small)(int64_t m, int64_t n, int64_t k)
+{
+    return (double)m * (double)n * (double)k <= SMALL_MAX_MNK;
+}
+
+int SM(ein_gemm_small)(int64_t m, int64_t n, int64_t k, const T *A,
+                       int64_t rsa, int64_t csa, const T *B, int64_t rsb,
+                       int64_t csb, T *C, int64_t rsc, int64_t csc, int acc)
+{
+    if (m <= 0 || n <= 0)
+        return 1;
+    if (k <= 0) {
+        if (!acc)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < n; j++)
+                    C[i * rsc + j * csc] = 0;
+        return 1;
+    }
+    /* One row or column of C: the frame's GEMV does it with a dot per
+     * element or an axpy per column, better than a one-lane tile. */
+    if (m == 1 || n == 1 || !SM(is_small)(m, n, k))
+        return 0;
+    if (csc == 1 && csb == 1) {
+        SM(rowmajor)(m, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
+        return 1;
+    }
+    /* C column-major: C^T = B^T A^T, whose "B" is A, rows contiguous when
+     * A is column-major. */
+    if (rsc == 1 && rsa == 1) {
+        SM(rowmajor)(n, m, k, B, csb, rsb, A, csa, C, csc, acc);
+        return 1;
+    }
+    return 0;
+}

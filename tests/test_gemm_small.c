@@ -1,0 +1,253 @@
+/* test_gemm_small.c — the GEMM entries of every kernel table on small
+ * shapes, where the AVX tables take the unpacked path of gemm_small_t.h,
+ * and around its crossover to the packing frame: m, n, k in 0..40,
+ * C and B row- and column-major, transposed, padded, strided and
+ * reversed operands, accumulate or not, against a double loop; nothing
+ * outside C written; repeated and 1- vs 2-thread calls bitwise equal. */
+#include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "support.h"
+
+static const char *const k_tables[] = {"generic", "avx2", "avx512"};
+#define NTABLES 3
+
+/* A rows x cols view: element (i, j) is buf[off + i*rs + j*cs]; the
+ * buffer holds `size` elements. */
+typedef struct view {
+    int64_t rs, cs, off, size;
+} view;
+
+enum { ROWMAJ, COLMAJ, STRIDED, REVERSED, NLAYOUTS };
+static const char *const k_lname[] = {"row", "col", "strided", "reversed"};
+
+/* Layout `l` with `pad` spare elements per leading dimension. */
+static view make_view(int l, int64_t rows, int64_t cols, int64_t pad)
+{
+    view v = {0, 0, 0, 1};
+    switch (l) {
+    case ROWMAJ:   v.rs = cols + pad; v.cs = 1; break;
+    case COLMAJ:   v.rs = 1; v.cs = rows + pad; break;
+    case STRIDED:  v.cs = 2; v.rs = 2 * cols + pad + 1; break;
+    default:       v.rs = -(cols + pad); v.cs = 1; break;   /* rows reversed */
+    }
+    if (rows > 0 && cols > 0) {
+        int64_t ar = v.rs < 0 ? -v.rs : v.rs, ac = v.cs < 0 ? -v.cs : v.cs;
+        v.size = 1 + ar * (rows - 1) + ac * (cols - 1);
+        v.off = v.rs < 0 ? ar * (rows - 1) : 0;
+    }
+    return v;
+}
+
+typedef struct gcase {
+    int64_t m, n, k;
+    int la, lb, lc;            /* layouts; lc is never REVERSED */
+    int64_t pad;
+    int acc;
+} gcase;
+
+#define GUARD 64
+
+/* Runs the f32 and f64 GEMM of kt on one case and checks it. */
+static void check_case(const ein_ktable *kt, const gcase *c, ts_rng *rng)
+{
+    int64_t m = c->m, n = c->n, k = c->k;
+    view va = make_view(c->la, m, k, c->pad), vb = make_view(c->lb, k, n, c->pad);
+    view vc = make_view(c->lc, m, n, c->pad);
+    int64_t csz = vc.size + 2 * GUARD;
+    float *A = malloc((size_t)va.size * sizeof *A), *B = malloc((size_t)vb.size * sizeof *B);
+    float *C = malloc((size_t)csz * sizeof *C), *C0 = malloc((size_t)csz * sizeof *C0);
+    double *Ad = malloc((size_t)va.size * sizeof *Ad), *Bd = malloc((size_t)vb.size * sizeof *Bd);
+    double *Cd = malloc((size_t)csz * sizeof *Cd), *C0d = malloc((size_t)csz * sizeof *C0d);
+    char *isc = calloc((size_t)csz, 1);
+    cr_assert(A && B && C && C0 && Ad && Bd && Cd && C0d && isc);
+    ts_fill_f64(Ad, (size_t)va.size, rng);
+    ts_fill_f64(Bd, (size_t)vb.size, rng);
+    ts_fill_f64(C0d, (size_t)csz, rng);
+    for (int64_t i = 0; i < va.size; i++) A[i] = (float)Ad[i];
+    for (int64_t i = 0; i < vb.size; i++) B[i] = (float)Bd[i];
+    for (int64_t i = 0; i < csz; i++) C0[i] = (float)C0d[i];
+    memcpy(C, C0, (size_t)csz * sizeof *C);
+    memcpy(Cd, C0d, (size_t)csz * sizeof *Cd);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+            isc[GUARD + vc.off + i * vc.rs + j * vc.cs] = 1;
+
+    kt->gemm_f32(m, n, k, A + va.off, va.rs, va.cs, B + vb.off, vb.rs, vb.cs,
+                 C + GUARD + vc.off, vc.rs, vc.cs, c->acc, 1);
+    kt->gemm_f64(m, n, k, Ad + va.off, va.rs, va.cs, Bd + vb.off, vb.rs, vb.cs,
+                 Cd + GUARD + vc.off, vc.rs, vc.cs, c->acc, 1);
+
+    for (int64_t q = 0; q < csz; q++)
+        if (!isc[q])
+            cr_assert(memcmp(&C[q], &C0[q], sizeof *C) == 0 &&
+                      memcmp(&Cd[q], &C0d[q], sizeof *Cd) == 0,
+                      "%s m=%lld n=%lld k=%lld A %s B %s C %s: element %lld "
+                      "outside C written", kt->name, (long long)m, (long long)n,
+                      (long long)k, k_lname[c->la], k_lname[c->lb],
+                      k_lname[c->lc], (long long)(q - GUARD - vc.off));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int64_t q = GUARD + vc.off + i * vc.rs + j * vc.cs;
+            double s = c->acc ? (double)C0[q] : 0, sd = c->acc ? C0d[q] : 0;
+            double mag = fabs(s), magd = fabs(sd);
+            for (int64_t p = 0; p < k; p++) {
+                int64_t ia = va.off + i * va.rs + p * va.cs;
+                int64_t ib = vb.off + p * vb.rs + j * vb.cs;
+                double t = (double)A[ia] * (double)B[ib], td = Ad[ia] * Bd[ib];
+                s += t;
+                sd += td;
+                mag += fabs(t);
+                magd += fabs(td);
+            }
+            cr_assert(fabs((double)C[q] - s) <= (double)(k + 2) * FLT_EPSILON * mag,
+                      "%s f32 m=%lld n=%lld k=%lld A %s B %s C %s pad=%lld acc=%d: "
+                      "C[%lld,%lld] = %.9g, expected %.9g", kt->name, (long long)m,
+                      (long long)n, (long long)k, k_lname[c->la], k_lname[c->lb],
+                      k_lname[c->lc], (long long)c->pad, c->acc, (long long)i,
+                      (long long)j, (double)C[q], s);
+            cr_assert(fabs(Cd[q] - sd) <= (double)(k + 2) * DBL_EPSILON * magd,
+                      "%s f64 m=%lld n=%lld k=%lld A %s B %s C %s pad=%lld acc=%d: "
+                      "C[%lld,%lld] = %.17g, expected %.17g", kt->name,
+                      (long long)m, (long long)n, (long long)k, k_lname[c->la],
+                      k_lname[c->lb], k_lname[c->lc], (long long)c->pad, c->acc,
+                      (long long)i, (long long)j, Cd[q], sd);
+        }
+    free(A); free(B); free(C); free(C0);
+    free(Ad); free(Bd); free(Cd); free(C0d); free(isc);
+}
+
+/* The layouts the fast path takes (C and B row-major, or C and A
+ * column-major) half the time, any other mix the rest. */
+static void random_layout(gcase *c, ts_rng *rng)
+{
+    switch (ts_range(rng, 0, 3)) {
+    case 0: c->lc = ROWMAJ; c->lb = ROWMAJ; c->la = (int)ts_range(rng, 0, NLAYOUTS - 1); break;
+    case 1: c->lc = COLMAJ; c->la = COLMAJ; c->lb = (int)ts_range(rng, 0, NLAYOUTS - 1); break;
+    default:
+        c->lc = (int)ts_range(rng, 0, STRIDED);
+        c->la = (int)ts_range(rng, 0, NLAYOUTS - 1);
+        c->lb = (int)ts_range(rng, 0, NLAYOUTS - 1);
+    }
+    c->pad = ts_range(rng, 0, 3) == 0 ? 0 : ts_range(rng, 1, 9);
+    c->acc = (int)ts_range(rng, 0, 1);
+}
+
+/* Every (m, n) in 0..40 with a k that varies with them, random layouts. */
+Test(gemm_small, all_m_n)
+{
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0001u + (uint64_t)t};
+        for (int64_t m = 0; m <= 40; m++)
+            for (int64_t n = 0; n <= 40; n++) {
+                gcase c = {.m = m, .n = n, .k = (m * 7 + n * 13) % 41};
+                random_layout(&c, &rng);
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
+/* Every k in 0..40 and every layout pair of the fast path, on a spread of
+ * tile edges: 1, 2, mr - 1, mr, mr + 1 rows; W +- 1 and 2W +- 1 columns. */
+Test(gemm_small, all_k_layouts)
+{
+    static const int64_t ms[] = {1, 2, 5, 6, 7, 11, 12, 13, 23, 25};
+    static const int64_t ns[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0100u + (uint64_t)t};
+        for (int64_t k = 0; k <= 40; k++)
+            for (int lc = ROWMAJ; lc <= COLMAJ; lc++)
+                for (int lo = 0; lo < NLAYOUTS; lo++)
+                    for (int acc = 0; acc <= 1; acc++) {
+                        gcase c = {
+                            .m = ms[ts_range(&rng, 0, 9)],
+                            .n = ns[ts_range(&rng, 0, 14)], .k = k, .lc = lc,
+                            .pad = ts_range(&rng, 0, 5), .acc = acc,
+                        };
+                        /* The operand the fast path vector-loads follows C. */
+                        if (lc == ROWMAJ) { c.lb = ROWMAJ; c.la = lo; }
+                        else { c.la = COLMAJ; c.lb = lo; }
+                        check_case(kt, &c, &rng);
+                    }
+    }
+}
+
+/* Around the crossover to the frame, cubes and thin-k shapes. */
+Test(gemm_small, crossover)
+{
+    static const int64_t sz[][3] = {
+        {47, 48, 49}, {48, 48, 48}, {63, 64, 65}, {64, 64, 64}, {65, 63, 64},
+        {80, 80, 80}, {95, 96, 97}, {96, 96, 96}, {97, 97, 97}, {100, 100, 100},
+        {128, 128, 128}, {200, 150, 8}, {256, 256, 4}, {300, 17, 16},
+        {16, 300, 17}, {9, 9, 700}, {33, 40, 300}, {128, 128, 16},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0200u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+            for (int lc = ROWMAJ; lc <= COLMAJ; lc++) {
+                gcase c = {.m = sz[s][0], .n = sz[s][1], .k = sz[s][2], .lc = lc,
+                           .la = lc, .lb = lc, .pad = ts_range(&rng, 0, 3),
+                           .acc = (int)ts_range(&rng, 0, 1)};
+                check_case(kt, &c, &rng);
+                random_layout(&c, &rng);
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
+/* Two calls, and 1 vs 2 threads, give the same bits. */
+Test(gemm_small, deterministic)
+{
+    static const int64_t sz[][3] = {
+        {8, 8, 8}, {16, 16, 16}, {32, 32, 32}, {13, 29, 37}, {64, 64, 64},
+        {96, 96, 96}, {100, 90, 80}, {128, 128, 128}, {256, 256, 8},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0300u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++) {
+            int64_t m = sz[s][0], n = sz[s][1], k = sz[s][2];
+            size_t na = (size_t)(m * k), nb = (size_t)(k * n), nc = (size_t)(m * n);
+            float *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B);
+            float *C1 = malloc(nc * sizeof *C1), *C2 = malloc(nc * sizeof *C2);
+            double *Ad = malloc(na * sizeof *Ad), *Bd = malloc(nb * sizeof *Bd);
+            double *D1 = malloc(nc * sizeof *D1), *D2 = malloc(nc * sizeof *D2);
+            cr_assert(A && B && C1 && C2 && Ad && Bd && D1 && D2);
+            ts_fill_f64(Ad, na, &rng);
+            ts_fill_f64(Bd, nb, &rng);
+            for (size_t i = 0; i < na; i++) A[i] = (float)Ad[i];
+            for (size_t i = 0; i < nb; i++) B[i] = (float)Bd[i];
+            for (int nt = 1; nt <= 2; nt++) {
+                float *Cx = nt == 1 ? C1 : C2;
+                double *Dx = nt == 1 ? D1 : D2;
+                kt->gemm_f32(m, n, k, A, k, 1, B, n, 1, Cx, n, 1, 0, nt);
+                kt->gemm_f64(m, n, k, Ad, k, 1, Bd, n, 1, Dx, n, 1, 0, nt);
+            }
+            cr_assert(memcmp(C1, C2, nc * sizeof *C1) == 0 &&
+                      memcmp(D1, D2, nc * sizeof *D1) == 0,
+                      "%s m=%lld n=%lld k=%lld: 1 and 2 threads differ", kt->name,
+                      (long long)m, (long long)n, (long long)k);
+            kt->gemm_f32(m, n, k, A, k, 1, B, n, 1, C2, n, 1, 0, 1);
+            cr_assert(memcmp(C1, C2, nc * sizeof *C1) == 0,
+                      "%s m=%lld n=%lld k=%lld: repeated call differs", kt->name,
+                      (long long)m, (long long)n, (long long)k);
+            free(A); free(B); free(C1); free(C2);
+            free(Ad); free(Bd); free(D1); free(D2);
+        }
+    }
+}
