@@ -154,7 +154,7 @@ Test(gemm_small, all_m_n)
     }
 }
 
-/* Every k in 0..40 and every layout pair of the fast path, on a spread of
+/* Every k in 0..40 and every layout of each operand, on a spread of
  * tile edges: 1, 2, mr - 1, mr, mr + 1 rows; W +- 1 and 2W +- 1 columns. */
 Test(gemm_small, all_k_layouts)
 {
@@ -174,9 +174,14 @@ Test(gemm_small, all_k_layouts)
                             .n = ns[ts_range(&rng, 0, 14)], .k = k, .lc = lc,
                             .pad = ts_range(&rng, 0, 5), .acc = acc,
                         };
-                        /* The operand the fast path vector-loads follows C. */
+                        /* The operand the fast path vector-loads follows
+                         * C, then takes every layout (copied first). */
                         if (lc == ROWMAJ) { c.lb = ROWMAJ; c.la = lo; }
                         else { c.la = COLMAJ; c.lb = lo; }
+                        check_case(kt, &c, &rng);
+                        int other = (int)ts_range(&rng, 0, NLAYOUTS - 1);
+                        if (lc == ROWMAJ) { c.lb = lo; c.la = other; }
+                        else { c.la = lo; c.lb = other; }
                         check_case(kt, &c, &rng);
                     }
     }

@@ -381,8 +381,9 @@ static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t csb, float *C, int64_t rsc, int64_t csc,
                      int accumulate, int nthreads)
 {
-    /* Small problems with a C and B of contiguous rows (or both
-     * column-major) skip packing; the rest go to the frame. */
+    /* Small problems with a row- or column-major C skip packing (at
+     * most a k x n copy of a B with strided rows); the rest go to the
+     * frame. */
     if (ein_gemm_small_f32_avx2(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
                                 csc, accumulate))
         return;

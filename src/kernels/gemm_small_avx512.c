@@ -5,6 +5,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
+#include "kernels/frame.h"
 #include "kernels/gemm_small.h"
 
 /* 12 rows x 2 zmm = 24 accumulators, 2 for B, 1 for the broadcast. */

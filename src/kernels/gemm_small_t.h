@@ -3,7 +3,9 @@
  * gemm_small_avx2.c.  Below the measured crossover, packing A and B costs
  * as much as the product itself, so the tiles here read B rows straight
  * through their stride (vector loads) and broadcast A elements through
- * theirs, keeping an MR x NV*W tile of C in registers.
+ * theirs, keeping an MR x NV*W tile of C in registers.  C row-major runs
+ * as is, C column-major as C^T = B^T A^T; a B (after the swap) whose rows
+ * are not contiguous is first copied to k contiguous rows.
  *
  * Expects, from the includer:
  *   T, SFX                 element type and name suffix (f32_avx512, ...)
@@ -184,6 +186,36 @@ static int SM(is_small)(int64_t m, int64_t n, int64_t k)
     return (double)m * (double)n * (double)k <= SMALL_MAX_MNK;
 }
 
+/* B copied to k rows of n contiguous elements, for a B whose rows are
+ * not contiguous (A B^T, "ik,jk->ij"): k*n element moves, against the
+ * frame's packing of both operands. */
+static void SM(copy_b)(int64_t k, int64_t n, const T *B, int64_t rsb,
+                       int64_t csb, T *restrict dst)
+{
+    if (rsb == 1) {
+        /* Columns contiguous: eight rows of dst at a time, each written
+         * in order while B is read eight elements down a column; a plain
+         * column-by-column copy wrote k rows n apart per column and cost
+         * ~3x as much at 64 x 64 (4K-apart writes alias in L1). */
+        int64_t p0 = 0;
+        for (; p0 + 8 <= k; p0 += 8)
+            for (int64_t j = 0; j < n; j++) {
+                const T *src = B + j * csb + p0;
+                T *d = dst + p0 * n + j;
+#pragma GCC unroll 8
+                for (int q = 0; q < 8; q++)
+                    d[q * n] = src[q];
+            }
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t p = p0; p < k; p++)
+                dst[p * n + j] = B[j * csb + p];
+    } else {
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t j = 0; j < n; j++)
+                dst[p * n + j] = B[p * rsb + j * csb];
+    }
+}
+
 int SM(ein_gemm_small)(int64_t m, int64_t n, int64_t k, const T *A,
                        int64_t rsa, int64_t csa, const T *B, int64_t rsb,
                        int64_t csb, T *C, int64_t rsc, int64_t csc, int acc)
@@ -201,15 +233,26 @@ int SM(ein_gemm_small)(int64_t m, int64_t n, int64_t k, const T *A,
      * element or an axpy per column, better than a one-lane tile. */
     if (m == 1 || n == 1 || !SM(is_small)(m, n, k))
         return 0;
-    if (csc == 1 && csb == 1) {
-        SM(rowmajor)(m, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
-        return 1;
+    /* C column-major: compute C^T = B^T A^T, whose "B" is A. */
+    if (csc != 1) {
+        if (rsc != 1)
+            return 0;
+        int64_t t;
+        const T *tp;
+        t = m; m = n; n = t;
+        tp = A; A = B; B = tp;
+        t = rsa; rsa = csb; csb = t;
+        t = csa; csa = rsb; rsb = t;
+        rsc = csc;
     }
-    /* C column-major: C^T = B^T A^T, whose "B" is A, rows contiguous when
-     * A is column-major. */
-    if (rsc == 1 && rsa == 1) {
-        SM(rowmajor)(n, m, k, B, csb, rsb, A, csa, C, csc, acc);
-        return 1;
+    if (csb != 1) {
+        T *bc = ein_scratch((size_t)(k * n) * sizeof(T));
+        if (!bc)
+            return 0;
+        SM(copy_b)(k, n, B, rsb, csb, bc);
+        B = bc;
+        rsb = n;
     }
-    return 0;
+    SM(rowmajor)(m, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
+    return 1;
 }
