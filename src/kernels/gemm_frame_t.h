@@ -420,6 +420,14 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                 y[i * incy] = 0;
         return;
     }
+    /* The common small case straight to the inner loop, before any job
+     * is built: rows and x contiguous, too small for a second thread (the
+     * headline 100x50 spent ~10 ns in the set-up below). */
+    if (csa == 1 && incx == 1 && (rsa != 1 || n >= m) &&
+        (double)m * (double)n < EIN_GEMV_MT_ELEMS) {
+        ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
+        return;
+    }
     /* Reversed rows or columns read forwards: reverse the vector too. */
     if (csa == -1 && n > 1) {
         A -= n - 1;
