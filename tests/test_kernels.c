@@ -521,6 +521,45 @@ Test(kernels, gemm_small_blocks, .timeout = 120)
     }
 }
 
+/* Two threads over blocks of C tiles claimed from a counter, with tiny
+ * cache blocks so that every block crosses dozens of KC x NC panels:
+ * row counts that cut C into whole and partial tiles (4 blocks of mr
+ * rows, one row more or less, odd tile counts), depths and widths one
+ * either side of KC and NC multiples, accumulate on and off.  Each case
+ * runs several times, since which thread takes which block changes from
+ * run to run. */
+Test(kernels, gemm_2threads_edges, .timeout = 120)
+{
+    setenv("EIN_KC", "24", 1);
+    setenv("EIN_NC", "64", 1);
+    static const int64_t ms[] = {55, 56, 57, 85, 113};
+    static const int64_t ns[] = {63, 64, 65, 129, 200};
+    static const int64_t ks[] = {71, 72, 73, 97};
+    ts_rng g = {91};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int r = 0; r < 24; r++) {
+            int64_t m = ms[ts_range(&g, 0, 4)], n = ns[ts_range(&g, 0, 4)],
+                    k = ks[ts_range(&g, 0, 3)];
+            int lc = r % 3 == 2 ? L_ROWPAD : L_ROW;
+            int acc = r % 2;
+            gemm_case_f32(kt, m, n, k, L_ROW, r % 4 == 3 ? L_COL : L_ROW, lc,
+                          acc, &g);
+            gemm_case_f64(kt, m, n, k, r % 5 == 4 ? L_STRIDED : L_ROW, L_ROW,
+                          lc, acc, &g);
+        }
+        /* Many panels (k/24 x n/64 = 84) per block. */
+        for (int r = 0; r < 3; r++) {
+            gemm_case_f32(kt, 4 * kt->mr_f32 * 2 + 3, 700, 287, L_ROW, L_ROW,
+                          L_ROW, r & 1, &g);
+            gemm_case_f64(kt, 4 * kt->mr_f64 * 2 + 3, 700, 287, L_ROW, L_ROW,
+                          L_ROW, r & 1, &g);
+        }
+    }
+}
+
 Test(kernels, gemv, .timeout = 120)
 {
     static const int64_t dims[][2] = {
