@@ -373,72 +373,11 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
 
 /* ---- table -------------------------------------------------------------- */
 
-static const ein_arch_f32 arch_f32 = {MR, NR_F32, ukr_f32, gemv_rows_f32, gemv_cols_f32};
-static const ein_arch_f64 arch_f64 = {MR, NR_F64, ukr_f64, gemv_rows_f64, gemv_cols_f64};
-
-static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
-                     int64_t rsa, int64_t csa, const float *B, int64_t rsb,
-                     int64_t csb, float *C, int64_t rsc, int64_t csc,
-                     int accumulate, int nthreads)
-{
-    /* Small problems with a row- or column-major C skip packing (at
-     * most a k x n copy of a B with strided rows); the rest go to the
-     * frame. */
-    if (ein_gemm_small_f32_avx2(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                                csc, accumulate))
-        return;
-    ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                       csc, accumulate, nthreads);
-}
-
-static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
-                     int64_t rsa, int64_t csa, const double *B, int64_t rsb,
-                     int64_t csb, double *C, int64_t rsc, int64_t csc,
-                     int accumulate, int nthreads)
-{
-    if (ein_gemm_small_f64_avx2(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                                csc, accumulate))
-        return;
-    ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                       csc, accumulate, nthreads);
-}
-
-static void gemv_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
-                     int64_t csa, const float *x, int64_t incx, float *y,
-                     int64_t incy, int accumulate, int nthreads)
-{
-    ein_frame_gemv_f32(&arch_f32, m, n, A, rsa, csa, x, incx, y, incy,
-                       accumulate, nthreads);
-}
-
-static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
-                     int64_t csa, const double *x, int64_t incx, double *y,
-                     int64_t incy, int accumulate, int nthreads)
-{
-    ein_frame_gemv_f64(&arch_f64, m, n, A, rsa, csa, x, incx, y, incy,
-                       accumulate, nthreads);
-}
-
-/* Tensor GEMM: the frame's, over this file's micro-kernel. */
-static void tgemm_f32(const ein_group *m, const ein_group *n,
-                      const ein_group *k, const float *A, const float *B,
-                      float *C, int accumulate, int nthreads)
-{
-    ein_frame_tgemm_f32(&arch_f32, m, n, k, A, B, C, accumulate, nthreads);
-}
-
-static void tgemm_f64(const ein_group *m, const ein_group *n,
-                      const ein_group *k, const double *A, const double *B,
-                      double *C, int accumulate, int nthreads)
-{
-    ein_frame_tgemm_f64(&arch_f64, m, n, k, A, B, C, accumulate, nthreads);
-}
-
-const ein_ktable ein_ktable_avx2_tab = {
-    .name = "avx2",
-    .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
-    .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
-    .dot_f32 = dot_f32, .dot_f64 = dot_f64,
-    .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
-    .mr_f32 = MR, .nr_f32 = NR_F32, .mr_f64 = MR, .nr_f64 = NR_F64,
-};
+#define TAB_NAME "avx2"
+#define TAB_VAR ein_ktable_avx2_tab
+#define TAB_MR MR
+#define TAB_NR_F32 NR_F32
+#define TAB_NR_F64 NR_F64
+#define TAB_SMALL_F32 ein_gemm_small_f32_avx2
+#define TAB_SMALL_F64 ein_gemm_small_f64_avx2
+#include "kernels/table_t.h"

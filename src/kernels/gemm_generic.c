@@ -110,68 +110,11 @@ GEN_BODY
 #undef SFX
 #undef NR
 
-static const ein_arch_f32 arch_f32 = {
-    GEN_MR, GEN_NR_F32, ukr_f32, gemv_rows_f32, gemv_cols_f32
-};
-static const ein_arch_f64 arch_f64 = {
-    GEN_MR, GEN_NR_F64, ukr_f64, gemv_rows_f64, gemv_cols_f64
-};
+/* ---- table -------------------------------------------------------------- */
 
-static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
-                     int64_t rsa, int64_t csa, const float *B, int64_t rsb,
-                     int64_t csb, float *C, int64_t rsc, int64_t csc,
-                     int accumulate, int nthreads)
-{
-    ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                       csc, accumulate, nthreads);
-}
-
-static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
-                     int64_t rsa, int64_t csa, const double *B, int64_t rsb,
-                     int64_t csb, double *C, int64_t rsc, int64_t csc,
-                     int accumulate, int nthreads)
-{
-    ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
-                       csc, accumulate, nthreads);
-}
-
-static void gemv_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
-                     int64_t csa, const float *x, int64_t incx, float *y,
-                     int64_t incy, int accumulate, int nthreads)
-{
-    ein_frame_gemv_f32(&arch_f32, m, n, A, rsa, csa, x, incx, y, incy,
-                       accumulate, nthreads);
-}
-
-static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
-                     int64_t csa, const double *x, int64_t incx, double *y,
-                     int64_t incy, int accumulate, int nthreads)
-{
-    ein_frame_gemv_f64(&arch_f64, m, n, A, rsa, csa, x, incx, y, incy,
-                       accumulate, nthreads);
-}
-
-/* Tensor GEMM: the frame's, over this file's micro-kernel. */
-static void tgemm_f32(const ein_group *m, const ein_group *n,
-                      const ein_group *k, const float *A, const float *B,
-                      float *C, int accumulate, int nthreads)
-{
-    ein_frame_tgemm_f32(&arch_f32, m, n, k, A, B, C, accumulate, nthreads);
-}
-
-static void tgemm_f64(const ein_group *m, const ein_group *n,
-                      const ein_group *k, const double *A, const double *B,
-                      double *C, int accumulate, int nthreads)
-{
-    ein_frame_tgemm_f64(&arch_f64, m, n, k, A, B, C, accumulate, nthreads);
-}
-
-const ein_ktable ein_ktable_generic_tab = {
-    .name = "generic",
-    .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
-    .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
-    .dot_f32 = dot_f32, .dot_f64 = dot_f64,
-    .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
-    .mr_f32 = GEN_MR, .nr_f32 = GEN_NR_F32,
-    .mr_f64 = GEN_MR, .nr_f64 = GEN_NR_F64,
-};
+#define TAB_NAME "generic"
+#define TAB_VAR ein_ktable_generic_tab
+#define TAB_MR GEN_MR
+#define TAB_NR_F32 GEN_NR_F32
+#define TAB_NR_F64 GEN_NR_F64
+#include "kernels/table_t.h"

@@ -1,0 +1,81 @@
+/* table_t.h — the kernel table an ISA file exports, written once: the
+ * frame's GEMM, GEMV and tensor GEMM driven by that file's micro-kernels,
+ * plus its dot.  Included at the end of each ISA file, which defines:
+ *   TAB_NAME, TAB_VAR          "avx512", ein_ktable_avx512_tab
+ *   TAB_MR, TAB_NR_F32, TAB_NR_F64   its register tiles
+ *   ukr_, gemv_rows_, gemv_cols_, dot_ f32/f64   its inner loops
+ *   TAB_SMALL_F32/F64 (optional)     an unpacked small-GEMM entry tried
+ *                                    first; nonzero when it ran */
+
+static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
+                                      gemv_cols_f32};
+static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
+                                      gemv_cols_f64};
+
+static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
+                     int64_t rsa, int64_t csa, const float *B, int64_t rsb,
+                     int64_t csb, float *C, int64_t rsc, int64_t csc,
+                     int accumulate, int nthreads)
+{
+#ifdef TAB_SMALL_F32
+    /* Small problems with a row- or column-major C skip packing (at most
+     * a k x n copy of a B with strided rows); the rest go to the frame. */
+    if (TAB_SMALL_F32(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate))
+        return;
+#endif
+    ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                       csc, accumulate, nthreads);
+}
+
+static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
+                     int64_t rsa, int64_t csa, const double *B, int64_t rsb,
+                     int64_t csb, double *C, int64_t rsc, int64_t csc,
+                     int accumulate, int nthreads)
+{
+#ifdef TAB_SMALL_F64
+    if (TAB_SMALL_F64(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate))
+        return;
+#endif
+    ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                       csc, accumulate, nthreads);
+}
+
+static void gemv_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
+                     int64_t csa, const float *x, int64_t incx, float *y,
+                     int64_t incy, int accumulate, int nthreads)
+{
+    ein_frame_gemv_f32(&arch_f32, m, n, A, rsa, csa, x, incx, y, incy,
+                       accumulate, nthreads);
+}
+
+static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
+                     int64_t csa, const double *x, int64_t incx, double *y,
+                     int64_t incy, int accumulate, int nthreads)
+{
+    ein_frame_gemv_f64(&arch_f64, m, n, A, rsa, csa, x, incx, y, incy,
+                       accumulate, nthreads);
+}
+
+static void tgemm_f32(const ein_group *m, const ein_group *n,
+                      const ein_group *k, const float *A, const float *B,
+                      float *C, int accumulate, int nthreads)
+{
+    ein_frame_tgemm_f32(&arch_f32, m, n, k, A, B, C, accumulate, nthreads);
+}
+
+static void tgemm_f64(const ein_group *m, const ein_group *n,
+                      const ein_group *k, const double *A, const double *B,
+                      double *C, int accumulate, int nthreads)
+{
+    ein_frame_tgemm_f64(&arch_f64, m, n, k, A, B, C, accumulate, nthreads);
+}
+
+const ein_ktable TAB_VAR = {
+    .name = TAB_NAME,
+    .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
+    .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
+    .dot_f32 = dot_f32, .dot_f64 = dot_f64,
+    .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
+    .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
+    .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
+};
