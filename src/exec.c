@@ -77,58 +77,41 @@ static void fill_zero(void *out, ein_dtype dt, int nd, const int64_t *shape,
     copy_convert(out, dt, stride, &zero, EIN_F64, zs, nd, shape);
 }
 
-/* One dense kernel call: GEMM/OUTER: C = A B; GEMV: y = A x; DOT. */
+/* One dense kernel call: GEMM/OUTER: C = A B; GEMV: y = A x (the matrix
+ * is in[1] when swapped); DOT.  Written once over the element type. */
+#define DEFINE_RUN_KERNEL(SFX, T)                                               \
+static void run_kernel_##SFX(const ein_ktable *kt, const ein_step *s,          \
+                             const T *A, const T *B, T *C, int acc, int nth)   \
+{                                                                              \
+    switch (s->kind) {                                                         \
+    case EIN_K_GEMM:                                                           \
+    case EIN_K_OUTER:                                                          \
+        kt->gemm_##SFX(s->m, s->n, s->k, A, s->rsa, s->csa, B, s->rsb, s->csb, \
+                       C, s->rsc, s->csc, acc, nth);                           \
+        break;                                                                 \
+    case EIN_K_GEMV:                                                           \
+        kt->gemv_##SFX(s->m, s->k, s->swap ? B : A, s->rsa, s->csa,            \
+                       s->swap ? A : B, s->rsb, C, s->rsc, acc, nth);          \
+        break;                                                                 \
+    case EIN_K_DOT: {                                                          \
+        T d = kt->dot_##SFX(s->k, A, s->csa, B, s->rsb);                       \
+        *C = acc ? *C + d : d;                                                 \
+        break;                                                                 \
+    }                                                                          \
+    default:                                                                   \
+        break;                                                                 \
+    }                                                                          \
+}
+DEFINE_RUN_KERNEL(f32, float)
+DEFINE_RUN_KERNEL(f64, double)
+
 static void run_kernel(const ein_plan *p, const ein_step *s, const char *a,
                        const char *b, char *c, int acc, int nth)
 {
-    const ein_ktable *kt = p->kt;
-    if (p->dtype == EIN_F32) {
-        const float *A = (const float *)a, *B = (const float *)b;
-        float *C = (float *)c;
-        switch (s->kind) {
-        case EIN_K_GEMM:
-        case EIN_K_OUTER:
-            kt->gemm_f32(s->m, s->n, s->k, A, s->rsa, s->csa, B, s->rsb, s->csb,
-                         C, s->rsc, s->csc, acc, nth);
-            break;
-        case EIN_K_GEMV:
-            if (s->swap)
-                kt->gemv_f32(s->m, s->k, B, s->rsa, s->csa, A, s->rsb, C, s->rsc, acc, nth);
-            else
-                kt->gemv_f32(s->m, s->k, A, s->rsa, s->csa, B, s->rsb, C, s->rsc, acc, nth);
-            break;
-        case EIN_K_DOT: {
-            float d = kt->dot_f32(s->k, A, s->csa, B, s->rsb);
-            *C = acc ? *C + d : d;
-            break;
-        }
-        default:
-            break;
-        }
-    } else {
-        const double *A = (const double *)a, *B = (const double *)b;
-        double *C = (double *)c;
-        switch (s->kind) {
-        case EIN_K_GEMM:
-        case EIN_K_OUTER:
-            kt->gemm_f64(s->m, s->n, s->k, A, s->rsa, s->csa, B, s->rsb, s->csb,
-                         C, s->rsc, s->csc, acc, nth);
-            break;
-        case EIN_K_GEMV:
-            if (s->swap)
-                kt->gemv_f64(s->m, s->k, B, s->rsa, s->csa, A, s->rsb, C, s->rsc, acc, nth);
-            else
-                kt->gemv_f64(s->m, s->k, A, s->rsa, s->csa, B, s->rsb, C, s->rsc, acc, nth);
-            break;
-        case EIN_K_DOT: {
-            double d = kt->dot_f64(s->k, A, s->csa, B, s->rsb);
-            *C = acc ? *C + d : d;
-            break;
-        }
-        default:
-            break;
-        }
-    }
+    if (p->dtype == EIN_F32)
+        run_kernel_f32(p->kt, s, (const float *)a, (const float *)b, (float *)c, acc, nth);
+    else
+        run_kernel_f64(p->kt, s, (const double *)a, (const double *)b, (double *)c, acc, nth);
 }
 
 /* A tensor GEMM call over the step's m, n, k groups. */
