@@ -186,8 +186,6 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
     for (int k = 0; k < nops; k++)
         if (ops[k]->dtype == EIN_F64)
             dt = EIN_F64;
-    if (nops == 0)
-        dt = EIN_F64;
     if (out) {
         if (out->dtype == EIN_F32 && dt == EIN_F64) {
             return ein_fail(EIN_ERR_DTYPE, "%s: cannot store a float64 result in "
