@@ -8,20 +8,11 @@
 
 #include "internal.h"
 
-static void c_strides(int nd, const int64_t *shape, int64_t *s)
-{
-    int64_t acc = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        s[d] = acc;
-        acc *= shape[d] > 0 ? shape[d] : 1;
-    }
-}
-
 /* Are these strides C order (ignoring extent-1 dimensions)? */
 static bool is_c_order(int nd, const int64_t *shape, const int64_t *stride)
 {
     int64_t cs[EIN_MAX_DIMS];
-    c_strides(nd, shape, cs);
+    ein_c_strides(nd, shape, cs);
     for (int d = 0; d < nd; d++)
         if (cs[d] != stride[d] && shape[d] > 1)
             return false;
@@ -95,7 +86,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         if (v->strides && v->ndim > 0)
             memcpy(&p->op_stride[k * EIN_MAX_DIMS], v->strides, (size_t)v->ndim * sizeof(int64_t));
         else
-            c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
+            ein_c_strides(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
         ein_view_span(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS],
                       ein_dtype_size(v->dtype), &p->op_span[2 * k]);
         p->op_c_order[k] = is_c_order(v->ndim, v->shape, &p->op_stride[k * EIN_MAX_DIMS]);
@@ -106,7 +97,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
     if (out && out->strides && out->ndim > 0)
         memcpy(p->out_stride, out->strides, (size_t)out->ndim * sizeof(int64_t));
     else
-        c_strides(p->out_ndim, p->out_shape, p->out_stride);
+        ein_c_strides(p->out_ndim, p->out_shape, p->out_stride);
     ein_view_span(p->out_ndim, p->out_shape, p->out_stride,
                   ein_dtype_size(p->out_dtype), p->out_span);
     p->out_c_order = is_c_order(p->out_ndim, p->out_shape, p->out_stride);
@@ -211,7 +202,7 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
                                 (long long)v->strides[d], d, (long long)stride[d]);
     } else if (!c_order) {
         int64_t cs[EIN_MAX_DIMS];
-        c_strides(nd, shape, cs);
+        ein_c_strides(nd, shape, cs);
         for (int d = 0; d < nd; d++)
             if (cs[d] != stride[d] && shape[d] > 1)
                 return ein_fail(EIN_ERR_PLAN, "%s: %s is C-contiguous but the plan "

@@ -68,11 +68,7 @@ static void view_strides(const ein_tensor *t, int64_t *s)
         memcpy(s, t->strides, (size_t)t->ndim * sizeof *s);
         return;
     }
-    int64_t acc = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        s[d] = acc;
-        acc *= t->shape[d] > 0 ? t->shape[d] : 1;
-    }
+    ein_c_strides(t->ndim, t->shape, s);
 }
 
 static int cmp_i64(const void *a, const void *b)

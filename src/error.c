@@ -1,5 +1,5 @@
-/* error.c — the thread-local last-error message, status names, and small
- * checked arithmetic shared by every stage.  The library never prints:
+/* error.c — the thread-local last-error message, status names, and the
+ * small arithmetic helpers every stage shares.  The library never prints:
  * it records here and returns a status. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +101,15 @@ size_t ein_dtype_size(ein_dtype dt)
 bool ein_mul_ok(int64_t a, int64_t b, int64_t *r)
 {
     return !__builtin_mul_overflow(a, b, r);
+}
+
+void ein_c_strides(int nd, const int64_t *shape, int64_t *s)
+{
+    int64_t acc = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        s[d] = acc;
+        acc *= shape[d] > 0 ? shape[d] : 1;
+    }
 }
 
 const char *ein_label_name(int id, char buf[16])

@@ -28,8 +28,9 @@ void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
     span[1] = (mx + 1) * (int64_t)esize;
 }
 
-/* Visit every element of a strided shape: dst[i] = src[i] with dtype
- * conversion; `to_c` writes dst in C order, else through dst_stride. */
+/* Visit every element of a strided shape: dst[i] = src[i], each read
+ * through src_stride and written through dst_stride, with dtype
+ * conversion. */
 static void copy_convert(void *dst, ein_dtype ddt, const int64_t *dst_stride,
                          const void *src, ein_dtype sdt, const int64_t *src_stride,
                          int nd, const int64_t *shape)
@@ -57,15 +58,6 @@ static void copy_convert(void *dst, ein_dtype ddt, const int64_t *dst_stride,
         }
         if (d < 0)
             return;
-    }
-}
-
-static void c_strides(int nd, const int64_t *shape, int64_t *s)
-{
-    int64_t acc = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        s[d] = acc;
-        acc *= shape[d] > 0 ? shape[d] : 1;
     }
 }
 
@@ -292,7 +284,7 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         /* An operand of another dtype, converted to a C-order copy. */
         char *dst = mem + p->slots[k].offset;
         int64_t cs[EIN_MAX_DIMS];
-        c_strides(p->op_ndim[k], &p->op_shape[k * EIN_MAX_DIMS], cs);
+        ein_c_strides(p->op_ndim[k], &p->op_shape[k * EIN_MAX_DIMS], cs);
         copy_convert(dst, p->dtype, cs, ops[k]->data, p->op_dtype[k],
                      &p->op_stride[k * EIN_MAX_DIMS], p->op_ndim[k],
                      &p->op_shape[k * EIN_MAX_DIMS]);

@@ -31,6 +31,9 @@ ein_status ein_fail_at(ein_status st, const char *text, int col,
     __attribute__((format(printf, 4, 5)));
 void ein_clear_error(void);
 
+/* C-order strides (elements) of a shape; zero extents count as 1. */
+void ein_c_strides(int nd, const int64_t *shape, int64_t *strides);
+
 /* Overflow-checked products; return false on overflow. */
 bool ein_mul_ok(int64_t a, int64_t b, int64_t *r);
 
