@@ -15,6 +15,19 @@
 #define NR_F64 16
 /* Rows of y kept hot per pass of the columns-contiguous GEMV: 16 KiB. */
 #define COLS_CHUNK_BYTES 16384
+/* Micro-kernel prefetch: B rows fetched this many steps ahead, and the C
+ * tile fetched this many steps before the last. */
+#define PF_B 8
+#define PF_C 32
+/* Fetch the n 64-byte lines of rows PF_B.. PF_B + n - 1 of a B panel
+ * whose rows hold nr elements. */
+#define PF_B_ROWS(b, nr, n)                                                  \
+    do {                                                                      \
+        const char *pf_ = (const char *)((b) + PF_B * (nr));                  \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l_ = 0; l_ < (int)((n) * (nr) * sizeof(*(b)) / 64); l_++)   \
+            _mm_prefetch(pf_ + 64 * l_, _MM_HINT_T0);                         \
+    } while (0)
 
 /* Masks of the first r lanes, 1 <= r <= 16 (resp. 8); larger r: all. */
 static inline __mmask16 lanes16(int64_t r)
@@ -62,6 +75,20 @@ static void ukr_f32(int64_t kc, const float *restrict a, const float *restrict b
     }
 }
 
+/* One step of the f64 kernel: row p of the B panel times column p of the
+ * A panel, into the 28 accumulators. */
+#define STEP_F64(p)                                                           \
+    do {                                                                      \
+        __m512d b0 = _mm512_load_pd(b + (p) * NR_F64);                        \
+        __m512d b1 = _mm512_load_pd(b + (p) * NR_F64 + 8);                    \
+        _Pragma("GCC unroll 14")                                              \
+        for (int i = 0; i < MR; i++) {                                        \
+            __m512d ai = _mm512_set1_pd(a[(p) * MR + i]);                     \
+            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);                   \
+            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);                   \
+        }                                                                     \
+    } while (0)
+
 static void ukr_f64(int64_t kc, const double *restrict a,
                     const double *restrict b, double *restrict c, int64_t rsc,
                     int beta)
@@ -70,15 +97,30 @@ static void ukr_f64(int64_t kc, const double *restrict a,
 #pragma GCC unroll 14
     for (int i = 0; i < MR; i++)
         acc[i][0] = acc[i][1] = _mm512_setzero_pd();
-    for (int64_t p = 0; p < kc; p++, a += MR, b += NR_F64) {
-        __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
+    /* Steps run four at a time, fetching B PF_B rows ahead (past the end
+     * of this panel: the start of the next one, which follows it), and
+     * the C tile is fetched PF_C steps before the end so the update finds
+     * it in L1.  Each accumulator still sees p = 0, 1, ... in order. */
+    int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t pe = pass ? kc : pc;
+        for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * NR_F64) {
+            PF_B_ROWS(b, NR_F64, 4);
+            STEP_F64(0);
+            STEP_F64(1);
+            STEP_F64(2);
+            STEP_F64(3);
+        }
+        if (pass)
+            break;
 #pragma GCC unroll 14
         for (int i = 0; i < MR; i++) {
-            __m512d ai = _mm512_set1_pd(a[i]);
-            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);
-            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);
+            _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * rsc + 8), _MM_HINT_T0);
         }
     }
+    for (; p < kc; p++, a += MR, b += NR_F64)
+        STEP_F64(0);
     if (beta) {
 #pragma GCC unroll 14
         for (int i = 0; i < MR; i++) {
@@ -95,6 +137,8 @@ static void ukr_f64(int64_t kc, const double *restrict a,
         }
     }
 }
+
+#undef STEP_F64
 
 /* ---- GEMV, rows contiguous: eight dots at once ------------------------ */
 
