@@ -15,6 +15,10 @@
 #define NR_F64 16
 /* Rows of y kept hot per pass of the columns-contiguous GEMV: 16 KiB. */
 #define COLS_CHUNK_BYTES 16384
+/* Rows-contiguous GEMV: rows of at least GEMV_PF_MIN bytes are fetched
+ * GEMV_PF bytes ahead of the reads. */
+#define GEMV_PF 512
+#define GEMV_PF_MIN 4096
 /* Micro-kernel prefetch: B rows fetched this many steps ahead, and the C
  * tile fetched this many steps before the last. */
 #define PF_B 8
@@ -195,6 +199,23 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         V a0 = SETZ(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,  \
           a7 = a0;                                                            \
         int64_t j = 0;                                                        \
+        /* Long rows: fetch each row GEMV_PF bytes ahead while reading. */    \
+        int64_t jp = n * (int64_t)sizeof(T) >= GEMV_PF_MIN                    \
+                         ? n - GEMV_PF / (int64_t)sizeof(T) : 0;              \
+        for (; j + W <= jp; j += W) {                                         \
+            for (int q = 0; q < 8; q++)                                       \
+                _mm_prefetch((const char *)(r[q] + j) + GEMV_PF,              \
+                             _MM_HINT_T0);                                    \
+            V xv = LOAD(x + j);                                               \
+            a0 = FMA(LOAD(r[0] + j), xv, a0);                                 \
+            a1 = FMA(LOAD(r[1] + j), xv, a1);                                 \
+            a2 = FMA(LOAD(r[2] + j), xv, a2);                                 \
+            a3 = FMA(LOAD(r[3] + j), xv, a3);                                 \
+            a4 = FMA(LOAD(r[4] + j), xv, a4);                                 \
+            a5 = FMA(LOAD(r[5] + j), xv, a5);                                 \
+            a6 = FMA(LOAD(r[6] + j), xv, a6);                                 \
+            a7 = FMA(LOAD(r[7] + j), xv, a7);                                 \
+        }                                                                     \
         for (; j + W <= n; j += W) {                                          \
             V xv = LOAD(x + j);                                               \
             a0 = FMA(LOAD(r[0] + j), xv, a0);                                 \
