@@ -1,6 +1,6 @@
 /* repl.h — the einsum REPL and script runner: statements that load, bind,
  * evaluate, print, save and explain (`y = einsum "ij,j->i" A x`), one per
- * line.  Its tokens come from grammar/repl.re. */
+ * line.  Its tokens come from grammar/repl_lex.re. */
 #ifndef EIN_CLI_REPL_H
 #define EIN_CLI_REPL_H
 

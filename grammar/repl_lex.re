@@ -1,4 +1,4 @@
-/* repl.re — the tokens of the einsum REPL's statements; re2c turns this
+/* repl_lex.re — the tokens of the einsum REPL's statements; re2c turns this
  * into C in the build tree.  Statements are parsed in src/cli/repl.c. */
 #include "repl.h"
 
