@@ -517,94 +517,68 @@ typedef struct F(tgemm_job) {
     F(grid) grid;
 } F(tgemm_job);
 
-/* Pack rows [r0, r0 + mc) x depth [p0, p0 + kc) of A into micro-panels of
- * mr rows, as pack_a does, reading through the offset tables. */
-static void F(tpack_a)(const F(tgemm_job) *j, int64_t r0, int64_t mc,
-                       int64_t p0, int64_t kc, T *restrict dst)
+/* Pack indices [x0, x0 + xc) of one side (A's rows or B's columns) by
+ * depth [p0, p0 + kc) into micro-panels of w: panel q holds, for each p,
+ * the w elements at x = q*w + 0:w; zeros past xc.  Offsets come from the
+ * tables xo (per x) and ko (per p), which run with constant strides xs and
+ * ks for stretches of xrun and krun indices: each stretch pair is one 2-D
+ * strided block, copied with the unit-stride side innermost. */
+static void F(tpack)(const T *base, const int64_t *xo, int64_t xrun, int64_t xs,
+                     const int64_t *ko, int64_t krun, int64_t ks, int w,
+                     int64_t x0, int64_t xc, int64_t p0, int64_t kc,
+                     T *restrict dst)
 {
-    const int mr = j->ar->mr;
-    const int64_t ms = j->am_st, ks = j->ak_st;
-    for (int64_t i0 = 0; i0 < mc; i0 += mr, dst += (int64_t)mr * kc) {
-        int64_t me = mc - i0 < mr ? mc - i0 : mr;
-        /* Row segments of constant stride x depth runs of constant stride:
-         * each a 2-D strided block. */
-        for (int64_t s0 = 0; s0 < me;) {
-            int64_t r = r0 + i0 + s0;
-            int64_t sl = j->am_run - r % j->am_run;
-            if (sl > me - s0)
-                sl = me - s0;
+    for (int64_t i0 = 0; i0 < xc; i0 += w, dst += (int64_t)w * kc) {
+        int64_t we = xc - i0 < w ? xc - i0 : w;
+        for (int64_t s0 = 0; s0 < we;) {
+            int64_t x = x0 + i0 + s0;
+            int64_t sl = xrun - x % xrun;
+            if (sl > we - s0)
+                sl = we - s0;
             for (int64_t p = p0; p < p0 + kc;) {
-                int64_t pl = j->ak_run - p % j->ak_run;
+                int64_t pl = krun - p % krun;
                 if (pl > p0 + kc - p)
                     pl = p0 + kc - p;
-                const T *src = j->A + j->am[r] + j->ak[p];
-                T *d = dst + (p - p0) * mr + s0;
-                if (ks == 1) {
-                    for (int64_t ii = 0; ii < sl; ii++)
-                        for (int64_t q = 0; q < pl; q++)
-                            d[q * mr + ii] = src[ii * ms + q];
-                } else if (ms == 1) {
+                const T *src = base + xo[x] + ko[p];
+                T *d = dst + (p - p0) * w + s0;
+                if (xs == 1) {
                     for (int64_t q = 0; q < pl; q++)
                         for (int64_t ii = 0; ii < sl; ii++)
-                            d[q * mr + ii] = src[q * ks + ii];
+                            d[q * w + ii] = src[q * ks + ii];
+                } else if (ks == 1) {
+                    for (int64_t ii = 0; ii < sl; ii++)
+                        for (int64_t q = 0; q < pl; q++)
+                            d[q * w + ii] = src[ii * xs + q];
                 } else {
                     for (int64_t q = 0; q < pl; q++)
                         for (int64_t ii = 0; ii < sl; ii++)
-                            d[q * mr + ii] = src[q * ks + ii * ms];
+                            d[q * w + ii] = src[q * ks + ii * xs];
                 }
                 p += pl;
             }
             s0 += sl;
         }
-        if (me < mr)
+        if (we < w)
             for (int64_t p = 0; p < kc; p++)
-                for (int64_t ii = me; ii < mr; ii++)
-                    dst[p * mr + ii] = 0;
+                for (int64_t ii = we; ii < w; ii++)
+                    dst[p * w + ii] = 0;
     }
 }
 
-/* Pack depth [p0, p0 + kc) x columns [c0, c0 + nc) of B into micro-panels
- * of nr columns, as pack_b does. */
+/* A's rows [r0, r0 + mc) x depth [p0, p0 + kc), as pack_a lays them out. */
+static void F(tpack_a)(const F(tgemm_job) *j, int64_t r0, int64_t mc,
+                       int64_t p0, int64_t kc, T *restrict dst)
+{
+    F(tpack)(j->A, j->am, j->am_run, j->am_st, j->ak, j->ak_run, j->ak_st,
+             j->ar->mr, r0, mc, p0, kc, dst);
+}
+
+/* B's depth [p0, p0 + kc) x columns [c0, c0 + nc), as pack_b lays them out. */
 static void F(tpack_b)(const F(tgemm_job) *j, int64_t p0, int64_t kc,
                        int64_t c0, int64_t nc, T *restrict dst)
 {
-    const int nr = j->ar->nr;
-    const int64_t ns = j->bn_st, ks = j->bk_st;
-    for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += (int64_t)nr * kc) {
-        int64_t ne = nc - j0 < nr ? nc - j0 : nr;
-        for (int64_t s0 = 0; s0 < ne;) {
-            int64_t c = c0 + j0 + s0;
-            int64_t sl = j->bn_run - c % j->bn_run;
-            if (sl > ne - s0)
-                sl = ne - s0;
-            for (int64_t p = p0; p < p0 + kc;) {
-                int64_t pl = j->bk_run - p % j->bk_run;
-                if (pl > p0 + kc - p)
-                    pl = p0 + kc - p;
-                const T *src = j->B + j->bn[c] + j->bk[p];
-                T *d = dst + (p - p0) * nr + s0;
-                if (ns == 1) {
-                    for (int64_t q = 0; q < pl; q++)
-                        for (int64_t jj = 0; jj < sl; jj++)
-                            d[q * nr + jj] = src[q * ks + jj];
-                } else if (ks == 1) {
-                    for (int64_t jj = 0; jj < sl; jj++)
-                        for (int64_t q = 0; q < pl; q++)
-                            d[q * nr + jj] = src[jj * ns + q];
-                } else {
-                    for (int64_t q = 0; q < pl; q++)
-                        for (int64_t jj = 0; jj < sl; jj++)
-                            d[q * nr + jj] = src[q * ks + jj * ns];
-                }
-                p += pl;
-            }
-            s0 += sl;
-        }
-        if (ne < nr)
-            for (int64_t p = 0; p < kc; p++)
-                for (int64_t jj = ne; jj < nr; jj++)
-                    dst[p * nr + jj] = 0;
-    }
+    F(tpack)(j->B, j->bn, j->bn_run, j->bn_st, j->bk, j->bk_run, j->bk_st,
+             j->ar->nr, c0, nc, p0, kc, dst);
 }
 
 /* Writes a computed tile (tmp, nr columns apart) into C rows [r, r + me)
