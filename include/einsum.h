@@ -38,7 +38,8 @@ typedef enum ein_status {
     EIN_ERR_ALIAS,     /* the output's own elements overlap one another */
     EIN_ERR_NOMEM,     /* an allocation failed */
     EIN_ERR_ARG,       /* NULL pointer, negative extent, bad option, ... */
-    EIN_ERR_PLAN       /* ein_execute given tensors the plan was not built for */
+    EIN_ERR_PLAN,      /* ein_execute given tensors the plan was not built for */
+    EIN_ERR_LIMIT      /* a size limit (ein_options.memory_limit, ...) would be exceeded */
 } ein_status;
 
 typedef enum ein_dtype {
@@ -57,11 +58,32 @@ typedef struct ein_tensor {
     const int64_t *strides;
 } ein_tensor;
 
+/* How a plan orders the pairwise contractions of three or more operands. */
+typedef enum ein_path_algo {
+    EIN_PATH_AUTO = 0,   /* optimal while that is cheap to find, greedy beyond */
+    EIN_PATH_GREEDY,     /* pairwise by cost, opt_einsum's greedy heuristic */
+    EIN_PATH_OPTIMAL,    /* exact minimum FLOPs (dynamic programming) */
+    EIN_PATH_BRANCH,     /* bounded branch-and-bound search */
+    EIN_PATH_NAIVE       /* left to right, as written */
+} ein_path_algo;
+
 /* Options for ein_plan_new; NULL means all defaults.  Zero-initialise
  * and set what you need. */
 typedef struct ein_options {
-    int num_threads;   /* 0: library default; >= 1: at most that many */
-    int reserved[7];
+    int            num_threads;   /* 0: library default; >= 1: at most that many */
+    ein_path_algo  path;          /* ignored when path_pairs is set */
+    /* Most bytes the plan may hold for intermediates and workspace
+     * together; 0: no limit.  A plan that needs more fails with
+     * EIN_ERR_LIMIT, naming what needed more. */
+    int64_t        memory_limit;
+    /* An explicit path, as numpy.einsum_path and opt_einsum give it:
+     * path_len steps, step s contracting positions path_pairs[2s] and
+     * path_pairs[2s+1] of the current operand list (-1 as the second for
+     * a single-operand step); the two leave the list and the result is
+     * appended to its end.  NULL: use `path`. */
+    const int32_t *path_pairs;
+    int32_t        path_len;
+    int32_t        reserved[5];
 } ein_options;
 
 typedef struct ein_plan ein_plan;

@@ -59,14 +59,14 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         return NULL;
     }
 
-    ein_plan *p = calloc(1, sizeof *p);
+    ein_plan *p = ein_calloc(1, sizeof *p);
     if (p) {
-        p->op_dtype = calloc((size_t)nops + 1, sizeof *p->op_dtype);
-        p->op_ndim = calloc((size_t)nops + 1, sizeof *p->op_ndim);
-        p->op_shape = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
-        p->op_stride = calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_stride);
-        p->op_span = calloc(((size_t)nops + 1) * 2, sizeof *p->op_span);
-        p->op_c_order = calloc((size_t)nops + 1, sizeof *p->op_c_order);
+        p->op_dtype = ein_calloc((size_t)nops + 1, sizeof *p->op_dtype);
+        p->op_ndim = ein_calloc((size_t)nops + 1, sizeof *p->op_ndim);
+        p->op_shape = ein_calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
+        p->op_stride = ein_calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_stride);
+        p->op_span = ein_calloc(((size_t)nops + 1) * 2, sizeof *p->op_span);
+        p->op_c_order = ein_calloc((size_t)nops + 1, sizeof *p->op_c_order);
     }
     if (!p || !p->op_dtype || !p->op_ndim || !p->op_shape || !p->op_stride || !p->op_span ||
         !p->op_c_order) {
@@ -136,16 +136,16 @@ void ein_plan_free(ein_plan *p)
 {
     if (!p)
         return;
-    free(p->text);
-    free(p->op_dtype);
-    free(p->op_ndim);
-    free(p->op_shape);
-    free(p->op_stride);
-    free(p->op_span);
-    free(p->op_c_order);
-    free(p->slots);
-    free(p->steps);
-    free(p);
+    ein_free(p->text);
+    ein_free(p->op_dtype);
+    ein_free(p->op_ndim);
+    ein_free(p->op_shape);
+    ein_free(p->op_stride);
+    ein_free(p->op_span);
+    ein_free(p->op_c_order);
+    ein_free(p->slots);
+    ein_free(p->steps);
+    ein_free(p);
 }
 
 int32_t ein_plan_result(const ein_plan *p, ein_dtype *dtype, int64_t *shape)

@@ -91,7 +91,7 @@ static ein_status exact_self_overlap(const int64_t *shape, const int64_t *stride
                         "strides, and the output has too many elements (%lld) to "
                         "check exactly", dim, (long long)shape[dim],
                         (long long)stride[dim], (long long)count);
-    int64_t *off = malloc((size_t)count * sizeof *off);
+    int64_t *off = ein_malloc((size_t)count * sizeof *off);
     if (!off)
         return ein_fail(EIN_ERR_NOMEM, "out of memory checking the output's "
                         "strides for overlap");
@@ -110,11 +110,11 @@ static ein_status exact_self_overlap(const int64_t *shape, const int64_t *stride
     for (int64_t i = 1; i < count; i++)
         if (off[i] == off[i - 1]) {
             long long at = (long long)off[i];
-            free(off);
+            ein_free(off);
             return ein_fail(EIN_ERR_ALIAS, "the output's elements overlap: two "
                             "of its indices reach element offset %lld", at);
         }
-    free(off);
+    ein_free(off);
     return EIN_OK;
 }
 
@@ -192,8 +192,8 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
     b->dtype = dt;
 
     b->nops = nops;
-    b->stride = calloc((size_t)(nops + 1) * EIN_MAX_LABELS, sizeof *b->stride);
-    b->uses = calloc((size_t)(nops + 1) * EIN_MAX_LABELS, sizeof *b->uses);
+    b->stride = ein_calloc((size_t)(nops + 1) * EIN_MAX_LABELS, sizeof *b->stride);
+    b->uses = ein_calloc((size_t)(nops + 1) * EIN_MAX_LABELS, sizeof *b->uses);
     if (!b->stride || !b->uses) {
         ein_bound_free(b);
         return ein_fail(EIN_ERR_NOMEM, "out of memory binding %d operands", nops);
@@ -366,8 +366,8 @@ void ein_bound_free(ein_bound *b)
 {
     if (!b)
         return;
-    free(b->stride);
-    free(b->uses);
+    ein_free(b->stride);
+    ein_free(b->uses);
     b->stride = NULL;
     b->uses = NULL;
 }

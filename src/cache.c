@@ -78,7 +78,7 @@ static void release(entry *e)
 {
     if (atomic_fetch_sub(&e->refs, 1) == 1) {
         ein_plan_free(e->plan);
-        free(e);
+        ein_free(e);
     }
 }
 
@@ -107,7 +107,7 @@ static entry *lookup(const char *text, const int64_t *key, int nkey, uint64_t h)
 static entry *insert(ein_plan *p, const char *text, const int64_t *key, int nkey,
                      uint64_t h)
 {
-    entry *e = malloc(sizeof *e);
+    entry *e = ein_malloc(sizeof *e);
     if (!e)
         return NULL;
     e->plan = p;

@@ -76,6 +76,7 @@ const char *ein_status_str(ein_status st)
     case EIN_ERR_NOMEM:    return "out of memory";
     case EIN_ERR_ARG:      return "invalid argument";
     case EIN_ERR_PLAN:     return "tensors do not match the plan";
+    case EIN_ERR_LIMIT:    return "size limit exceeded";
     }
     return "unknown status";
 }

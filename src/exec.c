@@ -263,7 +263,7 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         bytes += (size_t)(ohi - olo);
     char *mem = NULL;
     if (bytes) {
-        mem = malloc(bytes);
+        mem = ein_malloc(bytes);
         if (!mem)
             return ein_fail(EIN_ERR_NOMEM, "%s: out of memory allocating %zu bytes "
                             "of workspace", p->text, bytes);
@@ -271,8 +271,8 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
 
     /* Slot pointers: on the stack for any plan but a huge one. */
     const void *stack_base[64], **base = stack_base;
-    if (p->nslots > 64 && !(base = malloc((size_t)p->nslots * sizeof *base))) {
-        free(mem);
+    if (p->nslots > 64 && !(base = ein_malloc((size_t)p->nslots * sizeof *base))) {
+        ein_free(mem);
         return ein_fail(EIN_ERR_NOMEM, "%s: out of memory for %d slot pointers",
                         p->text, p->nslots);
     }
@@ -318,7 +318,7 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         copy_convert(out->data, p->dtype, p->out_stride, outp, p->dtype,
                      p->out_stride, p->out_ndim, p->out_shape);
     if (base != stack_base)
-        free(base);
-    free(mem);
+        ein_free(base);
+    ein_free(mem);
     return EIN_OK;
 }

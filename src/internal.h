@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "einsum.h"
+#include "alloc.h"
 #include "kernels/kernels.h"
 
 /* Label ids: 'A'..'Z' are 0..25 and 'a'..'z' are 26..51, so ascending ids

@@ -220,13 +220,13 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         empty_sum |= b->live[l] && b->extent[l] == 0;
 
     int maxsteps = 2 * nops + 1;
-    ein_pathstep *path = malloc((size_t)maxsteps * sizeof *path);
-    slotinfo *info = malloc((size_t)(nops + maxsteps + 1) * sizeof *info);
-    p->steps = calloc((size_t)maxsteps, sizeof *p->steps);
-    p->slots = calloc((size_t)(nops + maxsteps + 1), sizeof *p->slots);
+    ein_pathstep *path = ein_malloc((size_t)maxsteps * sizeof *path);
+    slotinfo *info = ein_malloc((size_t)(nops + maxsteps + 1) * sizeof *info);
+    p->steps = ein_calloc((size_t)maxsteps, sizeof *p->steps);
+    p->slots = ein_calloc((size_t)(nops + maxsteps + 1), sizeof *p->slots);
     if (!path || !info || !p->steps || !p->slots) {
-        free(path);
-        free(info);
+        ein_free(path);
+        ein_free(info);
         return ein_fail(EIN_ERR_NOMEM, "out of memory planning %d operands", nops);
     }
 
@@ -244,8 +244,8 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
             for (int d = 0; d < p->op_ndim[k]; d++)
                 p->slots[k].size *= p->op_shape[k * EIN_MAX_DIMS + d];
             if (!reserve(&ws, p->slots[k].size, esize, &p->slots[k].offset)) {
-                free(path);
-                free(info);
+                ein_free(path);
+                ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "the converted copy of operand %d "
                                 "overflows the workspace's byte count", k);
             }
@@ -268,8 +268,8 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         p->workspace = 0;
         for (int k = 0; k < nops; k++)
             p->slots[k].in_workspace = false;
-        free(path);
-        free(info);
+        ein_free(path);
+        ein_free(info);
         return EIN_OK;
     }
 
@@ -306,8 +306,8 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
             p->slots[os].in_workspace = true;
             p->slots[os].size = acc;
             if (!ok || !reserve(&ws, acc, esize, &p->slots[os].offset)) {
-                free(path);
-                free(info);
+                ein_free(path);
+                ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result "
                                 "has more elements or bytes than int64 counts", i);
             }
@@ -335,8 +335,8 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         int64_t space = 1;
         for (int l = 0; l < n; l++)
             if (!ein_mul_ok(space, s->loops[l].extent, &space)) {
-                free(path);
-                free(info);
+                ein_free(path);
+                ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "step %d of the plan loops over "
                                 "extents whose product overflows int64", i);
             }
@@ -354,7 +354,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
     p->nsteps = npath;
     p->nslots = out_slot + 1;
     p->workspace = ws;
-    free(path);
-    free(info);
+    ein_free(path);
+    ein_free(info);
     return EIN_OK;
 }

@@ -87,7 +87,7 @@ ein_status ein_parse(const char *subscripts, ein_expr *e)
     size_t len = strlen(subscripts);
     if (len > (1u << 20))
         return ein_fail(EIN_ERR_ARG, "subscripts are %zu bytes long (limit 1 MiB)", len);
-    e->text = malloc(len + 1);
+    e->text = ein_malloc(len + 1);
     if (!e->text)
         return ein_fail(EIN_ERR_NOMEM, "out of memory copying the subscripts");
     memcpy(e->text, subscripts, len + 1);
@@ -98,7 +98,7 @@ ein_status ein_parse(const char *subscripts, ein_expr *e)
     for (size_t i = 0; i < len; i++)
         commas += text[i] == ',';
     size_t cap = commas + 1 < EIN_MAX_OPERANDS ? commas + 1 : EIN_MAX_OPERANDS;
-    e->in = malloc(cap * sizeof *e->in);
+    e->in = ein_malloc(cap * sizeof *e->in);
     if (!e->in) {
         ein_expr_free(e);
         return ein_fail(EIN_ERR_NOMEM, "out of memory parsing the subscripts");
@@ -207,8 +207,8 @@ void ein_expr_free(ein_expr *e)
 {
     if (!e)
         return;
-    free(e->text);
-    free(e->in);
+    ein_free(e->text);
+    ein_free(e->in);
     e->text = NULL;
     e->in = NULL;
     e->nops = 0;

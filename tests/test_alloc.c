@@ -1,8 +1,7 @@
 /* test_alloc.c — every allocation the library makes can fail, and each
  * failure is a status (EIN_ERR_NOMEM with a message), never a crash, a
- * leak or a partial output.  The test program is linked with
- * -Wl,--wrap for malloc, calloc and aligned_alloc, so the library's calls
- * come here and the n-th one can be made to fail. */
+ * leak or a partial output.  Every allocation of the library goes through
+ * ein_malloc and its siblings (src/alloc.c), whose hook fails the n-th. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,28 +9,6 @@
 
 #include "internal.h"
 #include "support.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t s);
-void *__real_aligned_alloc(size_t a, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t s);
-void *__wrap_aligned_alloc(size_t a, size_t n);
-
-static int fail_at = -1;   /* which counted allocation fails; -1: none */
-static int counted;
-
-static bool should_fail(void)
-{
-    return fail_at >= 0 && counted++ == fail_at;
-}
-
-void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t n, size_t s) { return should_fail() ? NULL : __real_calloc(n, s); }
-void *__wrap_aligned_alloc(size_t a, size_t n)
-{
-    return should_fail() ? NULL : __real_aligned_alloc(a, n);
-}
 
 typedef struct call {
     const char *expr;
@@ -51,8 +28,8 @@ static int run_failing(const call *c, int k, double *want, size_t n)
     ein_tensor out = c->out;
     size_t es = ein_dtype_size(out.dtype);
     memset(out.data, 0x7f, n * es);          /* sentinel */
-    fail_at = k;
-    counted = 0;
+    long before = ein_alloc_count();
+    ein_alloc_fail_after(k);
     ein_status st;
     if (c->oneshot) {
         st = einsum_v(c->expr, c->nops, ops, &out);
@@ -63,8 +40,8 @@ static int run_failing(const call *c, int k, double *want, size_t n)
             ein_plan_free(p);
         }
     }
-    int attempts = counted;
-    fail_at = -1;
+    int attempts = (int)(ein_alloc_count() - before);
+    ein_alloc_fail_after(-1);
     cr_assert(st == EIN_OK || st == EIN_ERR_NOMEM, "%s, failing allocation %d: %s: %s",
               c->expr, k, ein_status_str(st), ein_last_error());
     if (st == EIN_ERR_NOMEM) {
@@ -162,10 +139,9 @@ Test(alloc, output_over_an_input)
     ein_status st;
     ein_plan *p = ein_plan_new("ij,jk->ik", 2, ops, &O, NULL, &st);
     cr_assert(p, "%s", ein_last_error());
-    fail_at = 0;
-    counted = 0;
+    ein_alloc_fail_after(0);
     st = ein_execute(p, ops, &O);
-    fail_at = -1;
+    ein_alloc_fail_after(-1);
     cr_assert_eq(st, EIN_ERR_NOMEM, "%s", ein_last_error());
     cr_assert(memcmp(a, a0, sizeof a) == 0, "no partial output");
     cr_assert_eq(ein_execute(p, ops, &O), EIN_OK);

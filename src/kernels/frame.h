@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
 #include "kernels/kernels.h"
 
 /* Micro-kernel: C[0:MR, 0:NR] = (beta ? C : 0) + sum_p a[p] (x) b[p] over

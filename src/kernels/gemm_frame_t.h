@@ -793,7 +793,7 @@ void F(ein_frame_tgemm)(const ARCH *ar, const ein_group *m,
     int64_t *tab = NULL;
     if ((uint64_t)em + (uint64_t)en + (uint64_t)ek <
         SIZE_MAX / (2 * sizeof(int64_t)))
-        tab = malloc((size_t)(em + en + ek) * 2 * sizeof(int64_t));
+        tab = ein_malloc((size_t)(em + en + ek) * 2 * sizeof(int64_t));
     if (!tab) {
         F(tgemm_naive)(&gm, &gn, &gk, em, en, ek, A, B, C, beta);
         return;
@@ -825,7 +825,7 @@ void F(ein_frame_tgemm)(const ARCH *ar, const ein_group *m,
         ein_pool_run(nt, F(tgemm_task), &job);
     else
         F(tgemm_task)(&job, 0, 1);
-    free(tab);
+    ein_free(tab);
 }
 
 #undef F

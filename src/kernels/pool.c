@@ -216,7 +216,7 @@ static pthread_key_t  g_key;
 static pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
 static int            g_key_ok;
 
-static void scratch_free(void *p) { free(p); }
+static void scratch_free(void *p) { ein_free(p); }
 static void make_key(void) { g_key_ok = pthread_key_create(&g_key, scratch_free) == 0; }
 
 void *ein_scratch(size_t bytes)
@@ -224,7 +224,7 @@ void *ein_scratch(size_t bytes)
     if (bytes <= tl_cap)
         return tl_buf;
     pthread_once(&g_key_once, make_key);
-    free(tl_buf);
+    ein_free(tl_buf);
     tl_buf = NULL;
     tl_cap = 0;
     if (g_key_ok)
@@ -232,7 +232,7 @@ void *ein_scratch(size_t bytes)
     if (bytes > SIZE_MAX - 4096)
         return NULL;
     size_t size = (bytes + 4095) & ~(size_t)4095;   /* whole pages */
-    void *p = aligned_alloc(64, size);
+    void *p = ein_aligned(64, size);
     if (!p)
         return NULL;
     tl_buf = p;
