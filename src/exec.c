@@ -241,6 +241,20 @@ static void run_generic(const ein_plan *p, const ein_step *s,
         for (int t = 0; t < nt; t++)
             st[l * nt + t] = s->loops[l].stride[t];
     }
+    /* A single operand: the table's copy and sum loops, when the shape is
+     * one they handle. */
+    if (s->nin == 1 && s->nloops <= EIN_UN_MAXL) {
+        int64_t si[EIN_UN_MAXL], so[EIN_UN_MAXL];
+        for (int l = 0; l < s->nloops; l++) {
+            si[l] = s->loops[l].stride[0];
+            so[l] = s->loops[l].stride[1];
+        }
+        int done = p->dtype == EIN_F32
+            ? p->kt->unary_f32(s->nloops, s->nfree, ext, si, so, in[0], out)
+            : p->kt->unary_f64(s->nloops, s->nfree, ext, si, so, in[0], out);
+        if (done)
+            return;
+    }
     ein_loopnest(p->dtype, s->nin, in, out, s->nloops, s->nfree, ext, st);
 }
 

@@ -72,6 +72,20 @@ typedef void ein_tgemm_f64_fn(const ein_group *m, const ein_group *n,
                               const double *B, double *C, int accumulate,
                               int nthreads);
 
+/* A single-operand step: for every index of the free loops 0..nfree-1,
+ * out[...] = the sum over the summed loops nfree..nloops-1 of in[...];
+ * loop l has extent ext[l] and strides sin[l], sout[l] (sout is 0 for a
+ * summed loop).  nloops <= EIN_UN_MAXL.  Returns 0, touching nothing,
+ * when the shape is not one it handles; the caller then runs the
+ * generic loop nest. */
+#define EIN_UN_MAXL 128
+typedef int ein_unary_f32_fn(int nloops, int nfree, const int64_t *ext,
+                             const int64_t *sin, const int64_t *sout,
+                             const float *in, float *out);
+typedef int ein_unary_f64_fn(int nloops, int nfree, const int64_t *ext,
+                             const int64_t *sin, const int64_t *sout,
+                             const double *in, double *out);
+
 /* One table per instruction set.  `name` is what EXPLAIN prints and what
  * EIN_ARCH selects: "avx512", "avx2", "generic". */
 typedef struct ein_ktable {
@@ -86,6 +100,8 @@ typedef struct ein_ktable {
      * each group around gemm. */
     ein_tgemm_f32_fn *tgemm_f32;
     ein_tgemm_f64_fn *tgemm_f64;
+    ein_unary_f32_fn *unary_f32;
+    ein_unary_f64_fn *unary_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;

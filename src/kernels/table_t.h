@@ -1,6 +1,7 @@
 /* table_t.h — the kernel table an ISA file exports, written once: the
  * frame's GEMM, GEMV and tensor GEMM driven by that file's micro-kernels,
- * plus its dot.  Included at the end of each ISA file, which defines:
+ * its dot, and the single-operand steps of unary_t.h compiled with that
+ * file's flags.  Included at the end of each ISA file, which defines:
  *   TAB_NAME, TAB_VAR          "avx512", ein_ktable_avx512_tab
  *   TAB_MR, TAB_NR_F32, TAB_NR_F64   its register tiles
  *   ukr_, gemv_rows_, gemv_cols_, dot_ f32/f64   its inner loops
@@ -70,12 +71,26 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
     ein_frame_tgemm_f64(&arch_f64, m, n, k, A, B, C, accumulate, nthreads);
 }
 
+#include <stdbool.h>
+#include <stdlib.h>
+#define T float
+#define UN(name) name##_f32
+#include "kernels/unary_t.h"
+#undef T
+#undef UN
+#define T double
+#define UN(name) name##_f64
+#include "kernels/unary_t.h"
+#undef T
+#undef UN
+
 const ein_ktable TAB_VAR = {
     .name = TAB_NAME,
     .gemm_f32 = gemm_f32, .gemm_f64 = gemm_f64,
     .gemv_f32 = gemv_f32, .gemv_f64 = gemv_f64,
     .dot_f32 = dot_f32, .dot_f64 = dot_f64,
     .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
+    .unary_f32 = unary_f32, .unary_f64 = unary_f64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
     .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
 };

@@ -1,0 +1,248 @@
+/* unary_t.h — single-operand steps (sums over axes, transposed or strided
+ * copies, diagonals) written once in plain C over an element type and
+ * included by each ISA's kernel file, whose flags let the compiler turn the
+ * fixed-width lane loops below into that ISA's vectors.  The lane loops
+ * spell out every addition, so each table computes the same bits.
+ *
+ * Three shapes are handled; anything else goes back to the generic loop
+ * nest (the function returns 0):
+ *   copy    no summed loop: a permutation or strided copy, tiled in 2-D
+ *           when the input's and the output's contiguous loops differ
+ *           ("ij->ji"), so neither side walks memory a line at a time;
+ *   rows    a summed loop reads the input contiguously ("ij->i", "ij->"):
+ *           each run is summed in UN_LANES double lanes;
+ *   columns a free loop is contiguous in both input and output while the
+ *           sums stride ("ij->j"): a block of output sums in double
+ *           accumulates one input row segment after another.
+ * Sums accumulate in double for both dtypes, like the generic loop nest.
+ *
+ * Expects, from the includer: T (float or double) and UN(name), which
+ * gives the name a dtype suffix. */
+
+#ifndef UN_LANES
+#define UN_LANES 64      /* double lanes of a contiguous sum: eight
+                            * zmm chains hide the adder latency */
+#define UN_SEG   512     /* output elements per column block */
+#define UN_TILE  32      /* edge of a 2-D copy tile */
+#define UN_MAXL  EIN_UN_MAXL
+
+/* The loops after normalisation: extent-1 loops dropped, every input
+ * stride made non-negative (a loop walked backwards visits the same
+ * pairs of elements as one walked forwards). */
+typedef struct un_loops {
+    int     n, nfree;
+    int64_t ext[UN_MAXL], si[UN_MAXL], so[UN_MAXL];
+} un_loops;
+
+/* Odometer over loops idx[0..cnt-1] of L: advances the offsets *oi, *oo
+ * and returns 0 once every index has wrapped. */
+static inline int un_next(const un_loops *L, const int *idx, int cnt,
+                          int64_t *ctr, int64_t *oi, int64_t *oo)
+{
+    for (int q = cnt - 1; q >= 0; q--) {
+        int l = idx[q];
+        *oi += L->si[l];
+        *oo += L->so[l];
+        if (++ctr[q] < L->ext[l])
+            return 1;
+        *oi -= L->si[l] * L->ext[l];
+        *oo -= L->so[l] * L->ext[l];
+        ctr[q] = 0;
+    }
+    return 0;
+}
+#endif
+
+/* Sum of a[0..n-1] in UN_LANES double lanes, folded by a fixed tree. */
+static double UN(sum_run)(const T *a, int64_t n)
+{
+    double lane[UN_LANES] = {0};
+    int64_t i = 0;
+    for (; i + UN_LANES <= n; i += UN_LANES)
+        for (int l = 0; l < UN_LANES; l++)
+            lane[l] += (double)a[i + l];
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++)
+            lane[l] += (double)a[i + l];
+    for (int l = 0; i < n; i++, l++)
+        lane[l] += (double)a[i];
+    for (int w = UN_LANES / 2; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            lane[l] += lane[l + w];
+    return lane[0];
+}
+
+/* rows: loop `inner` is summed with input stride 1. */
+static void UN(rows)(const un_loops *L, int inner, const T *in, T *out)
+{
+    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
+    for (int l = 0; l < L->n; l++) {
+        if (l == inner)
+            continue;
+        if (l < L->nfree)
+            fr[nf++] = l;
+        else
+            sm[ns++] = l;
+    }
+    int64_t fc[UN_MAXL] = {0}, sc[UN_MAXL] = {0}, fi = 0, fo = 0;
+    const int64_t len = L->ext[inner];
+    do {
+        double acc = 0;
+        int64_t si = fi, so = 0;
+        do
+            acc += UN(sum_run)(in + si, len);
+        while (un_next(L, sm, ns, sc, &si, &so));
+        out[fo] = (T)acc;
+    } while (un_next(L, fr, nf, fc, &fi, &fo));
+}
+
+/* columns: free loop `seg` has input and output stride 1; the sums run
+ * over whole rows of a block of UN_SEG outputs at a time. */
+static void UN(columns)(const un_loops *L, int seg, const T *in, T *out)
+{
+    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
+    for (int l = 0; l < L->n; l++) {
+        if (l == seg)
+            continue;
+        if (l < L->nfree)
+            fr[nf++] = l;
+        else
+            sm[ns++] = l;
+    }
+    int64_t fc[UN_MAXL] = {0}, fi = 0, fo = 0;
+    double acc[UN_SEG];
+    do {
+        for (int64_t j0 = 0; j0 < L->ext[seg]; j0 += UN_SEG) {
+            int64_t w = L->ext[seg] - j0 < UN_SEG ? L->ext[seg] - j0 : UN_SEG;
+            for (int64_t j = 0; j < w; j++)
+                acc[j] = 0;
+            int64_t sc[UN_MAXL] = {0}, si = fi + j0, so = 0;
+            do {
+                const T *a = in + si;
+                for (int64_t j = 0; j < w; j++)
+                    acc[j] += (double)a[j];
+            } while (un_next(L, sm, ns, sc, &si, &so));
+            T *o = out + fo + j0;
+            for (int64_t j = 0; j < w; j++)
+                o[j] = (T)acc[j];
+        }
+    } while (un_next(L, fr, nf, fc, &fi, &fo));
+}
+
+/* copy: every loop free.  a reads contiguously-most, b writes so; when
+ * they differ, a UN_TILE x UN_TILE tile of (b, a) is copied at a time. */
+static void UN(copy)(const un_loops *L, const T *in, T *out)
+{
+    int a = 0, b = 0;
+    for (int l = 1; l < L->n; l++) {
+        if (L->si[l] < L->si[a])
+            a = l;
+        if (llabs(L->so[l]) < llabs(L->so[b]))
+            b = l;
+    }
+    int rest[UN_MAXL], nr = 0;
+    for (int l = 0; l < L->n; l++)
+        if (l != a && l != b)
+            rest[nr++] = l;
+    int64_t rc[UN_MAXL] = {0}, ri = 0, ro = 0;
+    const int64_t sib = L->si[b], sob = L->so[b];
+    if (a == b || L->n == 1) {
+        const int64_t n = L->ext[b];
+        do {
+            const T *x = in + ri;
+            T *y = out + ro;
+            if (sib == 1 && sob == 1)
+                for (int64_t j = 0; j < n; j++)
+                    y[j] = x[j];
+            else
+                for (int64_t j = 0; j < n; j++)
+                    y[j * sob] = x[j * sib];
+        } while (un_next(L, rest, nr, rc, &ri, &ro));
+        return;
+    }
+    const int64_t sia = L->si[a], soa = L->so[a];
+    const int64_t na = L->ext[a], nb = L->ext[b];
+    do {
+        for (int64_t a0 = 0; a0 < na; a0 += UN_TILE) {
+            int64_t ta = na - a0 < UN_TILE ? na - a0 : UN_TILE;
+            for (int64_t b0 = 0; b0 < nb; b0 += UN_TILE) {
+                int64_t tb = nb - b0 < UN_TILE ? nb - b0 : UN_TILE;
+                const T *x = in + ri + a0 * sia + b0 * sib;
+                T *y = out + ro + a0 * soa + b0 * sob;
+                for (int64_t i = 0; i < ta; i++)
+                    for (int64_t j = 0; j < tb; j++)
+                        y[i * soa + j * sob] = x[i * sia + j * sib];
+            }
+        }
+    } while (un_next(L, rest, nr, rc, &ri, &ro));
+}
+
+/* Zeros into every output element (a sum over an empty range). */
+static void UN(zero)(const un_loops *L, T *out)
+{
+    int fr[UN_MAXL], nf = 0;
+    for (int l = 0; l < L->nfree; l++)
+        fr[nf++] = l;
+    int64_t fc[UN_MAXL] = {0}, fi = 0, fo = 0;
+    do
+        out[fo] = 0;
+    while (un_next(L, fr, nf, fc, &fi, &fo));
+}
+
+static int UN(unary)(int nloops, int nfree, const int64_t *ext,
+                     const int64_t *sin, const int64_t *sout, const T *in,
+                     T *out)
+{
+    if (nloops > UN_MAXL)
+        return 0;
+    un_loops L = {0};
+    bool empty_sum = false;
+    for (int l = 0; l < nloops; l++) {
+        if (ext[l] == 0) {
+            if (l < nfree)
+                return 1;       /* no output element */
+            empty_sum = true;
+        }
+    }
+    for (int pass = 0; pass < 2; pass++)   /* free loops first, then sums */
+        for (int l = pass ? nfree : 0; l < (pass ? nloops : nfree); l++) {
+            if (ext[l] == 1)
+                continue;
+            int64_t si = sin[l], so = sout[l];
+            if (si < 0) {
+                in += si * (ext[l] - 1);
+                out += so * (ext[l] - 1);
+                si = -si;
+                so = -so;
+            }
+            L.ext[L.n] = ext[l];
+            L.si[L.n] = si;
+            L.so[L.n] = so;
+            L.n++;
+            L.nfree += !pass;
+        }
+    if (empty_sum) {
+        L.n = L.nfree;
+        UN(zero)(&L, out);
+        return 1;
+    }
+    if (L.n == L.nfree) {
+        if (L.n == 0) {
+            *out = *in;
+            return 1;
+        }
+        UN(copy)(&L, in, out);
+        return 1;
+    }
+    for (int l = L.nfree; l < L.n; l++)
+        if (L.si[l] == 1) {
+            UN(rows)(&L, l, in, out);
+            return 1;
+        }
+    for (int l = 0; l < L.nfree; l++)
+        if (L.si[l] == 1 && L.so[l] == 1) {
+            UN(columns)(&L, l, in, out);
+            return 1;
+        }
+    return 0;
+}

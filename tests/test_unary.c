@@ -1,0 +1,273 @@
+/* test_unary.c — the single-operand kernels of every table (copies,
+ * transposes, diagonals, sums over axes; src/kernels/unary_t.h) against
+ * the generic loop nest, on random extents (0 and 1 included), strides
+ * (negative, zero, transposed, gapped) and both dtypes; and through the
+ * public API against the independent reference. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "support.h"
+
+static const char *const tables[] = {"generic", "avx2", "avx512"};
+
+#define MAXN 4
+#define BUF  (1 << 16)
+
+typedef struct ucase {
+    int     n, nfree;
+    int64_t ext[MAXN], si[MAXN], so[MAXN];
+    int64_t in_off, out_off;   /* where element 0 sits in each buffer */
+} ucase;
+
+/* A random case: extents mostly small, sometimes long enough for the
+ * lane loops and column blocks; input strides a permuted, sign-flipped,
+ * gapped or zero layout; output strides a permuted C order over the free
+ * loops, possibly reversed and gapped. */
+static void random_case(ts_rng *r, ucase *c)
+{
+    c->n = (int)ts_range(r, 1, MAXN);
+    c->nfree = (int)ts_range(r, 0, c->n);
+    int64_t total = 1;
+    for (int l = 0; l < c->n; l++) {
+        int64_t pick = ts_range(r, 0, 9);
+        c->ext[l] = pick == 0 ? 0 : pick == 1 ? 1 : pick == 9 ? ts_range(r, 60, 700)
+                                                           : ts_range(r, 2, 9);
+        if (total * (c->ext[l] ? c->ext[l] : 1) > 3000)
+            c->ext[l] = ts_range(r, 1, 3);
+        total *= c->ext[l] ? c->ext[l] : 1;
+    }
+    /* Input: C order over a random permutation, then signs and gaps. */
+    int perm[MAXN];
+    for (int l = 0; l < c->n; l++)
+        perm[l] = l;
+    for (int l = c->n - 1; l > 0; l--) {
+        int j = (int)ts_range(r, 0, l), t = perm[l];
+        perm[l] = perm[j];
+        perm[j] = t;
+    }
+    int64_t s = ts_range(r, 1, 4) == 1 ? 2 : 1, lo = 0;
+    for (int q = c->n - 1; q >= 0; q--) {
+        int l = perm[q];
+        int64_t e = c->ext[l] ? c->ext[l] : 1;
+        c->si[l] = ts_range(r, 0, 7) == 0 ? 0 : ts_range(r, 0, 3) == 0 ? -s : s;
+        if (c->si[l] < 0)
+            lo += c->si[l] * (e - 1);
+        s *= e + (ts_range(r, 0, 5) == 0);
+    }
+    c->in_off = -lo + 1;
+    /* Output: the free loops only; summed loops write nowhere. */
+    for (int l = c->nfree; l < c->n; l++)
+        c->so[l] = 0;
+    s = 1;
+    lo = 0;
+    int operm[MAXN];
+    for (int l = 0; l < c->nfree; l++)
+        operm[l] = l;
+    for (int l = c->nfree - 1; l > 0; l--) {
+        int j = (int)ts_range(r, 0, l), t = operm[l];
+        operm[l] = operm[j];
+        operm[j] = t;
+    }
+    for (int q = c->nfree - 1; q >= 0; q--) {
+        int l = operm[q];
+        int64_t e = c->ext[l] ? c->ext[l] : 1;
+        c->so[l] = ts_range(r, 0, 4) == 0 ? -s : s;
+        if (c->so[l] < 0)
+            lo += c->so[l] * (e - 1);
+        s *= e + (ts_range(r, 0, 5) == 0);
+    }
+    c->out_off = -lo + 1;
+}
+
+/* Both views lie inside the buffers. */
+static bool fits(const ucase *c)
+{
+    int64_t hi_in = c->in_off, hi_out = c->out_off;
+    for (int l = 0; l < c->n; l++) {
+        int64_t e = c->ext[l] > 0 ? c->ext[l] - 1 : 0;
+        hi_in += c->si[l] > 0 ? c->si[l] * e : 0;
+        hi_out += c->so[l] > 0 ? c->so[l] * e : 0;
+    }
+    return hi_in < BUF && hi_out < BUF;
+}
+
+static double in_f64[BUF], out_f64[2][BUF];
+static float in_f32[BUF], out_f32[2][BUF];
+
+/* Run the table's kernel and the loop nest on case c; returns whether the
+ * kernel handled it.  Every output slot outside the view keeps its
+ * sentinel, and the values agree within a tolerance scaled by the sum's
+ * length (the two add in different orders, both in double). */
+static bool check(const ein_ktable *kt, ein_dtype dt, const ucase *c, const char *tag,
+                  void *keep)
+{
+    int64_t st[MAXN * 2];
+    for (int l = 0; l < c->n; l++) {
+        st[2 * l] = c->si[l];
+        st[2 * l + 1] = c->so[l];
+    }
+    int handled;
+    if (dt == EIN_F32) {
+        memset(out_f32, 0x7f, sizeof out_f32);
+        handled = kt->unary_f32(c->n, c->nfree, c->ext, c->si, c->so,
+                                in_f32 + c->in_off, out_f32[0] + c->out_off);
+        const void *in[1] = {in_f32 + c->in_off};
+        ein_loopnest(EIN_F32, 1, in, out_f32[1] + c->out_off, c->n, c->nfree, c->ext, st);
+        if (!handled) {
+            for (size_t i = 0; i < BUF; i++)
+                cr_assert(((uint32_t *)out_f32[0])[i] == 0x7f7f7f7fu,
+                          "%s: declined but wrote slot %zu", tag, i);
+            return false;
+        }
+        for (size_t i = 0; i < BUF; i++) {
+            float a = out_f32[0][i], b = out_f32[1][i];
+            cr_assert(fabs((double)a - (double)b) <= 1e-5 * (1 + fabs((double)b)),
+                      "%s: slot %zu is %g, loop nest %g", tag, i, (double)a, (double)b);
+        }
+        if (keep)
+            memcpy(keep, out_f32[0], sizeof out_f32[0]);
+    } else {
+        memset(out_f64, 0x7f, sizeof out_f64);
+        handled = kt->unary_f64(c->n, c->nfree, c->ext, c->si, c->so,
+                                in_f64 + c->in_off, out_f64[0] + c->out_off);
+        const void *in[1] = {in_f64 + c->in_off};
+        ein_loopnest(EIN_F64, 1, in, out_f64[1] + c->out_off, c->n, c->nfree, c->ext, st);
+        if (!handled) {
+            for (size_t i = 0; i < BUF; i++)
+                cr_assert(((uint64_t *)out_f64[0])[i] == 0x7f7f7f7f7f7f7f7full,
+                          "%s: declined but wrote slot %zu", tag, i);
+            return false;
+        }
+        for (size_t i = 0; i < BUF; i++) {
+            double a = out_f64[0][i], b = out_f64[1][i];
+            cr_assert(fabs(a - b) <= 1e-12 * (1 + fabs(b)),
+                      "%s: slot %zu is %.17g, loop nest %.17g", tag, i, a, b);
+        }
+        if (keep)
+            memcpy(keep, out_f64[0], sizeof out_f64[0]);
+    }
+    return true;
+}
+
+Test(unary, random_views_every_table)
+{
+    ts_rng r = {41};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    static double first[BUF];   /* big enough for either dtype's buffer */
+    int handled = 0, total = 0;
+    for (int it = 0; it < 600; it++) {
+        ucase c;
+        do
+            random_case(&r, &c);
+        while (!fits(&c));
+        ein_dtype dt = it % 2 ? EIN_F64 : EIN_F32;
+        bool have_first = false;
+        for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+            const ein_ktable *kt = ein_ktable_named(tables[t]);
+            if (!kt)
+                continue;
+            char tag[96];
+            snprintf(tag, sizeof tag, "case %d (%s, %s, %d loops, %d free)", it,
+                     tables[t], ein_dtype_name(dt), c.n, c.nfree);
+            static double mine[BUF];
+            bool h = check(kt, dt, &c, tag, mine);
+            total++;
+            handled += h;
+            if (!h)
+                continue;
+            /* Every table spells out the same additions: same bits. */
+            size_t bytes = dt == EIN_F32 ? sizeof out_f32[0] : sizeof out_f64[0];
+            if (!have_first) {
+                memcpy(first, mine, bytes);
+                have_first = true;
+            } else {
+                cr_assert(memcmp(first, mine, bytes) == 0,
+                          "%s: differs from the first table's bits", tag);
+            }
+        }
+    }
+    /* Most random shapes are ones the kernels take; the rest fall back. */
+    cr_assert_gt(handled, total / 2, "handled %d of %d", handled, total);
+}
+
+/* The shapes the kernels exist for must not fall back. */
+Test(unary, named_shapes_are_handled)
+{
+    ts_rng r = {42};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    const ucase cases[] = {
+        /* ij->ji, 100 x 130 */
+        {2, 2, {130, 100}, {1, 130}, {100, 1}, 0, 0},
+        /* ij->i: rows summed */
+        {2, 1, {100, 130}, {130, 1}, {1, 0}, 0, 0},
+        /* ij->j: columns summed, in one block and in two (UN_SEG is 512) */
+        {2, 1, {130, 100}, {1, 130}, {1, 0}, 0, 0},
+        {2, 1, {700, 5}, {1, 700}, {1, 0}, 0, 0},
+        /* ii->i over a 200 x 200 matrix */
+        {1, 1, {200}, {201}, {1}, 0, 0},
+        /* ij-> fused to one loop, read backwards */
+        {1, 0, {9000}, {-1}, {0}, 8999, 0},
+        /* ijk->kji */
+        {3, 3, {20, 30, 40}, {1, 20, 600}, {1200, 40, 1}, 0, 0},
+    };
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        const ein_ktable *kt = ein_ktable_named(tables[t]);
+        if (!kt)
+            continue;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            for (int d = 0; d < 2; d++) {
+                char tag[64];
+                snprintf(tag, sizeof tag, "named case %zu, %s", i, tables[t]);
+                cr_assert(check(kt, d ? EIN_F64 : EIN_F32, &cases[i], tag, NULL),
+                          "%s fell back to the loop nest", tag);
+            }
+    }
+}
+
+/* Through the planner: sums, transposes and diagonals of strided views
+ * agree with the independent reference evaluator. */
+Test(unary, public_api_against_reference)
+{
+    static const char *const exprs[] = {"ij->ji", "ij->i", "ij->j", "ij->", "ii->i",
+                                        "ii->", "ijk->kij", "ijk->j", "iji->j"};
+    static float a[60 * 60 * 60];
+    ts_rng r = {43};
+    ts_fill_f32(a, sizeof a / sizeof a[0], &r);
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
+        int nd = exprs[e][2] == '-' ? 2 : 3;
+        int64_t n = nd == 2 ? 57 : 23;
+        int64_t shape[3] = {n, n, n}, strides[3];
+        /* A reversed, transposed view with a gap: start from the end. */
+        strides[nd - 1] = -(n + 3) * (nd == 3 ? n + 1 : 1);
+        strides[0] = -1;
+        if (nd == 3)
+            strides[1] = -(n + 3);
+        int64_t off = 0;
+        for (int d = 0; d < nd; d++)
+            off -= strides[d] * (n - 1);
+        ein_tensor A = {a + off, EIN_F32, nd, shape, strides};
+        const ein_tensor *ops[] = {&A};
+        static double want[60 * 60 * 60];
+        int64_t cnt;
+        cr_assert_eq(ts_reference(exprs[e], 1, ops, want, &cnt), EIN_OK);
+        ein_status st;
+        ein_plan *p = ein_plan_new(exprs[e], 1, ops, NULL, NULL, &st);
+        cr_assert(p, "%s: %s", exprs[e], ein_last_error());
+        int64_t oshape[EIN_MAX_DIMS];
+        int32_t ond = ein_plan_result(p, NULL, oshape);
+        static float got[60 * 60 * 60];
+        ein_tensor O = {got, EIN_F32, ond, oshape, NULL};
+        cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s: %s", exprs[e], ein_last_error());
+        for (int64_t i = 0; i < cnt; i++)
+            cr_assert(fabs((double)got[i] - want[i]) <= 1e-5 * (1 + fabs(want[i])),
+                      "%s: element %lld is %g, want %g", exprs[e], (long long)i,
+                      (double)got[i], want[i]);
+        ein_plan_free(p);
+    }
+}
