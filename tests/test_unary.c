@@ -271,3 +271,124 @@ Test(unary, public_api_against_reference)
         ein_plan_free(p);
     }
 }
+
+/* ---- two operands, nothing summed ------------------------------------ */
+
+/* Random strides for extents ext[0..n-1]: C order over a random
+ * permutation, some loops reversed, some gapped, and (when zeros) some
+ * broadcast with stride 0.  Returns the offset of element 0 so that the
+ * view starts at index 0, and *span the elements it reaches. */
+static int64_t layout(ts_rng *r, int n, const int64_t *ext, int64_t *st, bool zeros,
+                      int64_t *span)
+{
+    int perm[MAXN];
+    for (int l = 0; l < n; l++)
+        perm[l] = l;
+    for (int l = n - 1; l > 0; l--) {
+        int j = (int)ts_range(r, 0, l), t = perm[l];
+        perm[l] = perm[j];
+        perm[j] = t;
+    }
+    int64_t s = 1, lo = 0, hi = 0;
+    for (int q = n - 1; q >= 0; q--) {
+        int l = perm[q];
+        int64_t e = ext[l] ? ext[l] : 1;
+        st[l] = zeros && ts_range(r, 0, 4) == 0 ? 0 : ts_range(r, 0, 3) == 0 ? -s : s;
+        if (st[l] < 0)
+            lo += st[l] * (e - 1);
+        else
+            hi += st[l] * (e - 1);
+        s *= e + (ts_range(r, 0, 5) == 0);
+    }
+    *span = hi - lo + 1;
+    return -lo;
+}
+
+/* out = a * b over random free loops: operand strides permuted, negative,
+ * zero (broadcast) or gapped, the output permuted and possibly reversed.
+ * A product rounds the same in float as in double, so the kernel must
+ * match the loop nest bit for bit, and leave every other slot alone. */
+Test(unary, products_every_table)
+{
+    ts_rng r = {44};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    int checked = 0;
+    for (int it = 0; it < 500; it++) {
+        ucase c;
+        int64_t sb[MAXN], aoff, boff, ooff, span_a, span_b, span_o;
+        do {
+            random_case(&r, &c);
+            aoff = layout(&r, c.n, c.ext, c.si, true, &span_a);
+            boff = layout(&r, c.n, c.ext, sb, true, &span_b);
+            ooff = layout(&r, c.n, c.ext, c.so, false, &span_o);
+        } while (span_a > BUF / 2 || span_b > BUF / 2 || span_o > BUF);
+        boff += BUF / 2;
+        int64_t st[MAXN * 3];
+        for (int l = 0; l < c.n; l++) {
+            st[3 * l] = c.si[l];
+            st[3 * l + 1] = sb[l];
+            st[3 * l + 2] = c.so[l];
+        }
+        for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+            const ein_ktable *kt = ein_ktable_named(tables[t]);
+            if (!kt)
+                continue;
+            if (it % 2 == 0) {
+                memset(out_f32, 0x7f, sizeof out_f32);
+                cr_assert(kt->product_f32(c.n, c.ext, c.si, sb, c.so, in_f32 + aoff,
+                                          in_f32 + boff, out_f32[0] + ooff));
+                const void *in[2] = {in_f32 + aoff, in_f32 + boff};
+                ein_loopnest(EIN_F32, 2, in, out_f32[1] + ooff, c.n, c.n, c.ext, st);
+                cr_assert(memcmp(out_f32[0], out_f32[1], sizeof out_f32[0]) == 0,
+                          "case %d (%s, float32, %d loops) differs from the loop nest",
+                          it, tables[t], c.n);
+            } else {
+                memset(out_f64, 0x7f, sizeof out_f64);
+                cr_assert(kt->product_f64(c.n, c.ext, c.si, sb, c.so, in_f64 + aoff,
+                                          in_f64 + boff, out_f64[0] + ooff));
+                const void *in[2] = {in_f64 + aoff, in_f64 + boff};
+                ein_loopnest(EIN_F64, 2, in, out_f64[1] + ooff, c.n, c.n, c.ext, st);
+                cr_assert(memcmp(out_f64[0], out_f64[1], sizeof out_f64[0]) == 0,
+                          "case %d (%s, float64, %d loops) differs from the loop nest",
+                          it, tables[t], c.n);
+            }
+            checked++;
+        }
+    }
+    cr_assert_gt(checked, 500);
+}
+
+/* Hadamard, broadcast and transposed products through the public API. */
+Test(unary, products_public_api)
+{
+    static const char *const exprs[] = {"ij,ij->ij", "ij,j->ij", "ij,i->ij", "ij,ji->ij",
+                                        "i,j->ij", "ij,ij->ji", "ijk,ik->kji"};
+    static double a[67 * 67], b[67 * 67], got[67 * 67], want[67 * 67];
+    ts_rng r = {45};
+    ts_fill_f64(a, sizeof a / sizeof a[0], &r);
+    ts_fill_f64(b, sizeof b / sizeof b[0], &r);
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
+        const char *x = exprs[e];
+        const char *comma = strchr(x, ','), *arrow = strstr(x, "->");
+        int na = (int)(comma - x), nb = (int)(arrow - comma - 1);
+        /* Past a vector's width and a tile's edge in 2-D; small in 3-D. */
+        int64_t n = na == 3 ? 13 : 67;
+        int64_t sa[3] = {n, n, n}, sb[3] = {n, n, n};
+        ein_tensor A = {a, EIN_F64, na, sa, NULL}, B = {b, EIN_F64, nb, sb, NULL};
+        const ein_tensor *ops[] = {&A, &B};
+        int64_t cnt;
+        cr_assert_eq(ts_reference(x, 2, ops, want, &cnt), EIN_OK);
+        ein_status st;
+        ein_plan *p = ein_plan_new(x, 2, ops, NULL, NULL, &st);
+        cr_assert(p, "%s: %s", x, ein_last_error());
+        int64_t oshape[EIN_MAX_DIMS];
+        int32_t ond = ein_plan_result(p, NULL, oshape);
+        ein_tensor O = {got, EIN_F64, ond, oshape, NULL};
+        cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s: %s", x, ein_last_error());
+        for (int64_t i = 0; i < cnt; i++)
+            cr_assert(got[i] == want[i], "%s: element %lld is %.17g, want %.17g", x,
+                      (long long)i, got[i], want[i]);
+        ein_plan_free(p);
+    }
+}

@@ -86,6 +86,15 @@ typedef int ein_unary_f64_fn(int nloops, int nfree, const int64_t *ext,
                              const int64_t *sin, const int64_t *sout,
                              const double *in, double *out);
 
+/* Two operands and nothing summed: out[...] = a[...] * b[...] over every
+ * loop (extents ext, strides sa, sb, so).  Returns 0 when it declines. */
+typedef int ein_product_f32_fn(int nloops, const int64_t *ext, const int64_t *sa,
+                               const int64_t *sb, const int64_t *so,
+                               const float *a, const float *b, float *out);
+typedef int ein_product_f64_fn(int nloops, const int64_t *ext, const int64_t *sa,
+                               const int64_t *sb, const int64_t *so,
+                               const double *a, const double *b, double *out);
+
 /* One table per instruction set.  `name` is what EXPLAIN prints and what
  * EIN_ARCH selects: "avx512", "avx2", "generic". */
 typedef struct ein_ktable {
@@ -102,6 +111,8 @@ typedef struct ein_ktable {
     ein_tgemm_f64_fn *tgemm_f64;
     ein_unary_f32_fn *unary_f32;
     ein_unary_f64_fn *unary_f64;
+    ein_product_f32_fn *product_f32;
+    ein_product_f64_fn *product_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;

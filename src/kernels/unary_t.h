@@ -189,6 +189,113 @@ static void UN(zero)(const un_loops *L, T *out)
     while (un_next(L, fr, nf, fc, &fi, &fo));
 }
 
+/* ---- two operands, nothing summed: out = a * b elementwise ---------- */
+
+/* The inner loop, with the common unit and zero (broadcast) strides
+ * spelled out so that each becomes a plain vector loop. */
+static inline void UN(mul_run)(int64_t n, const T *a, int64_t sa, const T *b,
+                               int64_t sb, T *y, int64_t sy)
+{
+    if (sy == 1 && sa == 1 && sb == 1)
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[j] * b[j];
+    else if (sy == 1 && sa == 1 && sb == 0)
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[j] * b[0];
+    else if (sy == 1 && sa == 0 && sb == 1)
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[0] * b[j];
+    else
+        for (int64_t j = 0; j < n; j++)
+            y[j * sy] = a[j * sa] * b[j * sb];
+}
+
+/* out = a * b over free loops only (outer products, Hadamard products,
+ * broadcasts).  The output's contiguous loop runs inside; when an operand
+ * is contiguous along another loop instead ("ij,ji->ij"), those two loops
+ * are tiled so its lines are used whole.  A float product rounds the same
+ * whether formed in float or, like the loop nest, in double. */
+static int UN(product)(int nloops, const int64_t *ext, const int64_t *sa0,
+                       const int64_t *sb0, const int64_t *so0, const T *a,
+                       const T *b, T *out)
+{
+    if (nloops > UN_MAXL)
+        return 0;
+    int64_t e[UN_MAXL], sa[UN_MAXL], sb[UN_MAXL], so[UN_MAXL];
+    int n = 0;
+    for (int l = 0; l < nloops; l++) {
+        if (ext[l] == 0)
+            return 1;
+        if (ext[l] == 1)
+            continue;
+        e[n] = ext[l];
+        sa[n] = sa0[l];
+        sb[n] = sb0[l];
+        so[n] = so0[l];
+        if (so[n] < 0) {     /* walk the output forwards */
+            a += sa[n] * (e[n] - 1);
+            b += sb[n] * (e[n] - 1);
+            out += so[n] * (e[n] - 1);
+            sa[n] = -sa[n];
+            sb[n] = -sb[n];
+            so[n] = -so[n];
+        }
+        n++;
+    }
+    if (n == 0) {
+        *out = a[0] * b[0];
+        return 1;
+    }
+    int in = 0;                                  /* the output's inner loop */
+    for (int l = 1; l < n; l++)
+        if (so[l] < so[in])
+            in = l;
+    /* An operand strided along `in` but contiguous along `t`: tile (in, t). */
+    int t = -1;
+    for (int l = 0; l < n && t < 0; l++)
+        if (l != in && ((llabs(sa[l]) == 1 && llabs(sa[in]) > 1) ||
+                        (llabs(sb[l]) == 1 && llabs(sb[in]) > 1)))
+            t = l;
+    int rest[UN_MAXL], nr = 0;
+    for (int l = 0; l < n; l++)
+        if (l != in && l != t)
+            rest[nr++] = l;
+    int64_t rc[UN_MAXL] = {0}, ra = 0, rb = 0, ro = 0;
+    do {
+        if (t < 0) {
+            UN(mul_run)(e[in], a + ra, sa[in], b + rb, sb[in], out + ro, so[in]);
+        } else {
+            for (int64_t t0 = 0; t0 < e[t]; t0 += UN_TILE) {
+                int64_t tt = e[t] - t0 < UN_TILE ? e[t] - t0 : UN_TILE;
+                for (int64_t i0 = 0; i0 < e[in]; i0 += UN_TILE) {
+                    int64_t ti = e[in] - i0 < UN_TILE ? e[in] - i0 : UN_TILE;
+                    for (int64_t q = t0; q < t0 + tt; q++)
+                        UN(mul_run)(ti, a + ra + q * sa[t] + i0 * sa[in], sa[in],
+                                    b + rb + q * sb[t] + i0 * sb[in], sb[in],
+                                    out + ro + q * so[t] + i0 * so[in], so[in]);
+                }
+            }
+        }
+        /* Advance the other loops (odometer over three offsets). */
+        int q = nr - 1;
+        for (; q >= 0; q--) {
+            int l = rest[q];
+            ra += sa[l];
+            rb += sb[l];
+            ro += so[l];
+            if (++rc[q] < e[l])
+                break;
+            ra -= sa[l] * e[l];
+            rb -= sb[l] * e[l];
+            ro -= so[l] * e[l];
+            rc[q] = 0;
+        }
+        if (q < 0)
+            break;
+    } while (1);
+    return 1;
+}
+
 static int UN(unary)(int nloops, int nfree, const int64_t *ext,
                      const int64_t *sin, const int64_t *sout, const T *in,
                      T *out)
