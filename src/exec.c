@@ -255,8 +255,9 @@ static void run_generic(const ein_plan *p, const ein_step *s,
         if (done)
             return;
     }
-    /* Two operands, nothing summed: an elementwise or outer product. */
-    if (s->nin == 2 && s->nfree == s->nloops && s->nloops <= EIN_UN_MAXL) {
+    /* Two operands: elementwise, broadcast or outer products, and sums
+     * of products along an output-contiguous loop. */
+    if (s->nin == 2 && s->nloops <= EIN_UN_MAXL) {
         int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
         for (int l = 0; l < s->nloops; l++) {
             sa[l] = s->loops[l].stride[0];
@@ -264,8 +265,8 @@ static void run_generic(const ein_plan *p, const ein_step *s,
             so[l] = s->loops[l].stride[2];
         }
         int done = p->dtype == EIN_F32
-            ? p->kt->product_f32(s->nloops, ext, sa, sb, so, in[0], in[1], out)
-            : p->kt->product_f64(s->nloops, ext, sa, sb, so, in[0], in[1], out);
+            ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so, in[0], in[1], out)
+            : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so, in[0], in[1], out);
         if (done)
             return;
     }

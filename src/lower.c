@@ -39,18 +39,53 @@ static void sort_loops(ein_loop *loops, int n, int nfree, int out_t)
         }
 }
 
-/* Pick the loop of a role (m, n or k) the kernel takes: the largest;
- * the rest of that role run outside the kernel. */
+enum { R_BATCH, R_M, R_N, R_K, R_OTHER };
+
+/* Unit stride in tensor t0 or t1 of a step? */
+static bool unit(const ein_loop *L, int t0, int t1)
+{
+    return llabs(L->stride[t0]) == 1 || llabs(L->stride[t1]) == 1;
+}
+
+/* Pick the loop of a role (m, n or k) the kernel takes; the rest of that
+ * role run outside it.  The largest, unless another of at least 16 reads
+ * its matrix or writes the output contiguously and the largest does not:
+ * in "abc,b->ac" the GEMV must run along c (stride 1), not a (10000). */
 static int pick(const ein_loop *loops, const int *role, int n, int want)
 {
+    int t0 = want == R_N ? 1 : 0, t1 = want == R_K ? 1 : 2;
     int best = -1;
-    for (int i = 0; i < n; i++)
-        if (role[i] == want && (best < 0 || loops[i].extent > loops[best].extent))
+    for (int i = 0; i < n; i++) {
+        if (role[i] != want)
+            continue;
+        if (best < 0) {
             best = i;
+            continue;
+        }
+        bool ui = unit(&loops[i], t0, t1) && loops[i].extent >= 16;
+        bool ub = unit(&loops[best], t0, t1) && loops[best].extent >= 16;
+        if (ui != ub ? ui : loops[i].extent > loops[best].extent)
+            best = i;
+    }
     return best;
 }
 
-enum { R_BATCH, R_M, R_N, R_K, R_OTHER };
+/* A dot under batch loops whose sum strides while some batch loop is
+ * contiguous in both inputs and the output ("ij,ij->j"): one strided dot
+ * per output element would read a column at a time, so the product
+ * kernel sums whole rows into a block of outputs instead. */
+static bool strided_dot(const ein_step *s, const int *role, int ik)
+{
+    const ein_loop *K = &s->loops[ik];
+    if (llabs(K->stride[0]) == 1 && llabs(K->stride[1]) == 1)
+        return false;
+    for (int i = 0; i < s->nloops; i++)
+        if (role[i] == R_BATCH && s->loops[i].extent >= 16 &&
+            llabs(s->loops[i].stride[0]) == 1 && llabs(s->loops[i].stride[1]) == 1 &&
+            llabs(s->loops[i].stride[2]) == 1)
+            return true;
+    return false;
+}
 
 /* The loops of one role as a tensor-GEMM group, outermost first by the
  * stride of the tensor `by` (so the innermost index walks the smallest
@@ -100,6 +135,8 @@ static void choose_dense(ein_step *s)
     if (im >= 0 && in < 0 && ik < 0)
         return;   /* a scaled copy: the loop nest does it well */
     if (in >= 0 && im < 0 && ik < 0)
+        return;
+    if (im < 0 && in < 0 && ik >= 0 && strided_dot(s, role, ik))
         return;
 
     /* Everything but the kernel's loops runs outside: batch loops first,

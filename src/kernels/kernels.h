@@ -86,14 +86,19 @@ typedef int ein_unary_f64_fn(int nloops, int nfree, const int64_t *ext,
                              const int64_t *sin, const int64_t *sout,
                              const double *in, double *out);
 
-/* Two operands and nothing summed: out[...] = a[...] * b[...] over every
- * loop (extents ext, strides sa, sb, so).  Returns 0 when it declines. */
-typedef int ein_product_f32_fn(int nloops, const int64_t *ext, const int64_t *sa,
-                               const int64_t *sb, const int64_t *so,
-                               const float *a, const float *b, float *out);
-typedef int ein_product_f64_fn(int nloops, const int64_t *ext, const int64_t *sa,
-                               const int64_t *sb, const int64_t *so,
-                               const double *a, const double *b, double *out);
+/* Two operands: out[...] = the sum over the summed loops nfree..nloops-1
+ * of a[...] * b[...] (extents ext, strides sa, sb, so; so is 0 for a
+ * summed loop).  Elementwise, broadcast and outer products, and sums
+ * under an output-contiguous free loop.  Returns 0, touching nothing,
+ * when it declines. */
+typedef int ein_product_f32_fn(int nloops, int nfree, const int64_t *ext,
+                               const int64_t *sa, const int64_t *sb,
+                               const int64_t *so, const float *a,
+                               const float *b, float *out);
+typedef int ein_product_f64_fn(int nloops, int nfree, const int64_t *ext,
+                               const int64_t *sa, const int64_t *sb,
+                               const int64_t *so, const double *a,
+                               const double *b, double *out);
 
 /* One table per instruction set.  `name` is what EXPLAIN prints and what
  * EIN_ARCH selects: "avx512", "avx2", "generic". */

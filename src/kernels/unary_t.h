@@ -51,6 +51,28 @@ static inline int un_next(const un_loops *L, const int *idx, int cnt,
     }
     return 0;
 }
+
+/* The same over three offsets (two operands and the output), with the
+ * loops' extents and strides in separate arrays. */
+static inline int un_next3(const int *idx, int cnt, const int64_t *e,
+                           const int64_t *sa, const int64_t *sb,
+                           const int64_t *so, int64_t *ctr, int64_t *oa,
+                           int64_t *ob, int64_t *oo)
+{
+    for (int q = cnt - 1; q >= 0; q--) {
+        int l = idx[q];
+        *oa += sa[l];
+        *ob += sb[l];
+        *oo += so[l];
+        if (++ctr[q] < e[l])
+            return 1;
+        *oa -= sa[l] * e[l];
+        *ob -= sb[l] * e[l];
+        *oo -= so[l] * e[l];
+        ctr[q] = 0;
+    }
+    return 0;
+}
 #endif
 
 /* Sum of a[0..n-1] in UN_LANES double lanes, folded by a fixed tree. */
@@ -215,19 +237,67 @@ static inline void UN(mul_run)(int64_t n, const T *a, int64_t sa, const T *b,
  * is contiguous along another loop instead ("ij,ji->ij"), those two loops
  * are tiled so its lines are used whole.  A float product rounds the same
  * whether formed in float or, like the loop nest, in double. */
-static int UN(product)(int nloops, const int64_t *ext, const int64_t *sa0,
-                       const int64_t *sb0, const int64_t *so0, const T *a,
-                       const T *b, T *out)
+/* out = sum over the summed loops of a * b, under a free loop `seg` that
+ * is contiguous in the output: a block of UN_SEG double sums takes one
+ * product row after another ("ij,ij->j").  The summed loops run in the
+ * step's order, so each sum adds its terms in the loop nest's order. */
+static void UN(product_columns)(int n, int nfree, int seg, const int64_t *e,
+                                const int64_t *sa, const int64_t *sb,
+                                const int64_t *so, const T *a, const T *b, T *out)
+{
+    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
+    for (int l = 0; l < n; l++) {
+        if (l == seg)
+            continue;
+        if (l < nfree)
+            fr[nf++] = l;
+        else
+            sm[ns++] = l;
+    }
+    const int64_t xa = sa[seg], xb = sb[seg];
+    int64_t fc[UN_MAXL] = {0}, fa = 0, fb = 0, fo = 0;
+    double acc[UN_SEG];
+    do {
+        for (int64_t j0 = 0; j0 < e[seg]; j0 += UN_SEG) {
+            int64_t w = e[seg] - j0 < UN_SEG ? e[seg] - j0 : UN_SEG;
+            for (int64_t j = 0; j < w; j++)
+                acc[j] = 0;
+            int64_t sc[UN_MAXL] = {0}, ia = fa + j0 * xa, ib = fb + j0 * xb, io = 0;
+            do {
+                const T *x = a + ia, *y = b + ib;
+                if (xa == 1 && xb == 1)
+                    for (int64_t j = 0; j < w; j++)
+                        acc[j] += (double)x[j] * (double)y[j];
+                else
+                    for (int64_t j = 0; j < w; j++)
+                        acc[j] += (double)x[j * xa] * (double)y[j * xb];
+            } while (un_next3(sm, ns, e, sa, sb, so, sc, &ia, &ib, &io));
+            T *o = out + fo + j0;
+            for (int64_t j = 0; j < w; j++)
+                o[j] = (T)acc[j];
+        }
+    } while (un_next3(fr, nf, e, sa, sb, so, fc, &fa, &fb, &fo));
+}
+
+static int UN(product)(int nloops, int nfree, const int64_t *ext,
+                       const int64_t *sa0, const int64_t *sb0,
+                       const int64_t *so0, const T *a, const T *b, T *out)
 {
     if (nloops > UN_MAXL)
         return 0;
     int64_t e[UN_MAXL], sa[UN_MAXL], sb[UN_MAXL], so[UN_MAXL];
-    int n = 0;
+    int n = 0, nf = 0;
+    bool empty_sum = false;
+    for (int l = 0; l < nloops; l++)
+        if (ext[l] == 0) {
+            if (l < nfree)
+                return 1;      /* no output element */
+            empty_sum = true;
+        }
     for (int l = 0; l < nloops; l++) {
-        if (ext[l] == 0)
-            return 1;
         if (ext[l] == 1)
             continue;
+        nf += l < nfree;
         e[n] = ext[l];
         sa[n] = sa0[l];
         sb[n] = sb0[l];
@@ -241,6 +311,25 @@ static int UN(product)(int nloops, const int64_t *ext, const int64_t *sa0,
             so[n] = -so[n];
         }
         n++;
+    }
+    if (empty_sum) {
+        un_loops Z = {.n = nf, .nfree = nf};
+        for (int l = 0; l < nf; l++) {
+            Z.ext[l] = e[l];
+            Z.so[l] = so[l];
+        }
+        UN(zero)(&Z, out);
+        return 1;
+    }
+    if (nf < n) {
+        /* Sums: only as columns, under a free loop the output reads
+         * contiguously (so was made non-negative above). */
+        for (int l = 0; l < nf; l++)
+            if (so[l] == 1) {
+                UN(product_columns)(n, nf, l, e, sa, sb, so, a, b, out);
+                return 1;
+            }
+        return 0;
     }
     if (n == 0) {
         *out = a[0] * b[0];
@@ -276,23 +365,7 @@ static int UN(product)(int nloops, const int64_t *ext, const int64_t *sa0,
                 }
             }
         }
-        /* Advance the other loops (odometer over three offsets). */
-        int q = nr - 1;
-        for (; q >= 0; q--) {
-            int l = rest[q];
-            ra += sa[l];
-            rb += sb[l];
-            ro += so[l];
-            if (++rc[q] < e[l])
-                break;
-            ra -= sa[l] * e[l];
-            rb -= sb[l] * e[l];
-            ro -= so[l] * e[l];
-            rc[q] = 0;
-        }
-        if (q < 0)
-            break;
-    } while (1);
+    } while (un_next3(rest, nr, e, sa, sb, so, rc, &ra, &rb, &ro));
     return 1;
 }
 
