@@ -231,46 +231,99 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     dense_range(&j, 0, j.calls);
 }
 
-static void run_generic(const ein_plan *p, const ein_step *s,
-                        const void *const *in, void *out)
+/* A step without a dense kernel: the table's single-operand or product
+ * loops when they take the shape, else the generic loop nest.  Large
+ * steps split one free loop across threads; every output element is
+ * still computed by one thread with the same additions, so the result
+ * does not depend on the thread count. */
+typedef struct generic_job {
+    const ein_plan *p;
+    const ein_step *s;
+    const void     *in[2];
+    void           *out;
+    int             split;   /* the free loop the threads share, or -1 */
+} generic_job;
+
+/* Bytes a step must touch before two threads pay: measured on the
+ * 2-core development VM, where 1 MiB sums and copies ran 1.3-1.8x
+ * faster on two threads and 256 KiB ones no faster. */
+#define EIN_GENERIC_MT_BYTES (1 << 20)
+
+static void generic_range(const generic_job *j, int64_t lo, int64_t hi)
 {
+    const ein_step *s = j->s;
+    const ein_plan *p = j->p;
+    const size_t es = ein_dtype_size(p->dtype);
+    const int nt = s->nin + 1;
     int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
-    int nt = s->nin + 1;
+    const char *in[2] = {j->in[0], j->in[1]};
+    char *out = j->out;
     for (int l = 0; l < s->nloops; l++) {
         ext[l] = s->loops[l].extent;
         for (int t = 0; t < nt; t++)
             st[l * nt + t] = s->loops[l].stride[t];
     }
-    /* A single operand: the table's copy and sum loops, when the shape is
-     * one they handle. */
-    if (s->nin == 1 && s->nloops <= EIN_UN_MAXL) {
-        int64_t si[EIN_UN_MAXL], so[EIN_UN_MAXL];
+    if (j->split >= 0) {
+        const ein_loop *L = &s->loops[j->split];
+        ext[j->split] = hi - lo;
+        for (int t = 0; t < s->nin; t++)
+            in[t] += lo * L->stride[t] * (int64_t)es;
+        out += lo * L->stride[s->nin] * (int64_t)es;
+    }
+    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
+    if (s->nloops <= EIN_UN_MAXL && s->nin <= 2) {
         for (int l = 0; l < s->nloops; l++) {
-            si[l] = s->loops[l].stride[0];
-            so[l] = s->loops[l].stride[1];
+            sa[l] = st[l * nt];
+            sb[l] = s->nin == 2 ? st[l * nt + 1] : 0;
+            so[l] = st[l * nt + s->nin];
         }
-        int done = p->dtype == EIN_F32
-            ? p->kt->unary_f32(s->nloops, s->nfree, ext, si, so, in[0], out)
-            : p->kt->unary_f64(s->nloops, s->nfree, ext, si, so, in[0], out);
+        int done;
+        if (s->nin == 1)   /* copies, transposes, diagonals, sums over axes */
+            done = p->dtype == EIN_F32
+                ? p->kt->unary_f32(s->nloops, s->nfree, ext, sa, so,
+                                   (const float *)in[0], (float *)out)
+                : p->kt->unary_f64(s->nloops, s->nfree, ext, sa, so,
+                                   (const double *)in[0], (double *)out);
+        else               /* products, and sums of them along the output */
+            done = p->dtype == EIN_F32
+                ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so,
+                                     (const float *)in[0], (const float *)in[1],
+                                     (float *)out)
+                : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so,
+                                     (const double *)in[0], (const double *)in[1],
+                                     (double *)out);
         if (done)
             return;
     }
-    /* Two operands: elementwise, broadcast or outer products, and sums
-     * of products along an output-contiguous loop. */
-    if (s->nin == 2 && s->nloops <= EIN_UN_MAXL) {
-        int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
-        for (int l = 0; l < s->nloops; l++) {
-            sa[l] = s->loops[l].stride[0];
-            sb[l] = s->loops[l].stride[1];
-            so[l] = s->loops[l].stride[2];
-        }
-        int done = p->dtype == EIN_F32
-            ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so, in[0], in[1], out)
-            : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so, in[0], in[1], out);
-        if (done)
-            return;
+    const void *inv[2] = {in[0], in[1]};
+    ein_loopnest(p->dtype, s->nin, inv, out, s->nloops, s->nfree, ext, st);
+}
+
+static void generic_task(void *ctx, int t, int nt)
+{
+    const generic_job *j = ctx;
+    int64_t n = j->s->loops[j->split].extent;
+    generic_range(j, n * t / nt, n * (t + 1) / nt);
+}
+
+static void run_generic(const ein_plan *p, const ein_step *s,
+                        const void *const *in, void *out)
+{
+    generic_job j = {.p = p, .s = s, .in = {in[0], s->nin == 2 ? in[1] : NULL},
+                     .out = out, .split = -1};
+    if (p->nthreads > 1 && s->bytes >= EIN_GENERIC_MT_BYTES) {
+        for (int l = 0; l < s->nfree; l++)
+            if (s->loops[l].extent >= 2 &&
+                (j.split < 0 || s->loops[l].extent > s->loops[j.split].extent))
+                j.split = l;
     }
-    ein_loopnest(p->dtype, s->nin, in, out, s->nloops, s->nfree, ext, st);
+    if (j.split < 0) {
+        generic_range(&j, 0, 0);
+        return;
+    }
+    int nt = p->nthreads < s->loops[j.split].extent ? p->nthreads
+                                                    : (int)s->loops[j.split].extent;
+    ein_pool_run(nt, generic_task, &j);
 }
 
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)

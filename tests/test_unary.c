@@ -414,3 +414,43 @@ Test(unary, products_public_api)
         ein_plan_free(p);
     }
 }
+
+/* Steps big enough to split a free loop across two threads give the
+ * one-thread bits: each output element is still one thread's sum. */
+Test(unary, two_threads_same_bits)
+{
+    static const char *const exprs[] = {"ij->i", "ij->j", "ij->ji", "ijk->kj",
+                                        "ij,ij->ij", "ij,ij->j", "ij,j->ij"};
+    enum { N = 640 };   /* 1.6 MB per operand: past the split threshold */
+    static float a[N * N], b[N * N], o1[N * N], o2[N * N];
+    ts_rng r = {46};
+    ts_fill_f32(a, N * N, &r);
+    ts_fill_f32(b, N * N, &r);
+    for (size_t e = 0; e < sizeof exprs / sizeof exprs[0]; e++) {
+        const char *x = exprs[e];
+        const char *comma = strchr(x, ','), *arrow = strstr(x, "->");
+        int nops = comma ? 2 : 1;
+        int na = (int)((comma ? comma : arrow) - x);
+        int nb = comma ? (int)(arrow - comma - 1) : 0;
+        int64_t sa[3] = {na == 3 ? 64 : N, na == 3 ? 80 : N, 80};
+        int64_t sb[2] = {N, N};
+        if (nb == 1)
+            sb[0] = N;
+        ein_tensor A = {a, EIN_F32, na, sa, NULL}, B = {b, EIN_F32, nb, sb, NULL};
+        const ein_tensor *ops[] = {&A, &B};
+        float *outs[2] = {o1, o2};
+        for (int th = 1; th <= 2; th++) {
+            ein_options opt = {.num_threads = th};
+            ein_status st;
+            ein_plan *p = ein_plan_new(x, nops, ops, NULL, &opt, &st);
+            cr_assert(p, "%s: %s", x, ein_last_error());
+            int64_t oshape[EIN_MAX_DIMS];
+            int32_t ond = ein_plan_result(p, NULL, oshape);
+            memset(outs[th - 1], 0, sizeof o1);
+            ein_tensor O = {outs[th - 1], EIN_F32, ond, oshape, NULL};
+            cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s: %s", x, ein_last_error());
+            ein_plan_free(p);
+        }
+        cr_assert(memcmp(o1, o2, sizeof o1) == 0, "%s: 1 and 2 threads differ", x);
+    }
+}
