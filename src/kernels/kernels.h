@@ -72,12 +72,27 @@ typedef void ein_tgemm_f64_fn(const ein_group *m, const ein_group *n,
                               const double *B, double *C, int accumulate,
                               int nthreads);
 
-/* A single-operand step: for every index of the free loops 0..nfree-1,
- * out[...] = the sum over the summed loops nfree..nloops-1 of in[...];
- * loop l has extent ext[l] and strides sin[l], sout[l] (sout is 0 for a
- * summed loop).  nloops <= EIN_UN_MAXL.  Returns 0, touching nothing,
- * when the shape is not one it handles; the caller then runs the
- * generic loop nest. */
+/* Steps no dense kernel takes (src/kernels/unary_t.h).  Each returns the
+ * kind of loop it ran, or EIN_GK_DECLINE (0), touching nothing, for a
+ * shape it leaves to the generic loop nest.  Called with out == NULL it
+ * only says which kind it would run (for EXPLAIN), reading no memory. */
+enum {
+    EIN_GK_DECLINE = 0,
+    EIN_GK_EMPTY,            /* the output has no elements */
+    EIN_GK_ZERO,             /* a sum over an empty range: zeros */
+    EIN_GK_COPY,             /* copy, transpose, diagonal */
+    EIN_GK_ROWS,             /* sums along a contiguous input run */
+    EIN_GK_COLUMNS,          /* sums of rows into a contiguous output block */
+    EIN_GK_PRODUCT,          /* elementwise, broadcast or outer product */
+    EIN_GK_PRODUCT_COLUMNS   /* sums of products into a contiguous block */
+};
+/* A name for EXPLAIN ("copy", "row sums", ...). */
+const char *ein_gk_name(int kind);
+
+/* One operand: for every index of the free loops 0..nfree-1, out[...] =
+ * the sum over the summed loops nfree..nloops-1 of in[...]; loop l has
+ * extent ext[l] and strides sin[l], sout[l] (sout is 0 for a summed
+ * loop).  nloops <= EIN_UN_MAXL. */
 #define EIN_UN_MAXL 128
 typedef int ein_unary_f32_fn(int nloops, int nfree, const int64_t *ext,
                              const int64_t *sin, const int64_t *sout,
@@ -86,11 +101,8 @@ typedef int ein_unary_f64_fn(int nloops, int nfree, const int64_t *ext,
                              const int64_t *sin, const int64_t *sout,
                              const double *in, double *out);
 
-/* Two operands: out[...] = the sum over the summed loops nfree..nloops-1
- * of a[...] * b[...] (extents ext, strides sa, sb, so; so is 0 for a
- * summed loop).  Elementwise, broadcast and outer products, and sums
- * under an output-contiguous free loop.  Returns 0, touching nothing,
- * when it declines. */
+/* Two operands: out[...] = the sum over the summed loops of a[...] *
+ * b[...] (strides sa, sb, so; so is 0 for a summed loop). */
 typedef int ein_product_f32_fn(int nloops, int nfree, const int64_t *ext,
                                const int64_t *sa, const int64_t *sb,
                                const int64_t *so, const float *a,

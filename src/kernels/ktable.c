@@ -208,3 +208,17 @@ ein_blocking ein_blocking_for(int mr, int nr, size_t elsize)
     bl.kc = kc; bl.nc = nc; bl.mc = mc;
     return bl;
 }
+
+const char *ein_gk_name(int kind)
+{
+    switch (kind) {
+    case EIN_GK_EMPTY:           return "nothing to write";
+    case EIN_GK_ZERO:            return "zeros (empty sum)";
+    case EIN_GK_COPY:            return "copy";
+    case EIN_GK_ROWS:            return "row sums";
+    case EIN_GK_COLUMNS:         return "column sums";
+    case EIN_GK_PRODUCT:         return "elementwise product";
+    case EIN_GK_PRODUCT_COLUMNS: return "column sums of products";
+    }
+    return "loop nest";
+}

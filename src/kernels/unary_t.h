@@ -1,77 +1,150 @@
-/* unary_t.h — single-operand steps (sums over axes, transposed or strided
- * copies, diagonals) written once in plain C over an element type and
- * included by each ISA's kernel file, whose flags let the compiler turn the
- * fixed-width lane loops below into that ISA's vectors.  The lane loops
- * spell out every addition, so each table computes the same bits.
+/* unary_t.h — the steps no dense kernel takes: single-operand steps (sums
+ * over axes, transposed or strided copies, diagonals) and products with
+ * nothing or little summed (Hadamard, broadcast, "ij,ij->j").  Written
+ * once in plain C over an element type and included by each ISA's kernel
+ * file, whose flags let the compiler turn the fixed-width lane loops into
+ * that ISA's vectors.  The loops spell out every addition, so each table
+ * computes the same bits.
  *
- * Three shapes are handled; anything else goes back to the generic loop
- * nest (the function returns 0):
- *   copy    no summed loop: a permutation or strided copy, tiled in 2-D
- *           when the input's and the output's contiguous loops differ
- *           ("ij->ji"), so neither side walks memory a line at a time;
- *   rows    a summed loop reads the input contiguously ("ij->i", "ij->"):
- *           each run is summed in UN_LANES double lanes;
- *   columns a free loop is contiguous in both input and output while the
- *           sums stride ("ij->j"): a block of output sums in double
- *           accumulates one input row segment after another.
- * Sums accumulate in double for both dtypes, like the generic loop nest.
+ * The shapes handled (EIN_GK_* in kernels.h); anything else goes back to
+ * the generic loop nest:
+ *   copy     one operand, no sum: a permutation or strided copy, tiled in
+ *            2-D when the input's and the output's contiguous loops differ
+ *            ("ij->ji"), so neither side walks memory a line at a time;
+ *   rows     one operand, a summed loop reads it contiguously ("ij->i",
+ *            "ij->"): each run is summed in UN_LANES double lanes;
+ *   columns  one operand, a free loop contiguous in input and output while
+ *            the sums stride ("ij->j"): a block of UN_SEG double sums takes
+ *            one input row segment after another;
+ *   product  two operands, no sum: out = a * b along the output's
+ *            contiguous loop, tiled like copy when an operand is
+ *            transposed ("ij,ji->ij");
+ *   product columns  two operands with sums under an output-contiguous free
+ *            loop ("ij,ij->j"), as columns.
+ * Sums accumulate in double for both dtypes, like the generic loop nest;
+ * a float product rounds the same in float as in double.
  *
  * Expects, from the includer: T (float or double) and UN(name), which
  * gives the name a dtype suffix. */
 
 #ifndef UN_LANES
-#define UN_LANES 64      /* double lanes of a contiguous sum: eight
-                            * zmm chains hide the adder latency */
+#define UN_LANES 64      /* double lanes of a contiguous sum: eight zmm
+                          * chains hide the adder's latency */
 #define UN_SEG   512     /* output elements per column block */
-#define UN_TILE  32      /* edge of a 2-D copy tile */
+#define UN_TILE  32      /* edge of a 2-D tile */
 #define UN_MAXL  EIN_UN_MAXL
 
-/* The loops after normalisation: extent-1 loops dropped, every input
- * stride made non-negative (a loop walked backwards visits the same
- * pairs of elements as one walked forwards). */
+/* A step's loops after normalisation: extent-1 loops dropped, free loops
+ * first; the strides of up to three tensors (inputs, then the output);
+ * where each tensor's element 0 sits; the kind chosen and the loop it
+ * runs innermost (`pick`) and, for tiles, the second loop (`tile`). */
 typedef struct un_loops {
-    int     n, nfree;
-    int64_t ext[UN_MAXL], si[UN_MAXL], so[UN_MAXL];
+    int     n, nfree, nt;
+    int64_t ext[UN_MAXL];
+    int64_t st[3][UN_MAXL];
+    int64_t off[3];
+    int     kind, pick, tile;
 } un_loops;
 
-/* Odometer over loops idx[0..cnt-1] of L: advances the offsets *oi, *oo
- * and returns 0 once every index has wrapped. */
+/* Normalise and classify.  Loops walked backwards in tensor `key` are
+ * turned around (the same pairs of elements are visited), so that
+ * tensor's strides are all non-negative: the input for one operand, the
+ * output for two. */
+static int un_prepare(un_loops *L, int nin, int nloops, int nfree,
+                      const int64_t *ext, const int64_t *const *st)
+{
+    if (nloops > UN_MAXL || nin < 1 || nin > 2)
+        return EIN_GK_DECLINE;
+    L->nt = nin + 1;
+    L->n = L->nfree = 0;
+    L->off[0] = L->off[1] = L->off[2] = 0;
+    L->pick = L->tile = -1;
+    bool empty_sum = false;
+    for (int l = 0; l < nloops; l++)
+        if (ext[l] == 0) {
+            if (l < nfree)
+                return L->kind = EIN_GK_EMPTY;   /* no output element */
+            empty_sum = true;
+        }
+    const int key = nin == 1 ? 0 : nin;
+    for (int l = 0; l < nloops; l++) {
+        if (ext[l] == 1 || (empty_sum && l >= nfree))
+            continue;
+        bool flip = st[key][l] < 0;
+        for (int t = 0; t < L->nt; t++) {
+            int64_t s = st[t][l];
+            if (flip) {
+                L->off[t] += s * (ext[l] - 1);
+                s = -s;
+            }
+            L->st[t][L->n] = s;
+        }
+        L->ext[L->n++] = ext[l];
+        L->nfree += l < nfree;
+    }
+    const int o = nin;   /* the output's strides */
+    if (empty_sum)
+        return L->kind = EIN_GK_ZERO;
+    if (L->n == L->nfree) {   /* nothing summed */
+        /* The output's innermost loop; a second loop to tile with when an
+         * input strides along it but is contiguous elsewhere. */
+        int in = 0;
+        for (int l = 1; l < L->n; l++)
+            if (llabs(L->st[o][l]) < llabs(L->st[o][in]))
+                in = l;
+        L->pick = L->n ? in : -1;
+        for (int l = 0; l < L->n && L->tile < 0; l++)
+            for (int t = 0; t < nin; t++)
+                if (l != in && llabs(L->st[t][l]) == 1 && llabs(L->st[t][in]) > 1)
+                    L->tile = l;
+        return L->kind = nin == 1 ? EIN_GK_COPY : EIN_GK_PRODUCT;
+    }
+    if (nin == 1)
+        for (int l = L->nfree; l < L->n; l++)
+            if (L->st[0][l] == 1) {
+                L->pick = l;
+                return L->kind = EIN_GK_ROWS;
+            }
+    for (int l = 0; l < L->nfree; l++)
+        if (L->st[o][l] == 1 && (nin == 2 || L->st[0][l] == 1)) {
+            L->pick = l;
+            return L->kind = nin == 1 ? EIN_GK_COLUMNS : EIN_GK_PRODUCT_COLUMNS;
+        }
+    return L->kind = EIN_GK_DECLINE;
+}
+
+/* Odometer over loops idx[0..cnt-1] of L: advances the offsets off[t] of
+ * every tensor and returns 0 once every index has wrapped. */
 static inline int un_next(const un_loops *L, const int *idx, int cnt,
-                          int64_t *ctr, int64_t *oi, int64_t *oo)
+                          int64_t *ctr, int64_t *off)
 {
     for (int q = cnt - 1; q >= 0; q--) {
         int l = idx[q];
-        *oi += L->si[l];
-        *oo += L->so[l];
+        for (int t = 0; t < L->nt; t++)
+            off[t] += L->st[t][l];
         if (++ctr[q] < L->ext[l])
             return 1;
-        *oi -= L->si[l] * L->ext[l];
-        *oo -= L->so[l] * L->ext[l];
+        for (int t = 0; t < L->nt; t++)
+            off[t] -= L->st[t][l] * L->ext[l];
         ctr[q] = 0;
     }
     return 0;
 }
 
-/* The same over three offsets (two operands and the output), with the
- * loops' extents and strides in separate arrays. */
-static inline int un_next3(const int *idx, int cnt, const int64_t *e,
-                           const int64_t *sa, const int64_t *sb,
-                           const int64_t *so, int64_t *ctr, int64_t *oa,
-                           int64_t *ob, int64_t *oo)
+/* The loops of L other than `skip1` and `skip2`: free ones into fr,
+ * summed ones into sm, each in the step's order. */
+static inline void un_split(const un_loops *L, int skip1, int skip2, int *fr,
+                            int *nf, int *sm, int *ns)
 {
-    for (int q = cnt - 1; q >= 0; q--) {
-        int l = idx[q];
-        *oa += sa[l];
-        *ob += sb[l];
-        *oo += so[l];
-        if (++ctr[q] < e[l])
-            return 1;
-        *oa -= sa[l] * e[l];
-        *ob -= sb[l] * e[l];
-        *oo -= so[l] * e[l];
-        ctr[q] = 0;
+    *nf = *ns = 0;
+    for (int l = 0; l < L->n; l++) {
+        if (l == skip1 || l == skip2)
+            continue;
+        if (l < L->nfree)
+            fr[(*nf)++] = l;
+        else
+            sm[(*ns)++] = l;
     }
-    return 0;
 }
 #endif
 
@@ -94,335 +167,183 @@ static double UN(sum_run)(const T *a, int64_t n)
     return lane[0];
 }
 
-/* rows: loop `inner` is summed with input stride 1. */
-static void UN(rows)(const un_loops *L, int inner, const T *in, T *out)
+/* rows: the summed loop `pick` reads the input with stride 1. */
+static void UN(rows)(const un_loops *L, const T *in, T *out)
 {
-    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
-    for (int l = 0; l < L->n; l++) {
-        if (l == inner)
-            continue;
-        if (l < L->nfree)
-            fr[nf++] = l;
-        else
-            sm[ns++] = l;
-    }
-    int64_t fc[UN_MAXL] = {0}, sc[UN_MAXL] = {0}, fi = 0, fo = 0;
-    const int64_t len = L->ext[inner];
+    int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
+    un_split(L, L->pick, -1, fr, &nf, sm, &ns);
+    int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
+    const int64_t len = L->ext[L->pick];
     do {
         double acc = 0;
-        int64_t si = fi, so = 0;
+        int64_t sc[UN_MAXL] = {0}, s[3] = {f[0], 0, 0};
         do
-            acc += UN(sum_run)(in + si, len);
-        while (un_next(L, sm, ns, sc, &si, &so));
-        out[fo] = (T)acc;
-    } while (un_next(L, fr, nf, fc, &fi, &fo));
+            acc += UN(sum_run)(in + s[0], len);
+        while (un_next(L, sm, ns, sc, s));
+        out[f[1]] = (T)acc;
+    } while (un_next(L, fr, nf, fc, f));
 }
 
-/* columns: free loop `seg` has input and output stride 1; the sums run
- * over whole rows of a block of UN_SEG outputs at a time. */
-static void UN(columns)(const un_loops *L, int seg, const T *in, T *out)
+/* columns (one operand) and product columns (two): the free loop `pick`
+ * is contiguous in the output; each block of UN_SEG outputs sums whole
+ * row segments, the summed loops in the step's order, so each sum adds
+ * its terms in the loop nest's order. */
+static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
 {
-    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
-    for (int l = 0; l < L->n; l++) {
-        if (l == seg)
-            continue;
-        if (l < L->nfree)
-            fr[nf++] = l;
-        else
-            sm[ns++] = l;
-    }
-    int64_t fc[UN_MAXL] = {0}, fi = 0, fo = 0;
+    int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
+    un_split(L, L->pick, -1, fr, &nf, sm, &ns);
+    const int o = L->nt - 1;
+    const int64_t xa = L->st[0][L->pick], xb = o == 2 ? L->st[1][L->pick] : 0;
+    int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     double acc[UN_SEG];
     do {
-        for (int64_t j0 = 0; j0 < L->ext[seg]; j0 += UN_SEG) {
-            int64_t w = L->ext[seg] - j0 < UN_SEG ? L->ext[seg] - j0 : UN_SEG;
+        for (int64_t j0 = 0; j0 < L->ext[L->pick]; j0 += UN_SEG) {
+            int64_t w = L->ext[L->pick] - j0;
+            if (w > UN_SEG)
+                w = UN_SEG;
             for (int64_t j = 0; j < w; j++)
                 acc[j] = 0;
-            int64_t sc[UN_MAXL] = {0}, si = fi + j0, so = 0;
+            int64_t sc[UN_MAXL] = {0}, s[3] = {f[0] + j0 * xa, f[1] + j0 * xb, 0};
             do {
-                const T *a = in + si;
-                for (int64_t j = 0; j < w; j++)
-                    acc[j] += (double)a[j];
-            } while (un_next(L, sm, ns, sc, &si, &so));
-            T *o = out + fo + j0;
+                const T *x = a + s[0];
+                if (o == 1) {
+                    for (int64_t j = 0; j < w; j++)
+                        acc[j] += (double)x[j];
+                } else {
+                    const T *y = b + s[1];
+                    if (xa == 1 && xb == 1)
+                        for (int64_t j = 0; j < w; j++)
+                            acc[j] += (double)x[j] * (double)y[j];
+                    else
+                        for (int64_t j = 0; j < w; j++)
+                            acc[j] += (double)x[j * xa] * (double)y[j * xb];
+                }
+            } while (un_next(L, sm, ns, sc, s));
+            T *y = out + f[o] + j0;
             for (int64_t j = 0; j < w; j++)
-                o[j] = (T)acc[j];
+                y[j] = (T)acc[j];
         }
-    } while (un_next(L, fr, nf, fc, &fi, &fo));
+    } while (un_next(L, fr, nf, fc, f));
 }
 
-/* copy: every loop free.  a reads contiguously-most, b writes so; when
- * they differ, a UN_TILE x UN_TILE tile of (b, a) is copied at a time. */
-static void UN(copy)(const un_loops *L, const T *in, T *out)
+/* One run of a copy (b == NULL) or a product, with the unit and zero
+ * (broadcast) strides that matter spelled out as plain vector loops. */
+static inline void UN(run)(int64_t n, const T *a, int64_t sa, const T *b,
+                           int64_t sb, T *y, int64_t sy)
 {
-    int a = 0, b = 0;
-    for (int l = 1; l < L->n; l++) {
-        if (L->si[l] < L->si[a])
-            a = l;
-        if (llabs(L->so[l]) < llabs(L->so[b]))
-            b = l;
+    if (!b) {
+        if (sy == 1 && sa == 1)
+            for (int64_t j = 0; j < n; j++)
+                y[j] = a[j];
+        else
+            for (int64_t j = 0; j < n; j++)
+                y[j * sy] = a[j * sa];
+    } else if (sy == 1 && sa == 1 && sb == 1) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[j] * b[j];
+    } else if (sy == 1 && sa == 1 && sb == 0) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[j] * b[0];
+    } else if (sy == 1 && sa == 0 && sb == 1) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = a[0] * b[j];
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j * sy] = a[j * sa] * b[j * sb];
     }
-    int rest[UN_MAXL], nr = 0;
-    for (int l = 0; l < L->n; l++)
-        if (l != a && l != b)
-            rest[nr++] = l;
-    int64_t rc[UN_MAXL] = {0}, ri = 0, ro = 0;
-    const int64_t sib = L->si[b], sob = L->so[b];
-    if (a == b || L->n == 1) {
-        const int64_t n = L->ext[b];
-        do {
-            const T *x = in + ri;
-            T *y = out + ro;
-            if (sib == 1 && sob == 1)
-                for (int64_t j = 0; j < n; j++)
-                    y[j] = x[j];
-            else
-                for (int64_t j = 0; j < n; j++)
-                    y[j * sob] = x[j * sib];
-        } while (un_next(L, rest, nr, rc, &ri, &ro));
+}
+
+/* copy and product: nothing summed.  The output's innermost loop `pick`
+ * runs inside; with a `tile` loop, UN_TILE x UN_TILE blocks of the two. */
+static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
+{
+    const int o = L->nt - 1;
+    if (L->n == 0) {
+        *out = b ? a[0] * b[0] : a[0];
         return;
     }
-    const int64_t sia = L->si[a], soa = L->so[a];
-    const int64_t na = L->ext[a], nb = L->ext[b];
+    int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
+    un_split(L, L->pick, L->tile, fr, &nf, sm, &ns);
+    const int in = L->pick, tl = L->tile;
+    const int64_t sa = L->st[0][in], sb = o == 2 ? L->st[1][in] : 0, so = L->st[o][in];
+    int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     do {
-        for (int64_t a0 = 0; a0 < na; a0 += UN_TILE) {
-            int64_t ta = na - a0 < UN_TILE ? na - a0 : UN_TILE;
-            for (int64_t b0 = 0; b0 < nb; b0 += UN_TILE) {
-                int64_t tb = nb - b0 < UN_TILE ? nb - b0 : UN_TILE;
-                const T *x = in + ri + a0 * sia + b0 * sib;
-                T *y = out + ro + a0 * soa + b0 * sob;
-                for (int64_t i = 0; i < ta; i++)
-                    for (int64_t j = 0; j < tb; j++)
-                        y[i * soa + j * sob] = x[i * sia + j * sib];
+        const T *x = a + f[0], *y = b ? b + f[1] : NULL;
+        T *z = out + f[o];
+        if (tl < 0) {
+            UN(run)(L->ext[in], x, sa, y, sb, z, so);
+            continue;
+        }
+        const int64_t ta = L->st[0][tl], tb = o == 2 ? L->st[1][tl] : 0, to = L->st[o][tl];
+        for (int64_t t0 = 0; t0 < L->ext[tl]; t0 += UN_TILE) {
+            int64_t nt = L->ext[tl] - t0 < UN_TILE ? L->ext[tl] - t0 : UN_TILE;
+            for (int64_t i0 = 0; i0 < L->ext[in]; i0 += UN_TILE) {
+                int64_t ni = L->ext[in] - i0 < UN_TILE ? L->ext[in] - i0 : UN_TILE;
+                for (int64_t q = t0; q < t0 + nt; q++)
+                    UN(run)(ni, x + q * ta + i0 * sa, sa, y ? y + q * tb + i0 * sb : NULL,
+                            sb, z + q * to + i0 * so, so);
             }
         }
-    } while (un_next(L, rest, nr, rc, &ri, &ro));
+    } while (un_next(L, fr, nf, fc, f));
 }
 
 /* Zeros into every output element (a sum over an empty range). */
 static void UN(zero)(const un_loops *L, T *out)
 {
-    int fr[UN_MAXL], nf = 0;
-    for (int l = 0; l < L->nfree; l++)
-        fr[nf++] = l;
-    int64_t fc[UN_MAXL] = {0}, fi = 0, fo = 0;
+    int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
+    un_split(L, -1, -1, fr, &nf, sm, &ns);
+    int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     do
-        out[fo] = 0;
-    while (un_next(L, fr, nf, fc, &fi, &fo));
+        out[f[L->nt - 1]] = 0;
+    while (un_next(L, fr, nf, fc, f));
 }
 
-/* ---- two operands, nothing summed: out = a * b elementwise ---------- */
-
-/* The inner loop, with the common unit and zero (broadcast) strides
- * spelled out so that each becomes a plain vector loop. */
-static inline void UN(mul_run)(int64_t n, const T *a, int64_t sa, const T *b,
-                               int64_t sb, T *y, int64_t sy)
+static int UN(execute)(un_loops *L, const T *a, const T *b, T *out)
 {
-    if (sy == 1 && sa == 1 && sb == 1)
-        for (int64_t j = 0; j < n; j++)
-            y[j] = a[j] * b[j];
-    else if (sy == 1 && sa == 1 && sb == 0)
-        for (int64_t j = 0; j < n; j++)
-            y[j] = a[j] * b[0];
-    else if (sy == 1 && sa == 0 && sb == 1)
-        for (int64_t j = 0; j < n; j++)
-            y[j] = a[0] * b[j];
-    else
-        for (int64_t j = 0; j < n; j++)
-            y[j * sy] = a[j * sa] * b[j * sb];
+    /* Offsets are applied only now: a probe (out == NULL) forms no
+     * pointer from NULL. */
+    if (!out || L->kind == EIN_GK_DECLINE || L->kind == EIN_GK_EMPTY)
+        return L->kind;
+    const int o = L->nt - 1;
+    a += L->off[0];
+    if (b)
+        b += L->off[1];
+    out += L->off[o];
+    switch (L->kind) {
+    case EIN_GK_ZERO:
+        UN(zero)(L, out);
+        break;
+    case EIN_GK_ROWS:
+        UN(rows)(L, a, out);
+        break;
+    case EIN_GK_COLUMNS:
+    case EIN_GK_PRODUCT_COLUMNS:
+        UN(columns)(L, a, b, out);
+        break;
+    default:
+        UN(elementwise)(L, a, b, out);
+        break;
+    }
+    return L->kind;
 }
 
-/* out = a * b over free loops only (outer products, Hadamard products,
- * broadcasts).  The output's contiguous loop runs inside; when an operand
- * is contiguous along another loop instead ("ij,ji->ij"), those two loops
- * are tiled so its lines are used whole.  A float product rounds the same
- * whether formed in float or, like the loop nest, in double. */
-/* out = sum over the summed loops of a * b, under a free loop `seg` that
- * is contiguous in the output: a block of UN_SEG double sums takes one
- * product row after another ("ij,ij->j").  The summed loops run in the
- * step's order, so each sum adds its terms in the loop nest's order. */
-static void UN(product_columns)(int n, int nfree, int seg, const int64_t *e,
-                                const int64_t *sa, const int64_t *sb,
-                                const int64_t *so, const T *a, const T *b, T *out)
+static int UN(unary)(int nloops, int nfree, const int64_t *ext, const int64_t *sin,
+                     const int64_t *sout, const T *in, T *out)
 {
-    int fr[UN_MAXL], sm[UN_MAXL], nf = 0, ns = 0;
-    for (int l = 0; l < n; l++) {
-        if (l == seg)
-            continue;
-        if (l < nfree)
-            fr[nf++] = l;
-        else
-            sm[ns++] = l;
-    }
-    const int64_t xa = sa[seg], xb = sb[seg];
-    int64_t fc[UN_MAXL] = {0}, fa = 0, fb = 0, fo = 0;
-    double acc[UN_SEG];
-    do {
-        for (int64_t j0 = 0; j0 < e[seg]; j0 += UN_SEG) {
-            int64_t w = e[seg] - j0 < UN_SEG ? e[seg] - j0 : UN_SEG;
-            for (int64_t j = 0; j < w; j++)
-                acc[j] = 0;
-            int64_t sc[UN_MAXL] = {0}, ia = fa + j0 * xa, ib = fb + j0 * xb, io = 0;
-            do {
-                const T *x = a + ia, *y = b + ib;
-                if (xa == 1 && xb == 1)
-                    for (int64_t j = 0; j < w; j++)
-                        acc[j] += (double)x[j] * (double)y[j];
-                else
-                    for (int64_t j = 0; j < w; j++)
-                        acc[j] += (double)x[j * xa] * (double)y[j * xb];
-            } while (un_next3(sm, ns, e, sa, sb, so, sc, &ia, &ib, &io));
-            T *o = out + fo + j0;
-            for (int64_t j = 0; j < w; j++)
-                o[j] = (T)acc[j];
-        }
-    } while (un_next3(fr, nf, e, sa, sb, so, fc, &fa, &fb, &fo));
+    un_loops L;
+    const int64_t *st[2] = {sin, sout};
+    if (!un_prepare(&L, 1, nloops, nfree, ext, st))
+        return EIN_GK_DECLINE;
+    return UN(execute)(&L, in, NULL, out);
 }
 
-static int UN(product)(int nloops, int nfree, const int64_t *ext,
-                       const int64_t *sa0, const int64_t *sb0,
-                       const int64_t *so0, const T *a, const T *b, T *out)
+static int UN(product)(int nloops, int nfree, const int64_t *ext, const int64_t *sa,
+                       const int64_t *sb, const int64_t *so, const T *a,
+                       const T *b, T *out)
 {
-    if (nloops > UN_MAXL)
-        return 0;
-    int64_t e[UN_MAXL], sa[UN_MAXL], sb[UN_MAXL], so[UN_MAXL];
-    int n = 0, nf = 0;
-    bool empty_sum = false;
-    for (int l = 0; l < nloops; l++)
-        if (ext[l] == 0) {
-            if (l < nfree)
-                return 1;      /* no output element */
-            empty_sum = true;
-        }
-    for (int l = 0; l < nloops; l++) {
-        if (ext[l] == 1)
-            continue;
-        nf += l < nfree;
-        e[n] = ext[l];
-        sa[n] = sa0[l];
-        sb[n] = sb0[l];
-        so[n] = so0[l];
-        if (so[n] < 0) {     /* walk the output forwards */
-            a += sa[n] * (e[n] - 1);
-            b += sb[n] * (e[n] - 1);
-            out += so[n] * (e[n] - 1);
-            sa[n] = -sa[n];
-            sb[n] = -sb[n];
-            so[n] = -so[n];
-        }
-        n++;
-    }
-    if (empty_sum) {
-        un_loops Z = {.n = nf, .nfree = nf};
-        for (int l = 0; l < nf; l++) {
-            Z.ext[l] = e[l];
-            Z.so[l] = so[l];
-        }
-        UN(zero)(&Z, out);
-        return 1;
-    }
-    if (nf < n) {
-        /* Sums: only as columns, under a free loop the output reads
-         * contiguously (so was made non-negative above). */
-        for (int l = 0; l < nf; l++)
-            if (so[l] == 1) {
-                UN(product_columns)(n, nf, l, e, sa, sb, so, a, b, out);
-                return 1;
-            }
-        return 0;
-    }
-    if (n == 0) {
-        *out = a[0] * b[0];
-        return 1;
-    }
-    int in = 0;                                  /* the output's inner loop */
-    for (int l = 1; l < n; l++)
-        if (so[l] < so[in])
-            in = l;
-    /* An operand strided along `in` but contiguous along `t`: tile (in, t). */
-    int t = -1;
-    for (int l = 0; l < n && t < 0; l++)
-        if (l != in && ((llabs(sa[l]) == 1 && llabs(sa[in]) > 1) ||
-                        (llabs(sb[l]) == 1 && llabs(sb[in]) > 1)))
-            t = l;
-    int rest[UN_MAXL], nr = 0;
-    for (int l = 0; l < n; l++)
-        if (l != in && l != t)
-            rest[nr++] = l;
-    int64_t rc[UN_MAXL] = {0}, ra = 0, rb = 0, ro = 0;
-    do {
-        if (t < 0) {
-            UN(mul_run)(e[in], a + ra, sa[in], b + rb, sb[in], out + ro, so[in]);
-        } else {
-            for (int64_t t0 = 0; t0 < e[t]; t0 += UN_TILE) {
-                int64_t tt = e[t] - t0 < UN_TILE ? e[t] - t0 : UN_TILE;
-                for (int64_t i0 = 0; i0 < e[in]; i0 += UN_TILE) {
-                    int64_t ti = e[in] - i0 < UN_TILE ? e[in] - i0 : UN_TILE;
-                    for (int64_t q = t0; q < t0 + tt; q++)
-                        UN(mul_run)(ti, a + ra + q * sa[t] + i0 * sa[in], sa[in],
-                                    b + rb + q * sb[t] + i0 * sb[in], sb[in],
-                                    out + ro + q * so[t] + i0 * so[in], so[in]);
-                }
-            }
-        }
-    } while (un_next3(rest, nr, e, sa, sb, so, rc, &ra, &rb, &ro));
-    return 1;
-}
-
-static int UN(unary)(int nloops, int nfree, const int64_t *ext,
-                     const int64_t *sin, const int64_t *sout, const T *in,
-                     T *out)
-{
-    if (nloops > UN_MAXL)
-        return 0;
-    un_loops L = {0};
-    bool empty_sum = false;
-    for (int l = 0; l < nloops; l++) {
-        if (ext[l] == 0) {
-            if (l < nfree)
-                return 1;       /* no output element */
-            empty_sum = true;
-        }
-    }
-    for (int pass = 0; pass < 2; pass++)   /* free loops first, then sums */
-        for (int l = pass ? nfree : 0; l < (pass ? nloops : nfree); l++) {
-            if (ext[l] == 1)
-                continue;
-            int64_t si = sin[l], so = sout[l];
-            if (si < 0) {
-                in += si * (ext[l] - 1);
-                out += so * (ext[l] - 1);
-                si = -si;
-                so = -so;
-            }
-            L.ext[L.n] = ext[l];
-            L.si[L.n] = si;
-            L.so[L.n] = so;
-            L.n++;
-            L.nfree += !pass;
-        }
-    if (empty_sum) {
-        L.n = L.nfree;
-        UN(zero)(&L, out);
-        return 1;
-    }
-    if (L.n == L.nfree) {
-        if (L.n == 0) {
-            *out = *in;
-            return 1;
-        }
-        UN(copy)(&L, in, out);
-        return 1;
-    }
-    for (int l = L.nfree; l < L.n; l++)
-        if (L.si[l] == 1) {
-            UN(rows)(&L, l, in, out);
-            return 1;
-        }
-    for (int l = 0; l < L.nfree; l++)
-        if (L.si[l] == 1 && L.so[l] == 1) {
-            UN(columns)(&L, l, in, out);
-            return 1;
-        }
-    return 0;
+    un_loops L;
+    const int64_t *st[3] = {sa, sb, so};
+    if (!un_prepare(&L, 2, nloops, nfree, ext, st))
+        return EIN_GK_DECLINE;
+    return UN(execute)(&L, a, b, out);
 }
