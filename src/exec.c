@@ -249,20 +249,57 @@ typedef struct generic_job {
  * faster on two threads and 256 KiB ones no faster. */
 #define EIN_GENERIC_MT_BYTES (1 << 20)
 
-static void generic_range(const generic_job *j, int64_t lo, int64_t hi)
+/* The table's loops for step s over extents ext and strides st (loop-
+ * major, the output last); returns the kind that ran, or 0 when the shape
+ * is left to the loop nest.  With out == NULL it only classifies. */
+static int generic_kernel(const ein_plan *p, const ein_step *s, const int64_t *ext,
+                          const int64_t *st, const void *const *in, void *out)
 {
-    const ein_step *s = j->s;
-    const ein_plan *p = j->p;
-    const size_t es = ein_dtype_size(p->dtype);
+    if (s->nloops > EIN_UN_MAXL || s->nin > 2)
+        return 0;
     const int nt = s->nin + 1;
-    int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
-    const char *in[2] = {j->in[0], j->in[1]};
-    char *out = j->out;
+    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
+    for (int l = 0; l < s->nloops; l++) {
+        sa[l] = st[l * nt];
+        sb[l] = s->nin == 2 ? st[l * nt + 1] : 0;
+        so[l] = st[l * nt + s->nin];
+    }
+    const void *a = in ? in[0] : NULL, *b = in && s->nin == 2 ? in[1] : NULL;
+    if (s->nin == 1)   /* copies, transposes, diagonals, sums over axes */
+        return p->dtype == EIN_F32
+            ? p->kt->unary_f32(s->nloops, s->nfree, ext, sa, so, a, out)
+            : p->kt->unary_f64(s->nloops, s->nfree, ext, sa, so, a, out);
+    /* products, and sums of them along the output */
+    return p->dtype == EIN_F32
+        ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so, a, b, out)
+        : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so, a, b, out);
+}
+
+static void step_loops(const ein_step *s, int64_t *ext, int64_t *st)
+{
+    const int nt = s->nin + 1;
     for (int l = 0; l < s->nloops; l++) {
         ext[l] = s->loops[l].extent;
         for (int t = 0; t < nt; t++)
             st[l * nt + t] = s->loops[l].stride[t];
     }
+}
+
+int ein_generic_kind(const ein_plan *p, const ein_step *s)
+{
+    int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
+    step_loops(s, ext, st);
+    return generic_kernel(p, s, ext, st, NULL, NULL);
+}
+
+static void generic_range(const generic_job *j, int64_t lo, int64_t hi)
+{
+    const ein_step *s = j->s;
+    const size_t es = ein_dtype_size(j->p->dtype);
+    int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
+    const char *in[2] = {j->in[0], j->in[1]};
+    char *out = j->out;
+    step_loops(s, ext, st);
     if (j->split >= 0) {
         const ein_loop *L = &s->loops[j->split];
         ext[j->split] = hi - lo;
@@ -270,33 +307,9 @@ static void generic_range(const generic_job *j, int64_t lo, int64_t hi)
             in[t] += lo * L->stride[t] * (int64_t)es;
         out += lo * L->stride[s->nin] * (int64_t)es;
     }
-    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
-    if (s->nloops <= EIN_UN_MAXL && s->nin <= 2) {
-        for (int l = 0; l < s->nloops; l++) {
-            sa[l] = st[l * nt];
-            sb[l] = s->nin == 2 ? st[l * nt + 1] : 0;
-            so[l] = st[l * nt + s->nin];
-        }
-        int done;
-        if (s->nin == 1)   /* copies, transposes, diagonals, sums over axes */
-            done = p->dtype == EIN_F32
-                ? p->kt->unary_f32(s->nloops, s->nfree, ext, sa, so,
-                                   (const float *)in[0], (float *)out)
-                : p->kt->unary_f64(s->nloops, s->nfree, ext, sa, so,
-                                   (const double *)in[0], (double *)out);
-        else               /* products, and sums of them along the output */
-            done = p->dtype == EIN_F32
-                ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so,
-                                     (const float *)in[0], (const float *)in[1],
-                                     (float *)out)
-                : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so,
-                                     (const double *)in[0], (const double *)in[1],
-                                     (double *)out);
-        if (done)
-            return;
-    }
     const void *inv[2] = {in[0], in[1]};
-    ein_loopnest(p->dtype, s->nin, inv, out, s->nloops, s->nfree, ext, st);
+    if (!generic_kernel(j->p, s, ext, st, inv, out))
+        ein_loopnest(j->p->dtype, s->nin, inv, out, s->nloops, s->nfree, ext, st);
 }
 
 static void generic_task(void *ctx, int t, int nt)

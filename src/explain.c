@@ -118,9 +118,15 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
         const char *dt = p->dtype == EIN_F32 ? "f32" : "f64";
         put(s, "%s|-- kernel  ", stem);
         switch (st->kind) {
-        case EIN_K_GENERIC:
-            put(s, "loopnest_%s (generic strided loop nest)\n", dt);
+        case EIN_K_GENERIC: {
+            int gk = ein_generic_kind(p, st);
+            if (gk)
+                put(s, "%s_%s/%s (%s)\n", st->nin == 1 ? "unary" : "product", dt,
+                    p->kt->name, ein_gk_name(gk));
+            else
+                put(s, "loopnest_%s (generic strided loop nest)\n", dt);
             break;
+        }
         case EIN_K_DOT:
             put(s, "dot_%s/%s  k=%s(%lld)\n", dt, p->kt->name, st->kname, (long long)st->k);
             break;

@@ -223,6 +223,9 @@ void ein_cache_clear(void);
 /* exec.c */
 void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
                    size_t esize, int64_t span[2]);
+/* Which of the table's loops a GENERIC step runs (EIN_GK_*), or 0 for
+ * the generic loop nest. */
+int ein_generic_kind(const ein_plan *p, const ein_step *s);
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
                    ein_tensor *out);
 

@@ -454,3 +454,32 @@ Test(unary, two_threads_same_bits)
         cr_assert(memcmp(o1, o2, sizeof o1) == 0, "%s: 1 and 2 threads differ", x);
     }
 }
+
+/* EXPLAIN names the loop a step without a dense kernel runs. */
+Test(unary, explain_names_the_loop)
+{
+    static float a[64 * 64], b[64 * 64];
+    const struct {
+        const char *expr, *want;
+    } cases[] = {
+        {"ij->ji", "unary_f32/"},      {"ij->ji", "(copy)"},
+        {"ij->i", "(row sums)"},       {"ij->j", "(column sums)"},
+        {"ij,ij->ij", "product_f32/"}, {"ij,ji->ij", "(elementwise product)"},
+        {"ij,ij->j", "(column sums of products)"},
+        {"ii->", "loopnest_f32 (generic strided loop nest)"},
+    };
+    int64_t shape[2] = {64, 64};
+    ein_tensor A = {a, EIN_F32, 2, shape, NULL}, B = {b, EIN_F32, 2, shape, NULL};
+    const ein_tensor *ops[] = {&A, &B};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int nops = strchr(cases[i].expr, ',') ? 2 : 1;
+        ein_status st;
+        ein_plan *p = ein_plan_new(cases[i].expr, nops, ops, NULL, NULL, &st);
+        cr_assert(p, "%s: %s", cases[i].expr, ein_last_error());
+        char text[4096];
+        ein_plan_explain(p, text, sizeof text);
+        cr_assert(strstr(text, cases[i].want), "%s: no \"%s\" in\n%s", cases[i].expr,
+                  cases[i].want, text);
+        ein_plan_free(p);
+    }
+}
