@@ -123,7 +123,7 @@ typedef struct ein_pathinfo {
 /* Most operands the exact search takes (3^n / 2 splits), and the most
  * for which auto picks it (under ~1 ms of planning on the dev machine). */
 #define EIN_PATH_OPTIMAL_MAX  16
-#define EIN_PATH_AUTO_OPTIMAL 9
+#define EIN_PATH_AUTO_OPTIMAL 10
 
 /* Order b's operands as opt (NULL: auto, no limit) asks; steps needs room
  * for 2 * nops + 1 entries.  EIN_ERR_LIMIT when no order keeps every

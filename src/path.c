@@ -93,7 +93,7 @@ typedef struct pair { int a, b; } pair;
  * shares a label.  Costs are recomputed each round against the terms
  * still live, so a label that became private counts as summed.  Pairs
  * whose result would exceed the limit are skipped; false if none fits. */
-static bool greedy(const pctx *c, pair *path, double *largest)
+static bool greedy_fresh(const pctx *c, pair *path, double *largest)
 {
     int n = c->n;
     lset t[EIN_MAX_OPERANDS];
@@ -142,6 +142,104 @@ static bool greedy(const pctx *c, pair *path, double *largest)
     if (largest)
         *largest = big;
     return true;
+}
+
+/* numpy.einsum_path's greedy, step for step: the same rule, but a pair's
+ * cost is computed once, against the list as it was when the pair was
+ * first seen (only pairs with the newest term are scored after each
+ * step), ties go to the pair seen first, a pair whose FLOPs would push
+ * the total past the one-loop-nest cost is dropped, and outer products
+ * are scanned only when no candidate is left.  Stale costs sometimes
+ * pick a better order than fresh ones (and sometimes worse), so greedy
+ * runs both and keeps the cheaper.  Produces numpy's positions
+ * (contracted pair leaves the list, the result is appended); false when
+ * nothing fits the limit or memory ran out. */
+typedef struct npcand {
+    double key, cost;    /* size(result) - sizes of the pair; FLOPs */
+    int    i, j;         /* positions, i < j */
+    lset   res;
+} npcand;
+
+static void np_parse(const pctx *c, const lset *list, int cnt, int i, int j,
+                     double path_cost, double naive, npcand *out, int *nout)
+{
+    lset contract = ls_or(list[i], list[j]), remain = c->out;
+    for (int k = 0; k < cnt; k++)
+        if (k != i && k != j)
+            remain = ls_or(remain, list[k]);
+    lset res = ls_and(remain, contract);
+    double size = ls_size(c->ext, res);
+    if (cnt > 2 && size > c->limit)
+        return;
+    double cost = pair_flops(c->ext, list[i], list[j], res);
+    if (path_cost + cost > naive)
+        return;
+    out[(*nout)++] = (npcand){size - ls_size(c->ext, list[i]) - ls_size(c->ext, list[j]),
+                              cost, i, j, res};
+}
+
+static bool greedy_numpy(const pctx *c, double naive, int32_t *pos)
+{
+    int n = c->n, cnt = n;
+    size_t cap = (size_t)n * (size_t)(n - 1) / 2 + (size_t)n;
+    npcand *known = ein_malloc(cap * sizeof *known);
+    lset *list = ein_malloc((size_t)n * sizeof *list);
+    if (!known || !list) {
+        ein_free(known);
+        ein_free(list);
+        return false;
+    }
+    memcpy(list, c->term, (size_t)n * sizeof *list);
+    int nk = 0, newest = -1;
+    double path_cost = 0;
+    bool ok = true;
+    for (int step = 0; step < n - 1 && ok; step++) {
+        /* First all pairs, then only the pairs with the newest term. */
+        for (int i = 0; i < cnt; i++)
+            for (int j = i + 1; j < cnt; j++) {
+                if (newest >= 0 && j != newest)
+                    continue;
+                if (ls_empty(ls_and(list[i], list[j])))
+                    continue;
+                np_parse(c, list, cnt, i, j, path_cost, naive, known, &nk);
+            }
+        if (nk == 0)
+            for (int i = 0; i < cnt; i++)
+                for (int j = i + 1; j < cnt; j++)
+                    np_parse(c, list, cnt, i, j, path_cost, naive, known, &nk);
+        if (nk == 0) {
+            ok = false;
+            break;
+        }
+        int best = 0;
+        for (int q = 1; q < nk; q++)
+            if (known[q].key < known[best].key ||
+                (known[q].key == known[best].key && known[q].cost < known[best].cost))
+                best = q;
+        npcand b = known[best];
+        pos[2 * step] = b.i;
+        pos[2 * step + 1] = b.j;
+        path_cost += b.cost;
+        /* Drop pairs that used either position; shift the others. */
+        int w = 0;
+        for (int q = 0; q < nk; q++) {
+            npcand x = known[q];
+            if (x.i == b.i || x.i == b.j || x.j == b.i || x.j == b.j)
+                continue;
+            x.i -= (x.i > b.i) + (x.i > b.j);
+            x.j -= (x.j > b.i) + (x.j > b.j);
+            known[w++] = x;
+        }
+        nk = w;
+        memmove(&list[b.j], &list[b.j + 1], (size_t)(cnt - b.j - 1) * sizeof *list);
+        memmove(&list[b.i], &list[b.i + 1], (size_t)(cnt - b.i - 2) * sizeof *list);
+        cnt--;
+        list[cnt - 1] = b.res;
+        newest = cnt - 1;
+    }
+    ein_free(known);
+    ein_free(list);
+    return ok;
 }
 
 /* ---- optimal: dynamic programming over subsets ----------------------------- */
@@ -460,6 +558,47 @@ static ein_status explicit_path(const pctx *c, const int32_t *pp, int32_t len,
     return EIN_OK;
 }
 
+/* FLOPs and largest intermediate of an order (every step re-scored
+ * against the terms live at that point). */
+static bool score(const pctx *c, const pair *path, double *flops, double *largest)
+{
+    ein_pathstep *scratch = ein_malloc((size_t)c->n * sizeof *scratch);
+    if (!scratch)
+        return false;
+    ein_pathinfo tmp = {0};
+    int ns = 0;
+    emit(c, path, scratch, &ns, &tmp);
+    ein_free(scratch);
+    *flops = tmp.flops;
+    if (largest)
+        *largest = tmp.largest;
+    return true;
+}
+
+/* Greedy: the fresh-cost and numpy's stale-cost variants of the rule,
+ * whichever order costs fewer FLOPs (the fresh one on a tie). */
+static bool greedy(const pctx *c, double naive, pair *path)
+{
+    bool ok = greedy_fresh(c, path, NULL);
+    int n = c->n;
+    int32_t *pos = ein_malloc((size_t)n * 2 * sizeof *pos);
+    pair *alt = ein_malloc((size_t)n * sizeof *alt);
+    if (pos && alt && greedy_numpy(c, naive, pos)) {
+        int np, nu, unary[1];
+        double f0 = INFINITY, f1 = INFINITY;
+        if (explicit_path(c, pos, n - 1, alt, &np, unary, &nu) == EIN_OK &&
+            (!ok || score(c, path, &f0, NULL)) && score(c, alt, &f1, NULL) &&
+            (!ok || f1 < f0)) {
+            memcpy(path, alt, (size_t)(n - 1) * sizeof *path);
+            ok = true;
+        }
+    }
+    ein_clear_error();
+    ein_free(pos);
+    ein_free(alt);
+    return ok;
+}
+
 /* ---- entry point ----------------------------------------------------------- */
 
 const char *ein_path_algo_name(ein_path_algo a)
@@ -629,7 +768,7 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
             for (int i = 0; i < n; i++)
                 s->alive[i] = true;
             /* Greedy's order is the bound to beat (when it fits). */
-            if (greedy(c, s->best, NULL)) {
+            if (greedy(c, info->naive_flops, s->best)) {
                 ein_pathinfo tmp = {0};
                 ein_pathstep *scratch = ein_malloc((size_t)n * sizeof *scratch);
                 if (scratch) {
@@ -663,7 +802,7 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
             }
             break;
         default:
-            found = greedy(c, path, NULL);
+            found = greedy(c, info->naive_flops, path);
             break;
         }
     }
