@@ -519,7 +519,7 @@ static ein_status explicit_path(const pctx *c, const int32_t *pp, int32_t len,
         return ein_fail(EIN_ERR_ARG, "explicit path: path_len is %d (must be >= 0)", (int)len);
     for (int s = 0; s < len; s++) {
         int32_t x = pp[2 * s], y = pp[2 * s + 1];
-        if (cnt == 1)
+        if (cnt == 1 && y != -1)
             return ein_fail(EIN_ERR_ARG, "explicit path: step %d (%d, %d) comes after "
                             "every operand was contracted into one (%d steps are "
                             "enough)", s, (int)x, (int)y, s);

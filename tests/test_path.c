@@ -670,3 +670,29 @@ Test(path, memory_limit_counts_the_whole_workspace)
     cr_assert(p, "%s", ein_last_error());
     ein_plan_free(p);
 }
+
+Test(path, explicit_path_for_one_or_two_operands)
+{
+    /* numpy gives [(0,)] for one operand and [(0, 1)] for two. */
+    static double d[16];
+    int64_t s[] = {4, 4};
+    ein_tensor t = {d, EIN_F64, 2, s, NULL};
+    const ein_tensor *ops[] = {&t, &t};
+    int32_t one[] = {0, -1}, two[] = {0, 1};
+    ein_status st;
+    ein_options o = {.path_pairs = one, .path_len = 1};
+    ein_plan *p = ein_plan_new("ii->i", 1, ops, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    ein_plan_free(p);
+    o.path_len = 0;
+    p = ein_plan_new("ii->i", 1, ops, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    ein_plan_free(p);
+    o = (ein_options){.path_pairs = two, .path_len = 1};
+    p = ein_plan_new("ij,jk->ik", 2, ops, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    ein_plan_free(p);
+    o.path_len = 2;
+    cr_assert_null(ein_plan_new("ij,jk->ik", 2, ops, NULL, &o, &st));
+    cr_assert_eq(st, EIN_ERR_ARG);
+}
