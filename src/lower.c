@@ -306,6 +306,49 @@ static void step_expr(const ein_bound *b, const slotinfo *ins[2], int nin,
         snprintf(buf + w, cap - w, "  %s", shapes);
 }
 
+/* Offsets for the temporaries: each step's result goes at the lowest
+ * 64-byte-aligned offset (from `base`, above the converted operand
+ * copies, which live throughout) that overlaps no temporary still alive;
+ * a temporary dies after the last step that reads it.  Returns the
+ * workspace's size in bytes: the end of the highest block. */
+static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
+{
+    typedef struct blk { size_t off, end; int death; } blk;
+    blk live[2 * EIN_MAX_OPERANDS + 2];
+    int nlive = 0;
+    size_t top = base;
+    for (int i = 0; i < p->nsteps; i++) {
+        int os = p->steps[i].out;
+        if (os >= p->nops && os < EIN_OUT_SLOT(p) && p->slots[os].in_workspace) {
+            size_t bytes = (size_t)p->slots[os].size * esize;
+            int death = i;
+            for (int j = i + 1; j < p->nsteps; j++)
+                if (p->steps[j].in[0] == os || (p->steps[j].nin == 2 && p->steps[j].in[1] == os))
+                    death = j;
+            /* Candidates: the base and the aligned end of every live block. */
+            size_t best = SIZE_MAX;
+            for (int c = -1; c < nlive; c++) {
+                size_t o = c < 0 ? base : (live[c].end + 63) & ~(size_t)63;
+                bool fits = true;
+                for (int q = 0; q < nlive && fits; q++)
+                    fits = !(o < live[q].end && live[q].off < o + bytes);
+                if (fits && o < best)
+                    best = o;
+            }
+            p->slots[os].offset = best;
+            live[nlive++] = (blk){best, best + bytes, death};
+            if (best + bytes > top)
+                top = best + bytes;
+        }
+        int w = 0;
+        for (int q = 0; q < nlive; q++)
+            if (live[q].death > i)
+                live[w++] = live[q];
+        nlive = w;
+    }
+    return top;
+}
+
 ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
                      bool force_generic)
 {
@@ -370,6 +413,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
         return EIN_OK;
     }
 
+    size_t total = ws;
     int npath = 0;
     ein_status pst = ein_path_find(b, opt, path, &npath, &p->path);
     if (pst != EIN_OK) {
@@ -412,7 +456,9 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
             }
             p->slots[os].in_workspace = true;
             p->slots[os].size = acc;
-            if (!ok || !reserve(&ws, acc, esize, &p->slots[os].offset)) {
+            /* Counted here only to catch overflow: pack_workspace() gives
+             * the real offsets, reusing blocks of dead temporaries. */
+            if (!ok || !reserve(&total, acc, esize, &p->slots[os].offset)) {
                 ein_free(path);
                 ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result "
@@ -463,20 +509,15 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
     }
     p->nsteps = npath;
     p->nslots = out_slot + 1;
-    p->workspace = ws;
+    p->workspace = pack_workspace(p, ws, esize);
     ein_free(path);
     ein_free(info);
 
-    /* The search kept each intermediate within the limit; every one of
-     * them lives in the workspace at once (with any converted operand
-     * copies), so the total must fit too.  Counted in elements' bytes:
-     * the alignment padding between blocks (under 64 bytes each) is not
-     * the caller's data and is left out. */
+    /* The search kept each intermediate within the limit; the workspace
+     * holds those alive at once (a step's inputs and its result, and any
+     * converted operand copies), so it must fit too. */
     int64_t limit = opt ? opt->memory_limit : 0;
-    size_t need = 0;
-    for (int k = 0; k < p->nslots - 1; k++)
-        if (p->slots[k].in_workspace)
-            need += (size_t)p->slots[k].size * esize;
+    size_t need = p->workspace;
     if (limit > 0 && need > (size_t)limit) {
         size_t temps = 0, conv = 0, big = 0;
         int nt = 0, bigstep = -1;
@@ -502,8 +543,9 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
             snprintf(conv_note, sizeof conv_note, "; operands converted to %s hold %zu "
                      "bytes", ein_dtype_name(b->dtype), conv);
         return ein_fail(EIN_ERR_LIMIT, "the plan needs %zu bytes of workspace but "
-                        "memory_limit is %lld bytes: %d intermediates hold %zu bytes "
-                        "(the largest %zu bytes, step %d)%s", need, (long long)limit,
+                        "memory_limit is %lld bytes: its %d intermediates hold %zu bytes "
+                        "in all (the largest %zu bytes, step %d), and the workspace holds "
+                        "those alive at once%s", need, (long long)limit,
                         nt, temps, big, bigstep, conv_note);
     }
     return EIN_OK;

@@ -223,14 +223,14 @@ Test(lower, path_section_for_three_or_more_operands)
     cr_assert(end, "%s", t);
     memmove(at + 11, end, strlen(end) + 1);   /* "planned in  us" */
     expect_has(t,
-        "|-- workspace  49152 bytes of temporaries\n"
+        "|-- workspace  32768 bytes of temporaries\n"
         "|-- path  optimal, 4 steps (FLOPs counted as opt_einsum does)\n"
         "|   |-- 0: ea,abcd->bced  [8x8],[8x8x8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
         "|   |-- 1: bced,hd->behc  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
         "|   |-- 2: behc,gc->eghb  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
         "|   |-- 3: eghb,fb->efgh  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, into out, GEMM\n"
         "|   `-- naive 8.38861e+07 flops, optimized 262144 flops, speedup 320x, largest "
-        "intermediate 16384 bytes, workspace 49152 bytes, planned in  us\n"
+        "intermediate 16384 bytes, workspace 32768 bytes, planned in  us\n"
         "|-- step 0: GEMM  t0 = op0 * op2\n");
     free(t);
     /* Two operands: no path section. */

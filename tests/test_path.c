@@ -647,8 +647,10 @@ Test(path, memory_limit_steers_the_order)
 
 Test(path, memory_limit_counts_the_whole_workspace)
 {
-    /* A chain of four 4x4 f64 matrices: two 128-byte intermediates, each
-     * within 200 bytes, live in the workspace together (256 bytes). */
+    /* A chain of four 4x4 f64 matrices, left to right: two 128-byte
+     * intermediates, each within 200 bytes, but step 1 reads the first
+     * while it writes the second, so both are in the workspace (256
+     * bytes). */
     static double d[16];
     int64_t s[] = {4, 4};
     ein_tensor t = {d, EIN_F64, 2, s, NULL};
@@ -658,11 +660,18 @@ Test(path, memory_limit_counts_the_whole_workspace)
     cr_assert_null(ein_plan_new("ij,jk,kl,lm->im", 4, ops, NULL, &o, &st));
     cr_assert_eq(st, EIN_ERR_LIMIT);
     cr_assert(strstr(ein_last_error(), "the plan needs 256 bytes of workspace but "
-                                       "memory_limit is 200 bytes: 2 intermediates hold "
-                                       "256 bytes"), "%s", ein_last_error());
+                                       "memory_limit is 200 bytes: its 2 intermediates "
+                                       "hold 256 bytes in all"), "%s", ein_last_error());
     o.memory_limit = 256;
     ein_plan *p = ein_plan_new("ij,jk,kl,lm->im", 4, ops, NULL, &o, &st);
     cr_assert(p, "%s", ein_last_error());
+    ein_plan_free(p);
+    /* Blocks are reused: five matrices left to right hold at most two
+     * intermediates at once, so three 128-byte ones need 256 bytes. */
+    const ein_tensor *five[] = {&t, &t, &t, &t, &t};
+    p = ein_plan_new("ij,jk,kl,lm,mn->in", 5, five, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert_eq(p->workspace, 256);
     ein_plan_free(p);
     /* Without intermediates (two operands) a tiny limit is fine. */
     o.memory_limit = 1;
