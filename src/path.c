@@ -508,13 +508,12 @@ static void emit(const pctx *c, const pair *path, ein_pathstep *steps, int *nout
 /* numpy's convention: positions in the current operand list; the two
  * leave the list and the result is appended.  Converted to term ids. */
 static ein_status explicit_path(const pctx *c, const int32_t *pp, int32_t len,
-                                pair *path, int *npairs, int *unary, int *nunary)
+                                pair *path, int *npairs)
 {
     int n = c->n, list[EIN_MAX_OPERANDS], cnt = n;
     for (int i = 0; i < n; i++)
         list[i] = i;
     *npairs = 0;
-    *nunary = 0;
     if (len < 0)
         return ein_fail(EIN_ERR_ARG, "explicit path: path_len is %d (must be >= 0)", (int)len);
     for (int s = 0; s < len; s++) {
@@ -537,7 +536,6 @@ static ein_status explicit_path(const pctx *c, const int32_t *pp, int32_t len,
         if (y < 0) {
             /* A single-operand step: its private labels are already summed
              * first, so it only moves the operand to the end of the list. */
-            unary[(*nunary)++] = list[x];
             int id = list[x];
             memmove(&list[x], &list[x + 1], (size_t)(cnt - x - 1) * sizeof *list);
             list[cnt - 1] = id;
@@ -584,9 +582,9 @@ static bool greedy(const pctx *c, double naive, pair *path)
     int32_t *pos = ein_malloc((size_t)n * 2 * sizeof *pos);
     pair *alt = ein_malloc((size_t)n * sizeof *alt);
     if (pos && alt && greedy_numpy(c, naive, pos)) {
-        int np, nu, unary[1];
+        int np;
         double f0 = INFINITY, f1 = INFINITY;
-        if (explicit_path(c, pos, n - 1, alt, &np, unary, &nu) == EIN_OK &&
+        if (explicit_path(c, pos, n - 1, alt, &np) == EIN_OK &&
             (!ok || score(c, path, &f0, NULL)) && score(c, alt, &f1, NULL) &&
             (!ok || f1 < f0)) {
             memcpy(path, alt, (size_t)(n - 1) * sizeof *path);
@@ -707,16 +705,16 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
         ps->size = ls_size(c->ext, c->out);
         info->flops += ps->flops;
         if (info->explicit_path) {
-            int dummy[EIN_MAX_OPERANDS], nu, np;
-            st = explicit_path(c, opt->path_pairs, opt->path_len, path, &np, dummy, &nu);
+            int np;
+            st = explicit_path(c, opt->path_pairs, opt->path_len, path, &np);
         }
         goto done;
     }
 
     bool found = true;
     if (info->explicit_path) {
-        int unary[EIN_MAX_OPERANDS], nu, np;
-        if ((st = explicit_path(c, opt->path_pairs, opt->path_len, path, &np, unary, &nu)))
+        int np;
+        if ((st = explicit_path(c, opt->path_pairs, opt->path_len, path, &np)))
             goto done;
         /* The caller chose the order; the limit still applies to it. */
         double big = 0;

@@ -705,3 +705,20 @@ Test(path, explicit_path_for_one_or_two_operands)
     cr_assert_null(ein_plan_new("ij,jk->ik", 2, ops, NULL, &o, &st));
     cr_assert_eq(st, EIN_ERR_ARG);
 }
+
+Test(path, many_single_operand_steps_are_harmless)
+{
+    /* Unary steps only move an operand; a long run of them must neither
+     * overflow anything nor change the result. */
+    static int32_t pairs[2 * 1000 + 4];
+    for (int s = 0; s < 1000; s++) {
+        pairs[2 * s] = s % 3;
+        pairs[2 * s + 1] = -1;
+    }
+    pairs[2000] = 0; pairs[2001] = 1; pairs[2002] = 0; pairs[2003] = 1;
+    int64_t sh[8][8] = {{3, 4}, {4, 5}, {5, 2}};
+    int nd[] = {2, 2, 2};
+    ein_options o = {.path_pairs = pairs, .path_len = 1002};
+    run_plan_vs_reference("ij,jk,kl->il", 3, (const int64_t (*)[8])sh, nd, &o,
+                          "1000 unary steps");
+}
