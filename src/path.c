@@ -19,11 +19,9 @@
 static inline lset ls_or(lset a, lset b) { return (lset){{a.w[0] | b.w[0], a.w[1] | b.w[1]}}; }
 static inline lset ls_and(lset a, lset b) { return (lset){{a.w[0] & b.w[0], a.w[1] & b.w[1]}}; }
 static inline lset ls_xor(lset a, lset b) { return (lset){{a.w[0] ^ b.w[0], a.w[1] ^ b.w[1]}}; }
-static inline lset ls_andnot(lset a, lset b) { return (lset){{a.w[0] & ~b.w[0], a.w[1] & ~b.w[1]}}; }
 static inline bool ls_empty(lset a) { return !(a.w[0] | a.w[1]); }
 static inline bool ls_eq(lset a, lset b) { return a.w[0] == b.w[0] && a.w[1] == b.w[1]; }
 static inline void ls_set(lset *a, int l) { a->w[l >> 6] |= (uint64_t)1 << (l & 63); }
-static inline bool ls_has(lset a, int l) { return (a.w[l >> 6] >> (l & 63)) & 1; }
 
 /* Product of the extents of the labels in s (elements), as a double so
  * that it cannot overflow; exact while it stays below 2^53. */
@@ -802,6 +800,16 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
         default:
             found = greedy(c, info->naive_flops, path);
             break;
+        }
+    }
+    if (!found && !info->explicit_path && info->algo != EIN_PATH_NAIVE &&
+        info->algo != EIN_PATH_OPTIMAL && n <= EIN_PATH_OPTIMAL_MAX) {
+        /* A heuristic can corner itself under a limit that some order
+         * meets: the exact search then finds the cheapest such order. */
+        int r = optimal(c, path);
+        if (r == 1) {
+            found = true;
+            info->algo = EIN_PATH_OPTIMAL;
         }
     }
     if (!found) {

@@ -687,7 +687,7 @@ Test(path, explicit_path_for_one_or_two_operands)
     int64_t s[] = {4, 4};
     ein_tensor t = {d, EIN_F64, 2, s, NULL};
     const ein_tensor *ops[] = {&t, &t};
-    int32_t one[] = {0, -1}, two[] = {0, 1};
+    int32_t one[] = {0, -1}, two[] = {0, 1, 0, 1};
     ein_status st;
     ein_options o = {.path_pairs = one, .path_len = 1};
     ein_plan *p = ein_plan_new("ii->i", 1, ops, NULL, &o, &st);
