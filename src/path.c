@@ -286,10 +286,17 @@ static dpnode *dp_alloc(const pctx *c, lset **labp)
 }
 
 /* minimax: minimise the largest intermediate instead of the FLOPs (to
- * tell the caller what the smallest achievable one is). */
-static void dp_run(const pctx *c, dpnode *d, bool minimax)
+ * tell the caller what the smallest achievable one is).  The inner loop
+ * reads the value being minimised from `v`, a plain array of doubles
+ * (2^n of them), not from the 48-byte nodes.  Measured on the 16-operand
+ * suite cases: 160-210 ms with this and the size bound below, 176-270 ms
+ * without (noisy, shared machine): the split enumeration itself
+ * dominates. */
+static void dp_run(const pctx *c, dpnode *d, double *v, bool minimax)
 {
     uint32_t full = (uint32_t)(((size_t)1 << c->n) - 1);
+    for (uint32_t s = 1; s <= full; s++)
+        v[s] = minimax ? d[s].big : d[s].cost;
     for (uint32_t s = 3; s <= full; s++) {
         if (!(s & (s - 1)))
             continue;
@@ -302,14 +309,17 @@ static void dp_run(const pctx *c, dpnode *d, bool minimax)
         for (uint32_t sub = (rest - 1) & rest;; sub = (sub - 1) & rest) {
             uint32_t a = low | sub, b = s ^ a;
             if (minimax) {
-                double m = d[a].big > d[b].big ? d[a].big : d[b].big;
+                double m = v[a] > v[b] ? v[a] : v[b];
                 if (m < best) {
                     best = m;
                     bsplit = a;
                 }
             } else {
-                double base = d[a].cost + d[b].cost;
-                if (base < best) {
+                /* The pair costs at least the size of either result
+                 * (exact bound, no product needed). */
+                double base = v[a] + v[b];
+                double lb = d[a].size > d[b].size ? d[a].size : d[b].size;
+                if (base + lb < best) {
                     double f = base + pair_flops(c->ext, d[a].keep, d[b].keep, d[s].keep);
                     if (f < best) {
                         best = f;
@@ -322,9 +332,9 @@ static void dp_run(const pctx *c, dpnode *d, bool minimax)
         }
         if (minimax) {
             double own = s == full ? 0 : d[s].size;
-            d[s].big = best > own ? best : own;
+            v[s] = d[s].big = best > own ? best : own;
         } else {
-            d[s].cost = best;
+            v[s] = d[s].cost = best;
         }
         d[s].split = bsplit;
     }
@@ -346,9 +356,16 @@ static int optimal(const pctx *c, pair *path)
 {
     lset *lab;
     dpnode *d = dp_alloc(c, &lab);
-    if (!d)
+    double *v = d ? ein_malloc(((size_t)1 << c->n) * sizeof *v) : NULL;
+    if (!v) {
+        if (d) {
+            ein_free(d);
+            ein_free(lab);
+        }
         return -1;
-    dp_run(c, d, false);
+    }
+    dp_run(c, d, v, false);
+    ein_free(v);
     uint32_t full = (uint32_t)(((size_t)1 << c->n) - 1);
     int ok = isfinite(d[full].cost) ? 1 : 0;
     if (ok) {
@@ -369,9 +386,16 @@ static double smallest_largest(const pctx *c)
         return NAN;
     lset *lab;
     dpnode *d = dp_alloc(c, &lab);
-    if (!d)
+    double *v = d ? ein_malloc(((size_t)1 << c->n) * sizeof *v) : NULL;
+    if (!v) {
+        if (d) {
+            ein_free(d);
+            ein_free(lab);
+        }
         return NAN;
-    dp_run(c, d, true);
+    }
+    dp_run(c, d, v, true);
+    ein_free(v);
     double r = d[((size_t)1 << c->n) - 1].big;
     ein_free(d);
     ein_free(lab);
