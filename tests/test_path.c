@@ -722,3 +722,58 @@ Test(path, many_single_operand_steps_are_harmless)
     run_plan_vs_reference("ij,jk,kl->il", 3, (const int64_t (*)[8])sh, nd, &o,
                           "1000 unary steps");
 }
+
+/* Greedy against numpy.einsum_path's greedy on recorded suite cases (the
+ * FLOPs come from bench/paths_ref.tsv, numpy 1.24, scored with the same
+ * count; numpy itself is never run by the tests): never more FLOPs. */
+static double greedy_flops(const char *expr, const int64_t *ext_by_letter)
+{
+    int64_t sh[40][8];
+    int nd[40] = {0}, n = 1;
+    for (const char *p = expr; *p && *p != '-'; p++) {
+        if (*p == ',') {
+            n++;
+            continue;
+        }
+        int l = *p >= 'a' ? *p - 'a' : 26 + *p - 'A';
+        sh[n - 1][nd[n - 1]++] = ext_by_letter[l];
+    }
+    ein_tensor t[40];
+    const ein_tensor *ops[40];
+    for (int k = 0; k < n; k++) {
+        t[k] = (ein_tensor){buf, EIN_F32, nd[k], sh[k], NULL};
+        ops[k] = &t[k];
+    }
+    ein_expr e;
+    ein_bound b;
+    cr_assert_eq(ein_parse(expr, &e), EIN_OK);
+    cr_assert_eq(ein_bind(&e, n, ops, NULL, &b), EIN_OK, "%s", ein_last_error());
+    ein_expr_free(&e);
+    char sq[64];
+    ein_squeeze(&b, sq, sizeof sq);
+    ein_pathstep st[90];
+    int ns;
+    ein_pathinfo info;
+    ein_options o = {.path = EIN_PATH_GREEDY};
+    cr_assert_eq(ein_path_find(&b, &o, st, &ns, &info), EIN_OK);
+    ein_bound_free(&b);
+    return info.flops;
+}
+
+Test(path, greedy_never_worse_than_numpy_greedy)
+{
+    int64_t ext[52];
+    for (int i = 0; i < 52; i++)
+        ext[i] = 3;
+    cr_assert_leq(greedy_flops("am,abn,bco,cp,dmq,denr,efos,fpt,gqu,ghrv,hisw,itx,ju,"
+                               "jkv,klw,lx->", ext), 18198, "lattice_4x4_d3");
+    for (int i = 0; i < 52; i++)
+        ext[i] = 2;
+    cr_assert_leq(greedy_flops("au,abv,bcw,cdx,dy,euz,efvA,fgwB,ghxC,hyD,izE,ijAF,jkBG,"
+                               "klCH,lDI,mEJ,mnFK,noGL,opHM,pIN,qJ,qrK,rsL,stM,tN->", ext),
+                  4960, "lattice_5x5_d2");
+    cr_assert_leq(greedy_flops("ceg,hmv,amq,elt,cdw,jtx,pru,hux,lrw,dip,bno,bkq,fko,fns,"
+                               "ais,gjv->", ext), 1040, "regular3_n16_d2");
+    int64_t c8[52] = {30, 700, 8, 500, 40, 4, 900, 60, 7};
+    cr_assert_leq(greedy_flops("ab,bc,cd,de,ef,fg,gh,hi->ai", c8), 1097520, "chain8_skewed");
+}
