@@ -146,4 +146,8 @@ void bn_peers_close(void);
 /* Child side: `einsum-bench --peer openblas` serves requests on stdin. */
 int  bn_peer_child_main(void);
 
+/* ---- paths.c: the contraction-path suite (einsum-bench --paths) ---------- */
+
+int bn_paths_main(int argc, char **argv);
+
 #endif

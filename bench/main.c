@@ -730,6 +730,9 @@ int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--peer") == 0)
         return bn_peer_child_main();
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--paths"))
+            return bn_paths_main(argc, argv);
     options o = {.dtype = EIN_F32, .rounds = 3};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

@@ -1,9 +1,12 @@
 /* api.c — the public entry points: compile (parse, bind, rewrite, path,
  * lower) into an immutable plan, check tensors against it, execute.  The
  * one-shot einsum_v() lives in cache.c, in front of its plan cache. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -39,6 +42,8 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
                          bool force_generic, ein_status *stp)
 {
     ein_status st_local, *st = stp ? stp : &st_local;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ein_clear_error();
     if (opt && opt->num_threads < 0) {
         *st = ein_fail(EIN_ERR_ARG, "ein_options.num_threads is %d (must be >= 0)",
@@ -108,12 +113,16 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
     ein_squeeze(&b, p->squeezed, sizeof p->squeezed);
     p->kt = kt ? kt : ein_ktable_default();
     p->nthreads = default_threads(opt);
-    if ((*st = ein_lower(&b, p, force_generic)) != EIN_OK)
+    if ((*st = ein_lower(&b, p, opt, force_generic)) != EIN_OK)
         goto fail;
     for (int i = 0; i < p->nsteps; i++) {
         p->flops += p->steps[i].flops;
         p->bytes += p->steps[i].bytes;
     }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    p->plan_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+                 (double)(t1.tv_nsec - t0.tv_nsec) / 1e3;
     ein_bound_free(&b);
     ein_expr_free(&e);
     return p;

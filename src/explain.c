@@ -167,6 +167,32 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
     put(s, "%s`-- cost    %.0f flops, %.0f bytes\n", stem, st->flops, st->bytes);
 }
 
+/* The contraction order of three or more operands, numpy.einsum_path
+ * style: per step the expression (each term's labels in memory order),
+ * shapes, FLOPs counted as opt_einsum does, the intermediate's bytes and
+ * the kernel; then the totals.  The planning time is the only figure that
+ * varies from run to run, so it ends the last line. */
+static void put_path(sbuf *s, const ein_plan *p)
+{
+    const ein_pathinfo *pi = &p->path;
+    size_t esize = ein_dtype_size(p->dtype);
+    put(s, "|-- path  %s, %d steps (FLOPs counted as opt_einsum does)\n",
+        pi->explicit_path ? "explicit" : ein_path_algo_name(pi->algo), p->nsteps);
+    for (int i = 0; i < p->nsteps; i++) {
+        const ein_step *st = &p->steps[i];
+        put(s, "|   |-- %d: %s  %.0f flops, ", i, st->pexpr, st->pflops);
+        if (st->psize > 0)
+            put(s, "%.0f bytes, ", st->psize * (double)esize);
+        else
+            put(s, "into out, ");
+        put(s, "%s\n", kind_name(st->kind));
+    }
+    put(s, "|   `-- naive %.6g flops, optimized %.6g flops, speedup %.3gx, "
+        "largest intermediate %.0f bytes, workspace %zu bytes, planned in %.0f us\n",
+        pi->naive_flops, pi->flops, pi->flops > 0 ? pi->naive_flops / pi->flops : 1.0,
+        pi->largest * (double)esize, p->workspace, p->plan_us);
+}
+
 size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
 {
     sbuf s = {buf, cap, 0};
@@ -199,6 +225,8 @@ size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
         put(&s, "|-- squeeze  %s (extent 1: out of every loop nest)\n", p->squeezed);
     if (p->workspace)
         put(&s, "|-- workspace  %zu bytes of temporaries\n", p->workspace);
+    if (p->nops >= 3 && p->nsteps > 0 && p->steps[0].kind != EIN_K_ZERO)
+        put_path(&s, p);
     if (p->nsteps == 0)
         put(&s, "`-- (no steps: the result is empty)\n");
     for (int i = 0; i < p->nsteps; i++)

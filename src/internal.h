@@ -93,6 +93,48 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
                     const ein_tensor *out, ein_bound *b);
 void ein_bound_free(ein_bound *b);
 
+/* ---- path --------------------------------------------------------------- */
+
+/* A set of label ids (EIN_MAX_LABELS <= 128): bit l of w[l / 64]. */
+typedef struct lset { uint64_t w[2]; } lset;
+static inline bool ein_ls_has(lset s, int l) { return (s.w[l >> 6] >> (l & 63)) & 1; }
+
+/* path.c: the order of pairwise contractions.  Each entry contracts two
+ * (or reduces one) of the live terms into a new term holding `keep`;
+ * terms are named by their operand's position, and a pair's result takes
+ * the id of `a`. */
+typedef struct ein_pathstep {
+    int    a, b;                    /* term ids; b = -1: reduce a alone */
+    lset   keep;                    /* labels of the result */
+    double flops;                   /* opt_einsum's count (see path.c) */
+    double size;                    /* elements of the result */
+} ein_pathstep;
+
+/* What the search found, for explain and the bench. */
+typedef struct ein_pathinfo {
+    ein_path_algo algo;             /* the algorithm that ran (auto resolved) */
+    bool   explicit_path;           /* the caller's path_pairs */
+    double flops;                   /* sum over the steps */
+    double naive_flops;             /* one loop nest over every label */
+    double largest;                 /* elements of the largest intermediate */
+    double plan_us;                 /* time the search took */
+} ein_pathinfo;
+
+/* Most operands the exact search takes (3^n / 2 splits), and the most
+ * for which auto picks it (under ~1 ms of planning on the dev machine). */
+#define EIN_PATH_OPTIMAL_MAX  16
+#define EIN_PATH_AUTO_OPTIMAL 10
+
+/* Order b's operands as opt (NULL: auto, no limit) asks; steps needs room
+ * for 2 * nops + 1 entries.  EIN_ERR_LIMIT when no order keeps every
+ * intermediate within opt->memory_limit, EIN_ERR_ARG for a bad option or
+ * explicit path. */
+ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
+                         ein_pathstep *steps, int *nsteps, ein_pathinfo *info);
+/* The greedy order without a limit; returns the step count. */
+int ein_path_greedy(const ein_bound *b, ein_pathstep *steps);
+const char *ein_path_algo_name(ein_path_algo a);
+
 /* ---- plan ---------------------------------------------------------------- */
 
 /* One loop of a step: its extent and the stride (elements) of each of the
@@ -139,6 +181,11 @@ typedef struct ein_step {
     int64_t  rsa, csa, rsb, csb, rsc, csc;
     char     mname[24], nname[24], kname[24];
     double   flops, bytes;
+    /* The path step this runs (explain): "ea,abcd->ebcd  [..]", its FLOPs
+     * counted as opt_einsum does, and the intermediate's elements (0 for
+     * the output). */
+    char     pexpr[192];
+    double   pflops, psize;
 } ein_step;
 
 typedef struct ein_slot {
@@ -179,6 +226,8 @@ struct ein_plan {
     /* For explain: the rewrite decisions. */
     char       squeezed[256];
     double     flops, bytes;
+    ein_pathinfo path;             /* how the order was found */
+    double     plan_us;            /* the whole compile */
 };
 
 /* Slot id of the final output within a plan. */
@@ -190,16 +239,9 @@ void ein_squeeze(ein_bound *b, char *squeezed, size_t cap);
 /* Returns the new loop count and updates *nfree. */
 int  ein_fuse_loops(ein_loop *loops, int n, int ntensors, int *nfree);
 
-/* path.c: the order of pairwise contractions.  Each entry contracts two
- * (or reduces one) of the live terms into a new term holding `keep`. */
-typedef struct ein_pathstep {
-    int  a, b;                      /* term indices; b = -1: reduce a alone */
-    bool keep[EIN_MAX_LABELS];      /* labels of the result */
-} ein_pathstep;
-int ein_path_greedy(const ein_bound *b, ein_pathstep *steps);
-
 /* lower.c: build the plan's steps from a bound, squeezed expression. */
-ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic);
+ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
+                     bool force_generic);
 
 /* The full compile, with knobs tests use: force_generic runs every step as
  * the generic loop nest over all operands at once (the oracle). */

@@ -248,7 +248,146 @@ static void step_cost(ein_step *s, size_t esize)
     s->bytes = bytes * (double)esize;
 }
 
-ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
+/* The order of an intermediate's labels in memory (outermost first), so
+ * the step that consumes it can read it as a matrix without a copy:
+ * labels the consumer keeps and its partner also carries (batch) first,
+ * then the other kept ones (m or n) in the order the consumer writes
+ * them, then the labels the consumer sums (k) innermost, in the order
+ * the partner lays them out, so that k loops fuse into one. */
+static int temp_order(const ein_bound *b, const ein_pathstep *path, int npath,
+                      int i, const slotinfo *info, const int *cur, int *order)
+{
+    const ein_pathstep *ps = &path[i];
+    int id = ps->a, j = i + 1;
+    while (j < npath && path[j].a != id && path[j].b != id)
+        j++;
+    int partner = -1;
+    if (j < npath && path[j].b >= 0) {
+        int pid = path[j].a == id ? path[j].b : path[j].a;
+        /* The partner's layout is known only if it exists already. */
+        bool made_later = false;
+        for (int q = i + 1; q < j; q++)
+            made_later |= path[q].a == pid;
+        if (!made_later && cur[pid] >= 0)
+            partner = cur[pid];
+    }
+    lset ck = j < npath ? path[j].keep : ps->keep;
+    bool consumer_last = j == npath - 1;
+    int n = 0;
+    for (int grp = 0; grp < 3; grp++) {
+        int start = n;
+        for (int l = 0; l < b->nlabels; l++) {
+            if (!ein_ls_has(ps->keep, l))
+                continue;
+            bool kept = ein_ls_has(ck, l);
+            bool shared = partner >= 0 && info[partner].has[l];
+            int g = kept ? (shared ? 0 : 1) : 2;
+            if (g == grp)
+                order[n++] = l;
+        }
+        /* Sort the group by the stride that decides it, largest first:
+         * the output's for kept labels, the partner's for summed ones. */
+        const int64_t *by = grp == 2 ? (partner >= 0 ? info[partner].stride : NULL)
+                          : consumer_last ? &EIN_STRIDE(b, b->nops, 0) : NULL;
+        if (!by)
+            continue;
+        for (int x = start + 1; x < n; x++)
+            for (int y = x; y > start && llabs(by[order[y]]) > llabs(by[order[y - 1]]); y--) {
+                int t = order[y];
+                order[y] = order[y - 1];
+                order[y - 1] = t;
+            }
+    }
+    return n;
+}
+
+/* "ea,abcd->ebcd" over the labels of a path step, each term in memory
+ * order, then the shapes: for explain's path section. */
+static void step_expr(const ein_bound *b, const slotinfo *ins[2], int nin,
+                      const slotinfo *oi, char *buf, size_t cap)
+{
+    size_t w = 0;
+    char shapes[160];
+    size_t sw = 0;
+    const slotinfo *ts[3] = {ins[0], nin == 2 ? ins[1] : oi, oi};
+    int nt = nin + 1;
+    for (int t = 0; t < nt; t++) {
+        int lab[EIN_MAX_LABELS], n = 0;
+        for (int l = 0; l < b->nlabels; l++)
+            if (ts[t]->has[l])
+                lab[n++] = l;
+        for (int x = 1; x < n; x++)
+            for (int y = x; y > 0 && llabs(ts[t]->stride[lab[y]]) >
+                                      llabs(ts[t]->stride[lab[y - 1]]); y--) {
+                int tmp = lab[y];
+                lab[y] = lab[y - 1];
+                lab[y - 1] = tmp;
+            }
+        const char *sep = t == 0 ? "" : t == nt - 1 ? "->" : ",";
+        if (w < cap)
+            w += (size_t)snprintf(buf + w, cap - w, "%s", sep);
+        if (sw < sizeof shapes)
+            sw += (size_t)snprintf(shapes + sw, sizeof shapes - sw, "%s[", t ? sep : "");
+        for (int x = 0; x < n; x++) {
+            char nb[16];
+            if (w < cap)
+                w += (size_t)snprintf(buf + w, cap - w, "%s", ein_label_name(lab[x], nb));
+            if (sw < sizeof shapes)
+                sw += (size_t)snprintf(shapes + sw, sizeof shapes - sw, "%s%lld",
+                                       x ? "x" : "", (long long)b->extent[lab[x]]);
+        }
+        if (sw < sizeof shapes)
+            sw += (size_t)snprintf(shapes + sw, sizeof shapes - sw, "]");
+    }
+    if (w < cap)
+        snprintf(buf + w, cap - w, "  %s", shapes);
+}
+
+/* Offsets for the temporaries: each step's result goes at the lowest
+ * 64-byte-aligned offset (from `base`, above the converted operand
+ * copies, which live throughout) that overlaps no temporary still alive;
+ * a temporary dies after the last step that reads it.  Returns the
+ * workspace's size in bytes: the end of the highest block. */
+static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
+{
+    typedef struct blk { size_t off, end; int death; } blk;
+    blk live[2 * EIN_MAX_OPERANDS + 2];
+    int nlive = 0;
+    size_t top = base;
+    for (int i = 0; i < p->nsteps; i++) {
+        int os = p->steps[i].out;
+        if (os >= p->nops && os < EIN_OUT_SLOT(p) && p->slots[os].in_workspace) {
+            size_t bytes = (size_t)p->slots[os].size * esize;
+            int death = i;
+            for (int j = i + 1; j < p->nsteps; j++)
+                if (p->steps[j].in[0] == os || (p->steps[j].nin == 2 && p->steps[j].in[1] == os))
+                    death = j;
+            /* Candidates: the base and the aligned end of every live block. */
+            size_t best = SIZE_MAX;
+            for (int c = -1; c < nlive; c++) {
+                size_t o = c < 0 ? base : (live[c].end + 63) & ~(size_t)63;
+                bool fits = true;
+                for (int q = 0; q < nlive && fits; q++)
+                    fits = !(o < live[q].end && live[q].off < o + bytes);
+                if (fits && o < best)
+                    best = o;
+            }
+            p->slots[os].offset = best;
+            live[nlive++] = (blk){best, best + bytes, death};
+            if (best + bytes > top)
+                top = best + bytes;
+        }
+        int w = 0;
+        for (int q = 0; q < nlive; q++)
+            if (live[q].death > i)
+                live[w++] = live[q];
+        nlive = w;
+    }
+    return top;
+}
+
+ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
+                     bool force_generic)
 {
     int nops = b->nops;
     size_t esize = ein_dtype_size(b->dtype);
@@ -303,6 +442,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         }
         p->nslots = nops + 1;
         p->workspace = 0;
+        memset(&p->path, 0, sizeof p->path);
         for (int k = 0; k < nops; k++)
             p->slots[k].in_workspace = false;
         ein_free(path);
@@ -310,7 +450,14 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         return EIN_OK;
     }
 
-    int npath = ein_path_greedy(b, path);
+    size_t total = ws;
+    int npath = 0;
+    ein_status pst = ein_path_find(b, opt, path, &npath, &p->path);
+    if (pst != EIN_OK) {
+        ein_free(path);
+        ein_free(info);
+        return pst;
+    }
     int cur[EIN_MAX_OPERANDS];
     for (int k = 0; k < nops; k++)
         cur[k] = k;
@@ -327,22 +474,28 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         slotinfo *oi = &info[os];
         if (last) {
             for (int l = 0; l < b->nlabels; l++) {
-                oi->has[l] = ps->keep[l];
-                oi->stride[l] = ps->keep[l] ? EIN_STRIDE(b, nops, l) : 0;
+                oi->has[l] = ein_ls_has(ps->keep, l);
+                oi->stride[l] = oi->has[l] ? EIN_STRIDE(b, nops, l) : 0;
             }
         } else {
-            /* A temporary: C-contiguous over its labels in id order. */
+            /* A temporary: C-contiguous in the order its consumer wants. */
             int64_t acc = 1;
             bool ok = true;
-            for (int l = b->nlabels - 1; l >= 0; l--) {
-                oi->has[l] = ps->keep[l];
-                oi->stride[l] = ps->keep[l] ? acc : 0;
-                if (ps->keep[l])
-                    ok &= ein_mul_ok(acc, b->extent[l], &acc);
+            int order[EIN_MAX_LABELS];
+            int no = temp_order(b, path, npath, i, info, cur, order);
+            for (int l = 0; l < b->nlabels; l++) {
+                oi->has[l] = ein_ls_has(ps->keep, l);
+                oi->stride[l] = 0;
+            }
+            for (int x = no - 1; x >= 0; x--) {
+                oi->stride[order[x]] = acc;
+                ok &= ein_mul_ok(acc, b->extent[order[x]], &acc);
             }
             p->slots[os].in_workspace = true;
             p->slots[os].size = acc;
-            if (!ok || !reserve(&ws, acc, esize, &p->slots[os].offset)) {
+            /* Counted here only to catch overflow: pack_workspace() gives
+             * the real offsets, reusing blocks of dead temporaries. */
+            if (!ok || !reserve(&total, acc, esize, &p->slots[os].offset)) {
                 ein_free(path);
                 ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result "
@@ -355,7 +508,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
         for (int pass = 0; pass < 2; pass++)      /* free loops, then sums */
             for (int l = 0; l < b->nlabels; l++) {
                 bool used = ins[0]->has[l] || (ins[1] && ins[1]->has[l]);
-                if (!used || (pass == 0) != ps->keep[l])
+                if (!used || (pass == 0) != ein_ls_has(ps->keep, l))
                     continue;
                 ein_loop *L = &s->loops[n++];
                 memset(L, 0, sizeof *L);
@@ -369,6 +522,9 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
                     s->nfree = n;
             }
         s->nloops = n;
+        step_expr(b, ins, s->nin, oi, s->pexpr, sizeof s->pexpr);
+        s->pflops = ps->flops;
+        s->psize = last ? 0 : ps->size;
         int64_t space = 1;
         for (int l = 0; l < n; l++)
             if (!ein_mul_ok(space, s->loops[l].extent, &space)) {
@@ -390,8 +546,44 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, bool force_generic)
     }
     p->nsteps = npath;
     p->nslots = out_slot + 1;
-    p->workspace = ws;
+    p->workspace = pack_workspace(p, ws, esize);
     ein_free(path);
     ein_free(info);
+
+    /* The search kept each intermediate within the limit; the workspace
+     * holds those alive at once (a step's inputs and its result, and any
+     * converted operand copies), so it must fit too. */
+    int64_t limit = opt ? opt->memory_limit : 0;
+    size_t need = p->workspace;
+    if (limit > 0 && need > (size_t)limit) {
+        size_t temps = 0, conv = 0, big = 0;
+        int nt = 0, bigstep = -1;
+        for (int k = 0; k < p->nslots - 1; k++) {
+            if (!p->slots[k].in_workspace)
+                continue;
+            size_t bytes = (size_t)p->slots[k].size * esize;
+            if (k < nops) {
+                conv += bytes;
+                continue;
+            }
+            temps += bytes;
+            nt++;
+            if (bytes > big)
+                big = bytes;
+        }
+        for (int i = 0; i < p->nsteps; i++)
+            if (p->steps[i].out >= nops && p->steps[i].out < p->nslots - 1 &&
+                (size_t)p->slots[p->steps[i].out].size * esize == big && bigstep < 0)
+                bigstep = i;
+        char conv_note[96] = "";
+        if (conv)
+            snprintf(conv_note, sizeof conv_note, "; operands converted to %s hold %zu "
+                     "bytes", ein_dtype_name(b->dtype), conv);
+        return ein_fail(EIN_ERR_LIMIT, "the plan needs %zu bytes of workspace but "
+                        "memory_limit is %lld bytes: its %d intermediates hold %zu bytes "
+                        "in all (the largest %zu bytes, step %d), and the workspace holds "
+                        "those alive at once%s", need, (long long)limit,
+                        nt, temps, big, bigstep, conv_note);
+    }
     return EIN_OK;
 }

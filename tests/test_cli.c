@@ -778,3 +778,88 @@ Test(repl, script_errors_stop_with_line_numbers)
     assert_has(r.err, "cannot open");
     run_free(&r);
 }
+
+/* ---- --path and --memory-limit ---------------------------------------- */
+
+/* ij,jk,k->i over A[2,3] = 0..5, B = ones[3,4], c = [1,2,3,4]:
+ * numpy gives [30, 120] whatever the order. */
+static void write_chain(void)
+{
+    static const double A[6] = { 0, 1, 2, 3, 4, 5 };
+    double B[12], c[4] = { 1, 2, 3, 4 };
+    for (int i = 0; i < 12; i++)
+        B[i] = 1;
+    save(tpath("pA.npy"), EIN_F64, 2, (const int64_t[]){ 2, 3 }, A);
+    save(tpath("pB.npy"), EIN_F64, 2, (const int64_t[]){ 3, 4 }, B);
+    save(tpath("pc.npy"), EIN_F64, 1, (const int64_t[]){ 4 }, c);
+}
+
+Test(cli, path_options_give_the_same_result)
+{
+    write_chain();
+    const char *paths[] = { "auto", "greedy", "optimal", "branch", "naive", "1,2;0,1",
+                            "0,1;0,1", "0,2;0,1" };
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        run_result r = run((const char *[]){ "--path", paths[i], "ij,jk,k->i", tpath("pA.npy"),
+                                             tpath("pB.npy"), tpath("pc.npy"), NULL });
+        cr_assert_eq(r.status, 0, "--path %s: %s", paths[i], r.err);
+        cr_assert_str_eq(r.out, "array([ 30., 120.])\n", "--path %s", paths[i]);
+        run_free(&r);
+    }
+    run_result r = run((const char *[]){ "--path=optimal", "--memory-limit=1K", "--explain",
+                                         "ij,jk,k->i", tpath("pA.npy"), tpath("pB.npy"),
+                                         tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    assert_has(r.out, "|-- path  optimal, 2 steps");
+    assert_has(r.out, "|   |-- 0: jk,k->j  [3x4],[4]->[3]  24 flops, 24 bytes, GEMV");
+    assert_has(r.out, "naive 72 flops, optimized 36 flops, speedup 2x, largest "
+                      "intermediate 24 bytes");
+    run_free(&r);
+}
+
+Test(cli, path_option_errors)
+{
+    write_chain();
+    run_result r = run((const char *[]){ "--path", "fastest", "ij,jk,k->i", tpath("pA.npy"),
+                                         tpath("pB.npy"), tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, CLI_EXIT_USAGE);
+    assert_has(r.err, "path 'fastest'");
+    run_free(&r);
+    r = run((const char *[]){ "--path", "0,1", "ij,jk,k->i", tpath("pA.npy"),
+                              tpath("pB.npy"), tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, CLI_EXIT_FAIL);
+    assert_has(r.err, "after its 1 steps 2 operands remain");
+    run_free(&r);
+    r = run((const char *[]){ "--path", "0,5;0,1", "ij,jk,k->i", tpath("pA.npy"),
+                              tpath("pB.npy"), tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, CLI_EXIT_FAIL);
+    assert_has(r.err, "step 0: position 5 is out of range");
+    run_free(&r);
+    r = run((const char *[]){ "--memory-limit", "lots", "ij,jk,k->i", tpath("pA.npy"),
+                              tpath("pB.npy"), tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, CLI_EXIT_USAGE);
+    assert_has(r.err, "'lots' is not a byte count");
+    run_free(&r);
+    r = run((const char *[]){ "--memory-limit", "23", "ij,jk,k->i", tpath("pA.npy"),
+                              tpath("pB.npy"), tpath("pc.npy"), NULL });
+    cr_assert_eq(r.status, CLI_EXIT_FAIL);
+    assert_has(r.err, "no contraction order fits memory_limit 23 bytes: the smallest "
+                      "achievable largest intermediate is 24 bytes");
+    cr_assert_str_eq(r.out, "");
+    run_free(&r);
+}
+
+Test(cli, byte_counts_take_suffixes)
+{
+    int64_t v;
+    char why[128];
+    cr_assert_eq(cli_parse_bytes("4096", &v, why, sizeof why), 0);
+    cr_assert_eq(v, 4096);
+    cr_assert_eq(cli_parse_bytes("64M", &v, why, sizeof why), 0);
+    cr_assert_eq(v, 64 << 20);
+    cr_assert_eq(cli_parse_bytes("2g", &v, why, sizeof why), 0);
+    cr_assert_eq(v, (int64_t)2 << 30);
+    cr_assert_eq(cli_parse_bytes("-1", &v, why, sizeof why), -1);
+    cr_assert_eq(cli_parse_bytes("99999999999T", &v, why, sizeof why), -1);
+    cr_assert_eq(cli_parse_bytes("", &v, why, sizeof why), -1);
+}

@@ -210,3 +210,31 @@ Test(lower, permuted_contraction_is_one_tensor_gemm)
     cr_assert_null(strstr(t, "outer"), "no loop runs outside the kernel:\n%s", t);
     free(t);
 }
+
+/* The path section: three or more operands only, every figure pinned but
+ * the planning time (masked: it varies run to run). */
+Test(lower, path_section_for_three_or_more_operands)
+{
+    char *t = explain("ea,fb,abcd,gc,hd->efgh", 5,
+                      SHAPES("8,8", "8,8", "8,8,8,8", "8,8", "8,8"));
+    char *at = strstr(t, "planned in ");
+    cr_assert(at, "%s", t);
+    char *end = strstr(at, " us\n");
+    cr_assert(end, "%s", t);
+    memmove(at + 11, end, strlen(end) + 1);   /* "planned in  us" */
+    expect_has(t,
+        "|-- workspace  32768 bytes of temporaries\n"
+        "|-- path  optimal, 4 steps (FLOPs counted as opt_einsum does)\n"
+        "|   |-- 0: ea,abcd->bced  [8x8],[8x8x8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
+        "|   |-- 1: bced,hd->behc  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
+        "|   |-- 2: behc,gc->eghb  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
+        "|   |-- 3: eghb,fb->efgh  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, into out, GEMM\n"
+        "|   `-- naive 8.38861e+07 flops, optimized 262144 flops, speedup 320x, largest "
+        "intermediate 16384 bytes, workspace 32768 bytes, planned in  us\n"
+        "|-- step 0: GEMM  t0 = op0 * op2\n");
+    free(t);
+    /* Two operands: no path section. */
+    t = explain("ij,jk->ik", 2, SHAPES("3,4", "4,5"));
+    cr_assert_null(strstr(t, "path"), "%s", t);
+    free(t);
+}

@@ -550,6 +550,11 @@ static const char usage_text[] =
     "  -o, --output OUT.npy   write the result to OUT.npy (replaced atomically;\n"
     "                         left untouched when anything fails)\n"
     "      --explain          print the plan instead of evaluating\n"
+    "      --path ALGO        contraction order for 3+ operands: auto (default),\n"
+    "                         greedy, optimal, branch, naive, or an explicit path\n"
+    "                         of position pairs as numpy gives it: '0,1;0,1'\n"
+    "      --memory-limit N   most bytes for intermediates and workspace\n"
+    "                         (suffix K, M or G: powers of 1024)\n"
     "  -h, --help             show this help\n"
     "      --version          show the version\n"
     "      --                 end of options (for file names starting with '-')\n"
@@ -594,6 +599,98 @@ static int library_error(ein_status st)
     return CLI_EXIT_FAIL;
 }
 
+/* ---- path options (--path, --memory-limit) ---- */
+
+static ein_options cli_opts;
+static int32_t     cli_pairs[2 * EIN_MAX_OPERANDS];
+
+int cli_set_options(const ein_options *o)
+{
+    memset(&cli_opts, 0, sizeof cli_opts);
+    if (!o)
+        return 0;
+    if (o->path_pairs && (o->path_len < 0 || o->path_len > EIN_MAX_OPERANDS))
+        return -1;
+    cli_opts = *o;
+    if (o->path_pairs) {
+        memcpy(cli_pairs, o->path_pairs, (size_t)o->path_len * 2 * sizeof *cli_pairs);
+        cli_opts.path_pairs = cli_pairs;
+    }
+    return 0;
+}
+
+int cli_parse_path(const char *s, ein_options *o, int32_t *pairs, int cap,
+                   char *why, size_t whycap)
+{
+    static const char *const names[] = {"auto", "greedy", "optimal", "branch", "naive"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0) {
+            o->path = (ein_path_algo)i;
+            o->path_pairs = NULL;
+            o->path_len = 0;
+            return 0;
+        }
+    /* An explicit path: steps separated by ';', positions by ','. */
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        if (n >= cap) {
+            snprintf(why, whycap, "path '%s' has more than %d steps", s, cap);
+            return -1;
+        }
+        char *end;
+        long x = strtol(p, &end, 10), y = -1;
+        if (end == p || x < 0 || x > INT32_MAX) {
+            snprintf(why, whycap, "path '%s': step %d does not start with a position "
+                     "(expected auto, greedy, optimal, branch, naive or pairs like "
+                     "'0,1;0,1')", s, n);
+            return -1;
+        }
+        p = end;
+        if (*p == ',') {
+            y = strtol(p + 1, &end, 10);
+            if (end == p + 1 || y < -1 || y > INT32_MAX) {
+                snprintf(why, whycap, "path '%s': step %d has no second position", s, n);
+                return -1;
+            }
+            p = end;
+        }
+        if (*p != ';' && *p != '\0') {
+            snprintf(why, whycap, "path '%s': unexpected '%c' in step %d", s, *p, n);
+            return -1;
+        }
+        pairs[2 * n] = (int32_t)x;
+        pairs[2 * n + 1] = (int32_t)y;
+        n++;
+        if (*p == ';')
+            p++;
+    }
+    o->path_pairs = pairs;
+    o->path_len = n;
+    return 0;
+}
+
+int cli_parse_bytes(const char *s, int64_t *bytes, char *why, size_t whycap)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    int shift = 0;
+    if (*end == 'K' || *end == 'k') shift = 10;
+    else if (*end == 'M' || *end == 'm') shift = 20;
+    else if (*end == 'G' || *end == 'g') shift = 30;
+    else if (*end == 'T' || *end == 't') shift = 40;
+    if (shift)
+        end++;
+    if (end == s || *end || v < 0 || errno || v > (INT64_MAX >> shift)) {
+        snprintf(why, whycap, "'%s' is not a byte count (digits, then an optional "
+                 "K, M or G)", s);
+        return -1;
+    }
+    *bytes = (int64_t)v << shift;
+    return 0;
+}
+
 typedef struct args {
     const char  *expr;
     const char  *out;
@@ -628,6 +725,26 @@ static int parse_args(int argc, char **argv, args *a)
                 return CLI_EXIT_OK;
             } else if (strcmp(s, "--explain") == 0) {
                 a->explain = 1;
+            } else if (strcmp(s, "--path") == 0 || strncmp(s, "--path=", 7) == 0 ||
+                       strcmp(s, "--memory-limit") == 0 ||
+                       strncmp(s, "--memory-limit=", 15) == 0) {
+                int is_path = s[2] == 'p';
+                const char *v = strchr(s, '=');
+                char name[32];
+                snprintf(name, sizeof name, "%s", is_path ? "--path" : "--memory-limit");
+                if (v) {
+                    v++;
+                } else {
+                    if (i + 1 >= argc)
+                        return usage_error("option '%s' needs a value", name);
+                    v = argv[++i];
+                }
+                char why[256];
+                int r = is_path ? cli_parse_path(v, &cli_opts, cli_pairs, EIN_MAX_OPERANDS,
+                                                 why, sizeof why)
+                                : cli_parse_bytes(v, &cli_opts.memory_limit, why, sizeof why);
+                if (r < 0)
+                    return usage_error("%s", why);
             } else if (strcmp(s, "-o") == 0 || strcmp(s, "--output") == 0 ||
                        strncmp(s, "-o", 2) == 0 || strncmp(s, "--output=", 9) == 0) {
                 const char *v;
@@ -694,7 +811,7 @@ static int print_explain(const ein_plan *plan)
 int cli_explain(const char *expr, int n, const ein_tensor *const *ops)
 {
     ein_status st = EIN_OK;
-    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, NULL, &st);
+    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, &cli_opts, &st);
     if (!plan) {
         library_error(st != EIN_OK ? st : EIN_ERR_ARG);
         return -1;
@@ -708,7 +825,7 @@ int cli_einsum(const char *expr, int n, const ein_tensor *const *ops, npy_array 
 {
     memset(res, 0, sizeof *res);
     ein_status st = EIN_OK;
-    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, NULL, &st);
+    ein_plan *plan = ein_plan_new(expr, n, ops, NULL, &cli_opts, &st);
     if (!plan) {
         library_error(st != EIN_OK ? st : EIN_ERR_ARG);
         return -1;

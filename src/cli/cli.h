@@ -33,4 +33,16 @@ int cli_einsum(const char *expr, int n, const ein_tensor *const *ops,
 int cli_explain(const char *expr, int n, const ein_tensor *const *ops);
 int cli_print(const ein_tensor *t);   /* repr and a newline on stdout */
 
+/* Path options (ein_options.path, path_pairs, memory_limit) that
+ * cli_einsum and cli_explain plan with from now on; NULL restores the
+ * defaults.  The pairs are copied.  cli_parse_path reads "auto",
+ * "greedy", "optimal", "branch", "naive" or an explicit path "0,1;0,1"
+ * ("2" or "2,-1" for a single-operand step) into *o, its pairs into
+ * `pairs` (room for 2 * cap); cli_parse_bytes reads "4096", "64K", "64M",
+ * "2G" (powers of 1024).  Both return 0, or -1 with a message in why. */
+int cli_set_options(const ein_options *o);
+int cli_parse_path(const char *s, ein_options *o, int32_t *pairs, int cap,
+                   char *why, size_t whycap);
+int cli_parse_bytes(const char *s, int64_t *bytes, char *why, size_t whycap);
+
 #endif
