@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "einsum.h"
 
@@ -92,6 +93,11 @@ typedef int bn_call_fn(void *ctx);      /* one call; non-zero = failure */
 int bn_sample(bn_call_fn *fn, void *ctx, double budget, int min_reps,
               bn_samples *s);
 double bn_median(const bn_samples *s);
+
+/* JSON output: a string with quotes and escapes; a number, or null when
+ * it is not finite. */
+void bn_json_str(FILE *f, const char *s);
+void bn_json_num(FILE *f, double v);
 double bn_min(const bn_samples *s);
 
 /* ---- probe.c ------------------------------------------------------------- */

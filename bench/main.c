@@ -586,88 +586,66 @@ static void print_row(const result *r)
     fflush(stdout);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.6g", v);
-    else
-        fprintf(f, "null");
-}
-
 static bool write_json(const options *o, const char *path)
 {
     FILE *f = fopen(path, "w");
     if (!f)
         return false;
     fprintf(f, "{\n  \"machine\": {\"cpu\": ");
-    json_str(f, mach.cpu);
+    bn_json_str(f, mach.cpu);
     fprintf(f, ", \"ncpu\": %d, \"kernel_table\": ", mach.ncpu);
-    json_str(f, mach.ktable);
+    bn_json_str(f, mach.ktable);
     fprintf(f, ", \"quick\": %s},\n", o->quick ? "true" : "false");
     fprintf(f, "  \"probe\": {\"fma_gflops\": {\"avx512_f32\": [");
-    json_num(f, mach.fma512[0][0]); fputs(", ", f); json_num(f, mach.fma512[0][1]);
+    bn_json_num(f, mach.fma512[0][0]); fputs(", ", f); bn_json_num(f, mach.fma512[0][1]);
     fputs("], \"avx512_f64\": [", f);
-    json_num(f, mach.fma512[1][0]); fputs(", ", f); json_num(f, mach.fma512[1][1]);
+    bn_json_num(f, mach.fma512[1][0]); fputs(", ", f); bn_json_num(f, mach.fma512[1][1]);
     fputs("], \"avx2_f32\": [", f);
-    json_num(f, mach.fma256[0][0]); fputs(", ", f); json_num(f, mach.fma256[0][1]);
+    bn_json_num(f, mach.fma256[0][0]); fputs(", ", f); bn_json_num(f, mach.fma256[0][1]);
     fputs("], \"avx2_f64\": [", f);
-    json_num(f, mach.fma256[1][0]); fputs(", ", f); json_num(f, mach.fma256[1][1]);
+    bn_json_num(f, mach.fma256[1][0]); fputs(", ", f); bn_json_num(f, mach.fma256[1][1]);
     fputs("]}, \"read_gbs\": {\"l1_32k\": ", f);
-    json_num(f, mach.bw_l1); fputs(", \"l2_1m\": ", f);
-    json_num(f, mach.bw_l2); fputs(", \"l3_16m\": ", f);
-    json_num(f, mach.bw_l3); fputs(", \"mem_256m\": ", f);
-    json_num(f, mach.bw_mem); fputs(", \"mem_256m_2threads\": ", f);
-    json_num(f, mach.bw_mem2);
+    bn_json_num(f, mach.bw_l1); fputs(", \"l2_1m\": ", f);
+    bn_json_num(f, mach.bw_l2); fputs(", \"l3_16m\": ", f);
+    bn_json_num(f, mach.bw_l3); fputs(", \"mem_256m\": ", f);
+    bn_json_num(f, mach.bw_mem); fputs(", \"mem_256m_2threads\": ", f);
+    bn_json_num(f, mach.bw_mem2);
     fputs("}},\n  \"openblas\": {\"available\": ", f);
     fputs(bn_peer_available() && !o->no_openblas ? "true" : "false", f);
     fputs(", \"core_skylakex_env\": ", f);
-    json_str(f, ob_core[0]);
+    bn_json_str(f, ob_core[0]);
     fputs(", \"core_auto\": ", f);
-    json_str(f, ob_core[1]);
+    bn_json_str(f, ob_core[1]);
     fputs(", \"config\": ", f);
-    json_str(f, ob_config);
+    bn_json_str(f, ob_config);
     fputs("},\n  \"ratio_definition\": \"peer median time / einsum median time\",\n", f);
     fputs("  \"workloads\": [\n", f);
     for (int i = 0; i < nresults; i++) {
         const result *r = &results[i];
         fputs("    {\"name\": ", f);
-        json_str(f, r->w.name);
+        bn_json_str(f, r->w.name);
         fputs(", \"expr\": ", f);
-        json_str(f, r->w.spec.expr);
+        bn_json_str(f, r->w.spec.expr);
         char desc[256];
         bn_spec_describe(&r->w.spec, desc, sizeof desc);
         fputs(", \"shapes\": ", f);
-        json_str(f, desc);
+        bn_json_str(f, desc);
         fprintf(f, ", \"threads\": %d, \"ok\": %s", r->w.threads, r->ok ? "true" : "false");
         if (!r->ok) {
             fputs(", \"error\": ", f);
-            json_str(f, r->err);
+            bn_json_str(f, r->err);
             fputs("}", f);
         } else {
-            fputs(", \"flops\": ", f); json_num(f, r->flops);
-            fputs(", \"bytes\": ", f); json_num(f, r->bytes);
+            fputs(", \"flops\": ", f); bn_json_num(f, r->flops);
+            fputs(", \"bytes\": ", f); bn_json_num(f, r->bytes);
             fprintf(f, ", \"unit\": \"%s\", \"kernel\": ", r->bw ? "GB/s" : "GFLOP/s");
-            json_str(f, r->kernel);
+            bn_json_str(f, r->kernel);
             fprintf(f, ", \"workspace_bytes\": %zu, \"peak\": ", r->workspace);
-            json_num(f, r->peak);
+            bn_json_num(f, r->peak);
             fputs(", \"peak_level\": ", f);
-            json_str(f, r->level);
+            bn_json_str(f, r->level);
             fputs(", \"check\": ", f);
-            json_str(f, r->check[0] ? r->check : "ok");
+            bn_json_str(f, r->check[0] ? r->check : "ok");
             fputs(", \"results\": {", f);
             bool first = true;
             for (int c = 0; c < C_N; c++) {
@@ -676,29 +654,29 @@ static bool write_json(const options *o, const char *path)
                     continue;
                 fprintf(f, "%s\n      ", first ? "" : ",");
                 first = false;
-                json_str(f, cname[c]);
+                bn_json_str(f, cname[c]);
                 if (!s->ran) {
                     fputs(": {\"ran\": false, \"why\": ", f);
-                    json_str(f, s->why);
+                    bn_json_str(f, s->why);
                     fputs("}", f);
                     continue;
                 }
                 double fl = c == C_GEQ ? r->geq_flops : r->flops;
                 fprintf(f, ": {\"ran\": true, \"reps\": %d, \"batch\": %ld, \"median_s\": ",
                         s->s->n, s->s->batch);
-                json_num(f, s->med);
+                bn_json_num(f, s->med);
                 fputs(", \"min_s\": ", f);
-                json_num(f, s->min);
+                bn_json_num(f, s->min);
                 fputs(", \"rate\": ", f);
-                json_num(f, c == C_GEQ ? fl / s->med * 1e-9 : rate_of(r, s->med));
+                bn_json_num(f, c == C_GEQ ? fl / s->med * 1e-9 : rate_of(r, s->med));
                 if (c != C_EIN) {
                     fputs(", \"ratio\": ", f);
-                    json_num(f, c == C_GEQ ? (r->flops / r->c[C_EIN].med) / (fl / s->med)
+                    bn_json_num(f, c == C_GEQ ? (r->flops / r->c[C_EIN].med) / (fl / s->med)
                                            : s->med / r->c[C_EIN].med);
                 }
                 if (s->why[0]) {
                     fputs(", \"note\": ", f);
-                    json_str(f, s->why);
+                    bn_json_str(f, s->why);
                 }
                 fputs("}", f);
             }

@@ -400,28 +400,6 @@ static void fmt_ratio(char *b, size_t cap, double mine, double theirs)
         snprintf(b, cap, "%.3f", mine / theirs);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", *s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-    if (isfinite(v))
-        fprintf(f, "%.9g", v);
-    else
-        fprintf(f, "null");
-}
-
 static const ein_path_algo algos[] = {EIN_PATH_GREEDY, EIN_PATH_BRANCH, EIN_PATH_OPTIMAL,
                                       EIN_PATH_AUTO, EIN_PATH_NAIVE};
 #define NALGOS 5
@@ -483,7 +461,7 @@ int bn_paths_main(int argc, char **argv)
         }
         fprintf(jf, "{\n  \"suite\": \"paths\",\n  \"flops_convention\": \"opt_einsum\",\n"
                     "  \"reference\": ");
-        json_str(jf, have_ref ? refpath : "");
+        bn_json_str(jf, have_ref ? refpath : "");
         fprintf(jf, ",\n  \"cases\": [\n");
     }
     bool first = true;
@@ -494,13 +472,13 @@ int bn_paths_main(int argc, char **argv)
         const ref *rf = find_ref(c->name);
         if (jf) {
             fprintf(jf, "%s    {\"name\": ", first ? "" : ",\n");
-            json_str(jf, c->name);
+            bn_json_str(jf, c->name);
             fprintf(jf, ", \"expr\": ");
-            json_str(jf, c->expr);
+            bn_json_str(jf, c->expr);
             fprintf(jf, ", \"nops\": %d, \"numpy_greedy_flops\": ", c->nops);
-            json_num(jf, rf ? rf->greedy : NAN);
+            bn_json_num(jf, rf ? rf->greedy : NAN);
             fprintf(jf, ", \"numpy_optimal_flops\": ");
-            json_num(jf, rf ? rf->optimal : NAN);
+            bn_json_num(jf, rf ? rf->optimal : NAN);
             fprintf(jf, ", \"algorithms\": [");
         }
         first = false;
@@ -525,21 +503,21 @@ int bn_paths_main(int argc, char **argv)
             if (jf) {
                 fprintf(jf, "%s{\"algo\": \"%s\", \"ok\": %s, \"flops\": ", a ? ", " : "",
                         ein_path_algo_name(algos[a]), r.ok ? "true" : "false");
-                json_num(jf, r.ok ? r.flops : NAN);
+                bn_json_num(jf, r.ok ? r.flops : NAN);
                 fprintf(jf, ", \"largest_intermediate_bytes\": ");
-                json_num(jf, r.ok ? r.largest_bytes : NAN);
+                bn_json_num(jf, r.ok ? r.largest_bytes : NAN);
                 fprintf(jf, ", \"workspace_bytes\": ");
-                json_num(jf, r.ok ? (double)r.workspace : NAN);
+                bn_json_num(jf, r.ok ? (double)r.workspace : NAN);
                 fprintf(jf, ", \"plan_us\": ");
-                json_num(jf, r.ok ? r.plan_us : NAN);
+                bn_json_num(jf, r.ok ? r.plan_us : NAN);
                 fprintf(jf, ", \"exec_s\": ");
-                json_num(jf, r.exec_s);
+                bn_json_num(jf, r.exec_s);
                 fprintf(jf, ", \"ratio_numpy_greedy\": ");
-                json_num(jf, r.ok && rf ? r.flops / rf->greedy : NAN);
+                bn_json_num(jf, r.ok && rf ? r.flops / rf->greedy : NAN);
                 fprintf(jf, ", \"ratio_numpy_optimal\": ");
-                json_num(jf, r.ok && rf ? r.flops / rf->optimal : NAN);
+                bn_json_num(jf, r.ok && rf ? r.flops / rf->optimal : NAN);
                 fprintf(jf, ", \"note\": ");
-                json_str(jf, r.note);
+                bn_json_str(jf, r.note);
                 fprintf(jf, "}");
             }
         }
