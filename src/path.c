@@ -351,21 +351,31 @@ static int dp_emit(const dpnode *d, uint32_t s, pair *path, int *np)
     return a;
 }
 
-/* 1: found; 0: no order fits the limit; -1: out of memory. */
-static int optimal(const pctx *c, pair *path)
+/* Allocate the subset table and run the search (by FLOPs, or by the
+ * largest intermediate when by_size); NULL when memory ran out. */
+static dpnode *dp_solve(const pctx *c, bool by_size, lset **lab)
 {
-    lset *lab;
-    dpnode *d = dp_alloc(c, &lab);
+    dpnode *d = dp_alloc(c, lab);
     double *v = d ? ein_malloc(((size_t)1 << c->n) * sizeof *v) : NULL;
     if (!v) {
         if (d) {
             ein_free(d);
-            ein_free(lab);
+            ein_free(*lab);
         }
-        return -1;
+        return NULL;
     }
-    dp_run(c, d, v, false);
+    dp_run(c, d, v, by_size);
     ein_free(v);
+    return d;
+}
+
+/* 1: found; 0: no order fits the limit; -1: out of memory. */
+static int optimal(const pctx *c, pair *path)
+{
+    lset *lab;
+    dpnode *d = dp_solve(c, false, &lab);
+    if (!d)
+        return -1;
     uint32_t full = (uint32_t)(((size_t)1 << c->n) - 1);
     int ok = isfinite(d[full].cost) ? 1 : 0;
     if (ok) {
@@ -385,17 +395,9 @@ static double smallest_largest(const pctx *c)
     if (c->n > EIN_PATH_OPTIMAL_MAX)
         return NAN;
     lset *lab;
-    dpnode *d = dp_alloc(c, &lab);
-    double *v = d ? ein_malloc(((size_t)1 << c->n) * sizeof *v) : NULL;
-    if (!v) {
-        if (d) {
-            ein_free(d);
-            ein_free(lab);
-        }
+    dpnode *d = dp_solve(c, true, &lab);
+    if (!d)
         return NAN;
-    }
-    dp_run(c, d, v, true);
-    ein_free(v);
     double r = d[((size_t)1 << c->n) - 1].big;
     ein_free(d);
     ein_free(lab);
