@@ -252,3 +252,43 @@ Test(bind, overflow)
     EXPECT_FAIL(bind("i", 1, (const ein_tensor *[]){&F}, NULL, &b), EIN_ERR_OVERFLOW,
                 "reaches past int64 bytes");
 }
+
+/* Found by fuzz_plan: a zero extent makes the element count 0, but the C
+ * strides count zeros as 1, so (3, 0, 2^63-1) overflowed while the strides
+ * were computed (signed overflow, UB).  numpy refuses such shapes too. */
+Test(bind, zero_extent_does_not_hide_a_stride_overflow)
+{
+    int64_t shp[] = {3, 0, INT64_MAX};
+    ein_bound b;
+    ein_tensor A = view(3, shp, NULL, EIN_F32);
+    EXPECT_FAIL(bind("ijk", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_ERR_OVERFLOW,
+                "operand 0 has shape [3, 0, 9223372036854775807] whose C strides "
+                "overflow int64");
+    ein_tensor O = A;
+    int64_t s1[] = {1};
+    ein_tensor one = view(1, s1, NULL, EIN_F32);
+    EXPECT_FAIL(bind("i->", 1, (const ein_tensor *[]){&one}, &O, &b), EIN_ERR_OVERFLOW,
+                "the output has shape");
+    /* The result's C strides, when the library lays the output out. */
+    int64_t big[] = {(int64_t)1 << 40}, zero[] = {0};
+    ein_tensor I = view(1, big, NULL, EIN_F32), Z = view(1, zero, NULL, EIN_F32);
+    EXPECT_FAIL(bind("i,j,k->ijk", 3, (const ein_tensor *[]){&I, &Z, &I}, NULL, &b),
+                EIN_ERR_OVERFLOW, "the result's shape [1099511627776, 0, 1099511627776] "
+                "overflows int64");
+}
+
+/* Found by fuzz_parse: 64 ellipsis dimensions plus an output letter were
+ * written into the 64-entry out_label array before the rank was checked. */
+Test(bind, ellipsis_and_letters_past_the_rank_limit)
+{
+    static int64_t ones[EIN_MAX_DIMS];
+    for (int d = 0; d < EIN_MAX_DIMS; d++)
+        ones[d] = 1;
+    int64_t s2[] = {2};
+    ein_bound b;
+    ein_tensor E = view(EIN_MAX_DIMS, ones, NULL, EIN_F32), A = view(1, s2, NULL, EIN_F32);
+    EXPECT_FAIL(bind("...,a->...a", 2, (const ein_tensor *[]){&E, &A}, NULL, &b),
+                EIN_ERR_RANK, "the result would have 65 dimensions (limit 64)");
+    EXPECT_FAIL(bind("...,a", 2, (const ein_tensor *[]){&E, &A}, NULL, &b),
+                EIN_ERR_RANK, "the result would have 65 dimensions (limit 64)");
+}
