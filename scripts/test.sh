@@ -23,3 +23,15 @@ for arch in avx2 generic; do
     echo "== whole suite with EIN_ARCH=$arch"
     EIN_ARCH=$arch ctest --test-dir build --output-on-failure -j"$jobs"
 done
+
+# ThreadSanitizer: one plan run from several threads at once, the plan
+# cache under contention, the kernels' worker pool (tests/threads.c), with
+# each kernel table.  A plain program: Criterion cannot start under TSan.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEIN_TSAN=ON \
+    -DEIN_BUILD_BENCH=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_threads
+for arch in "" avx2 generic; do
+    echo "== ThreadSanitizer: tests/threads.c, EIN_ARCH=${arch:-default}"
+    EIN_ARCH=$arch TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        build-tsan/tests/test_threads
+done
