@@ -3,8 +3,13 @@
  * between nearby cases, and a seed alone replays a case exactly. */
 #include "casegen.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "internal.h"
+#include "support.h"
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -198,6 +203,31 @@ bool cg_make(cg_case *c, cg_src *s)
     return true;
 }
 
+bool cg_make_fixed(cg_case *c, const char *expr, int nops, const ein_dtype *dt,
+                   const int *nd, const int64_t (*shape)[4], uint64_t seed)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->expr, sizeof c->expr, "%s", expr);
+    c->nops = nops;
+    c->num_threads = 1;
+    uint8_t seedbyte[1] = {(uint8_t)seed};
+    cg_src s = {seedbyte, 1, 0, seed};
+    for (int k = 0; k < nops; k++) {
+        cg_tensor *t = &c->op[k];
+        memcpy(t->shape, shape[k], (size_t)nd[k] * sizeof *t->shape);
+        t->t.dtype = dt[k];
+        t->t.ndim = nd[k];
+        t->t.shape = t->shape;
+        ein_c_strides(nd[k], t->shape, t->strides);
+        t->t.strides = NULL;
+        if (!place(&s, t, ein_dtype_size(dt[k]))) {
+            cg_free(c);
+            return false;
+        }
+    }
+    return true;
+}
+
 bool cg_make_out(cg_case *c, cg_src *s, int nd, const int64_t *shape,
                  ein_dtype dt, bool alias_ok, cg_tensor *o)
 {
@@ -236,4 +266,99 @@ void cg_free(cg_case *c)
         free(c->op[k].buf);
         c->op[k].buf = NULL;
     }
+}
+
+/* Summed terms per output element: the product of the extents of the
+ * labels the output lacks, as bind sees the call. */
+static double summed_terms(const cg_case *c, const ein_tensor *const *ops)
+{
+    ein_expr e;
+    ein_bound b;
+    double k = 1;
+    if (ein_parse(c->expr, &e) != EIN_OK)
+        return k;
+    if (ein_bind(&e, c->nops, ops, NULL, &b) == EIN_OK) {
+        bool in_out[EIN_MAX_LABELS] = {false};
+        for (int d = 0; d < b.out_ndim; d++)
+            in_out[b.out_label[d]] = true;
+        for (int l = 0; l < b.nlabels; l++)
+            if (b.extent[l] > 0 && !in_out[l])
+                k *= (double)b.extent[l];
+        ein_bound_free(&b);
+    }
+    ein_expr_free(&e);
+    return k;
+}
+
+bool cg_reference(const cg_case *c, ein_dtype dt, double **want, double **tol,
+                  int64_t *n)
+{
+    const ein_tensor *ops[CG_MAXOPS], *aops[CG_MAXOPS];
+    cg_tensor abs_op[CG_MAXOPS];
+    bool ok = true;
+    int made = 0;
+    *want = *tol = NULL;
+    for (int k = 0; k < c->nops; k++) {
+        ops[k] = &c->op[k].t;
+        /* The same view over |values|. */
+        cg_tensor *t = &abs_op[k];
+        *t = c->op[k];
+        t->buf = malloc(t->nbuf ? t->nbuf : 1);
+        if (!t->buf) {
+            ok = false;
+            break;
+        }
+        made++;
+        size_t es = ein_dtype_size(t->t.dtype), cnt = t->nbuf / es;
+        for (size_t i = 0; i < cnt; i++) {
+            if (es == 4)
+                ((float *)t->buf)[i] = fabsf(((const float *)c->op[k].buf)[i]);
+            else
+                ((double *)t->buf)[i] = fabs(((const double *)c->op[k].buf)[i]);
+        }
+        t->t.data = t->buf + ((const unsigned char *)c->op[k].t.data - c->op[k].buf);
+        t->t.shape = t->shape;
+        if (t->t.strides)
+            t->t.strides = t->strides;
+        aops[k] = &t->t;
+    }
+    /* Size the arrays from bind's result shape. */
+    int64_t cnt = 0;
+    double *w = NULL, *m = NULL;
+    if (ok) {
+        ein_expr e;
+        ein_bound b;
+        ok = ein_parse(c->expr, &e) == EIN_OK;
+        if (ok) {
+            ok = ein_bind(&e, c->nops, ops, NULL, &b) == EIN_OK;
+            ein_expr_free(&e);
+        }
+        if (ok) {
+            cnt = 1;
+            for (int d = 0; d < b.out_ndim; d++)
+                cnt *= b.out_shape[d];
+            ein_bound_free(&b);
+            w = malloc((size_t)(cnt ? cnt : 1) * sizeof *w);
+            m = malloc((size_t)(cnt ? cnt : 1) * sizeof *m);
+            ok = w && m;
+        }
+    }
+    int64_t n1 = -1, n2 = -1;
+    ok = ok && ts_reference(c->expr, c->nops, ops, w, &n1) == EIN_OK &&
+         ts_reference(c->expr, c->nops, aops, m, &n2) == EIN_OK && n1 == cnt && n2 == cnt;
+    for (int k = 0; k < made; k++)
+        free(abs_op[k].buf);
+    if (!ok) {
+        free(w);
+        free(m);
+        return false;
+    }
+    double u = dt == EIN_F32 ? 0x1p-24 : 0x1p-53;
+    double terms = summed_terms(c, ops);
+    for (int64_t i = 0; i < cnt; i++)
+        m[i] = m[i] * u * (2 * terms + 8) + 1e-300;
+    *want = w;
+    *tol = m;
+    *n = cnt;
+    return true;
 }

@@ -53,6 +53,11 @@ typedef struct cg_case {
 bool cg_make(cg_case *c, cg_src *s);
 void cg_free(cg_case *c);
 
+/* A case with these subscripts, dtypes and shapes (C order), filled
+ * with random values from `seed`.  False if out of memory. */
+bool cg_make_fixed(cg_case *c, const char *expr, int nops, const ein_dtype *dt,
+                   const int *nd, const int64_t (*shape)[4], uint64_t seed);
+
 /* An output for a plan's result (rank nd, shape, dtype): strides drawn
  * like the operands' but never overlapping themselves; with alias_ok, it
  * may be placed inside an operand's buffer (an output overlapping an
@@ -64,5 +69,13 @@ bool cg_make_out(cg_case *c, cg_src *s, int nd, const int64_t *shape,
  * and highest element; false when some extent is 0 (nothing to reach). */
 bool cg_span(int nd, const int64_t *shape, const int64_t *strides,
              int64_t *lo, int64_t *hi);
+
+/* The reference result of a case (tests/support.c's ts_reference, C
+ * order, n doubles, malloc'd into *want) and the tolerance per element:
+ * the same sum over |operands| times the unit roundoff of `dt` times
+ * (2 * summed terms + 8), the classic bound for a sum in any order.
+ * Returns false if the reference refuses the call. */
+bool cg_reference(const cg_case *c, ein_dtype dt, double **want, double **tol,
+                  int64_t *n);
 
 #endif
