@@ -72,9 +72,11 @@ static ein_status check_view(const ein_tensor *t, const char *what)
     if (t->strides && count > 0)
         for (int d = 0; d < t->ndim; d++) {
             int64_t s = t->strides[d], reach;
+            /* span + 1: the plan's overlap test needs the end, one past
+             * the farthest element, in bytes too. */
             if (s == INT64_MIN || !ein_mul_ok(s < 0 ? -s : s, t->shape[d] - 1, &reach) ||
-                __builtin_add_overflow(span, reach, &span) ||
-                !ein_mul_ok(span, (int64_t)ein_dtype_size(t->dtype), &reach))
+                __builtin_add_overflow(span, reach, &span) || span == INT64_MAX ||
+                !ein_mul_ok(span + 1, (int64_t)ein_dtype_size(t->dtype), &reach))
                 return ein_fail(EIN_ERR_OVERFLOW, "%s: stride %lld in dimension %d "
                                 "reaches past int64 bytes", what, (long long)s, d);
         }

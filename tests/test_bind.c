@@ -292,3 +292,16 @@ Test(bind, ellipsis_and_letters_past_the_rank_limit)
     EXPECT_FAIL(bind("...,a", 2, (const ein_tensor *[]){&E, &A}, NULL, &b),
                 EIN_ERR_RANK, "the result would have 65 dimensions (limit 64)");
 }
+
+/* A view whose last byte is exactly addressable but whose end (one past
+ * the last element, which the plan's overlap test computes) is not:
+ * stride (2^63-1)/8 elements of 8 bytes on extent 2. */
+Test(bind, view_end_must_fit_int64_bytes)
+{
+    int64_t s2[] = {2}, st[] = {INT64_MAX / 8};
+    ein_bound b;
+    ein_tensor A = view(1, s2, st, EIN_F64);
+    EXPECT_FAIL(bind("i", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_ERR_OVERFLOW,
+                "operand 0: stride 1152921504606846975 in dimension 0 reaches past "
+                "int64 bytes");
+}
