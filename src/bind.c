@@ -83,10 +83,15 @@ static ein_status check_view(const ein_tensor *t, const char *what)
     return EIN_OK;
 }
 
-/* Strides of a view, C order when the view has none. */
+/* Strides of a view, C order when the view has none.  An empty view's
+ * own strides are never stepped along, and check_view does not bound
+ * them, so it gets C strides too (a diagonal sums its strides). */
 static void view_strides(const ein_tensor *t, int64_t *s)
 {
-    if (t->strides) {
+    bool empty = false;
+    for (int d = 0; d < t->ndim; d++)
+        empty |= t->shape[d] == 0;
+    if (t->strides && !empty) {
         memcpy(s, t->strides, (size_t)t->ndim * sizeof *s);
         return;
     }

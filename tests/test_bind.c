@@ -305,3 +305,17 @@ Test(bind, view_end_must_fit_int64_bytes)
                 "operand 0: stride 1152921504606846975 in dimension 0 reaches past "
                 "int64 bytes");
 }
+
+/* The same empty view on a diagonal: its two strides were summed (a
+ * signed overflow) though no element is ever read.  An empty view's
+ * strides are now replaced by C strides. */
+Test(bind, empty_view_strides_are_not_summed)
+{
+    int64_t shp[] = {0, 0}, st[] = {INT64_MIN, INT64_MIN};
+    ein_bound b;
+    ein_tensor A = view(2, shp, st, EIN_F32);
+    cr_assert_eq(bind("ii->i", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_OK, "%s",
+                 ein_last_error());
+    cr_assert_eq(b.out_shape[0], 0);
+    ein_bound_free(&b);
+}
