@@ -5,6 +5,7 @@
  * planner forms is pushed towards overflow.  Any status is fine; a crash,
  * a sanitizer report, a leak, a failure without a message, or a plan
  * that then fails to run on conforming buffers is not. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ein_options opt = {0};
     unsigned o = cg_byte(&s);
     opt.num_threads = (int)(o % 5) - 1;
+    if (o % 5 == 4 && o & 0x80)
+        opt.num_threads = INT_MAX;       /* the pool must cap it */
     opt.path = (ein_path_algo)((o >> 3) % 6);
     static const int64_t limits[] = {0, 0, 1, 4096, (int64_t)1 << 20, -1};
     opt.memory_limit = limits[cg_byte(&s) % 6];
