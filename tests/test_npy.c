@@ -495,14 +495,18 @@ Test(npy, write_failures_leave_nothing_behind)
     assert_has(msg, path);
 
     /* the target is a directory: the temporary is written, rename fails,
-     * and the temporary must be gone */
-    tmp_path(path, sizeof path, "adir");
+     * and the temporary must be gone.  All inside a directory of its own,
+     * since other tests write temporaries into EIN_TEST_TMPDIR meanwhile. */
+    char own[512];
+    tmp_path(own, sizeof own, "owndir");
+    cr_assert_eq(mkdir(own, 0755), 0);
+    snprintf(path, sizeof path, "%s/adir", own);
     cr_assert_eq(mkdir(path, 0755), 0);
-    int before = count_temporaries(EIN_TEST_TMPDIR);
     cr_assert_eq(npy_write_file(path, &t, msg, sizeof msg), -1);
     assert_has(msg, "cannot write");
-    cr_assert_eq(count_temporaries(EIN_TEST_TMPDIR), before);
+    cr_assert_eq(count_temporaries(own), 0);
     rmdir(path);
+    rmdir(own);
 
     /* an existing file is untouched when encoding fails */
     tmp_path(path, sizeof path, "keep.npy");
@@ -604,8 +608,12 @@ Test(npy, every_allocation_can_fail)
     double d[6] = {1, 2, 3, 4, 5, 6};
     int64_t s[2] = {2, 3}, st[2] = {1, 2};       /* Fortran-strided view */
     ein_tensor t = {d, EIN_F64, 2, s, st};
-    char path[512], msg[512];
-    tmp_path(path, sizeof path, "alloc.npy");
+    /* A directory of its own: other tests running at the same time write
+     * temporaries into EIN_TEST_TMPDIR. */
+    char dir[512], path[600], msg[512];
+    tmp_path(dir, sizeof dir, "allocdir");
+    cr_assert_eq(mkdir(dir, 0755), 0, "%s", dir);
+    snprintf(path, sizeof path, "%s/alloc.npy", dir);
     size_t len;
     unsigned char *img = npy_encode(&t, &len, msg, sizeof msg);
     cr_assert_not_null(img, "%s", msg);
@@ -615,7 +623,6 @@ Test(npy, every_allocation_can_fail)
         FILE *fp = fopen(path, "wb");
         fputs("precious", fp);
         fclose(fp);
-        int before = count_temporaries(EIN_TEST_TMPDIR);
         long n0 = ein_alloc_count();
         ein_alloc_fail_after(k);
         /* One run of each entry point, in a fixed order, so allocation k
@@ -647,8 +654,8 @@ Test(npy, every_allocation_can_fail)
             fclose(fp);
             cr_assert_str_eq(buf, "precious");
         }
-        cr_assert_eq(count_temporaries(EIN_TEST_TMPDIR), before, "allocation %d: a "
-                     "temporary was left behind", k);
+        cr_assert_eq(count_temporaries(dir), 0, "allocation %d: a temporary was left "
+                     "behind", k);
         if (r4 == 0) {
             cr_assert_eq(b.count, 6);
             for (int i = 0; i < 2; i++)
@@ -664,4 +671,5 @@ Test(npy, every_allocation_can_fail)
     cr_assert_geq(failures, 5, "only %d allocations were failed", failures);
     free(img);
     unlink(path);
+    rmdir(dir);
 }
