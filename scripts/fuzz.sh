@@ -25,7 +25,14 @@ CC=$cc cmake -S . -B build-fuzz -DEIN_FUZZ=ON -DEIN_BUILD_TESTS=OFF \
     -DEIN_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
-mkdir -p build-fuzz/artifacts build-fuzz/logs
+mkdir -p build-fuzz/artifacts/previous build-fuzz/logs
+# Inputs that failed in an earlier run are kept aside, so the replay lines
+# below name only this run's.
+for t in "${targets[@]}"; do
+    for a in build-fuzz/artifacts/"$t"-*; do
+        [ -e "$a" ] && mv "$a" build-fuzz/artifacts/previous/
+    done
+done
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
