@@ -124,9 +124,94 @@ static bool place(cg_src *s, cg_tensor *t, size_t esize)
     return true;
 }
 
+/* Set up operand k of a case: its shape is already in t->shape. */
+static bool finish_operand(cg_src *s, cg_tensor *t, int nd)
+{
+    t->t.dtype = cg_byte(s) % 3 == 0 ? EIN_F64 : EIN_F32;
+    t->t.ndim = nd;
+    t->t.shape = t->shape;
+    bool c_order;
+    draw_strides(s, nd, t->shape, t->strides, true, &c_order);
+    t->t.strides = c_order && cg_byte(s) % 2 ? NULL : t->strides;
+    return place(s, t, ein_dtype_size(t->t.dtype));
+}
+
+/* Fisher-Yates over n label ids. */
+static void shuffle(cg_src *s, int *v, int n)
+{
+    for (int i = n - 1; i > 0; i--) {
+        int j = cg_pick(s, 0, i), t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* A contraction the dense kernels take: labels in batch / m / n / k
+ * groups of 0-2 each, each operand's and the output's labels in a drawn
+ * order, extents that cross register tiles (7, 13, 17, 33), so GEMM,
+ * GEMV, DOT, OUTER and tensor GEMM steps come up far more often than
+ * from free-form expressions. */
+static bool make_contraction(cg_case *c, cg_src *s)
+{
+    static const char letters[] = "abcdefgh";
+    static const int64_t exts[] = {1, 2, 3, 5, 7, 13, 17, 33};
+    int grp[4], next = 0, lab[4][2];
+    int64_t ext[8];
+    int64_t budget = 1;
+    for (int g = 0; g < 4; g++) {
+        grp[g] = cg_pick(s, 0, g == 0 ? 1 : 2);
+        for (int i = 0; i < grp[g]; i++) {
+            lab[g][i] = next;
+            /* Keep the product of all extents (the reference's loop
+             * count) under 40,000. */
+            int64_t x = exts[cg_byte(s) % 8];
+            while (x > 1 && budget * x > 40000)
+                x /= 2;
+            ext[next++] = x;
+            budget *= x;
+        }
+    }
+    /* op0: batch, m, k; op1: batch, k, n; out: batch, m, n. */
+    static const int uses[3][3] = {{0, 1, 3}, {0, 3, 2}, {0, 1, 2}};
+    int ids[3][6], n[3] = {0, 0, 0};
+    for (int t = 0; t < 3; t++) {
+        for (int u = 0; u < 3; u++)
+            for (int i = 0; i < grp[uses[t][u]]; i++)
+                ids[t][n[t]++] = lab[uses[t][u]][i];
+        shuffle(s, ids[t], n[t]);
+    }
+    c->nops = 2;
+    c->num_threads = cg_pick(s, 1, 3);
+    size_t w = 0;
+    for (int t = 0; t < 3; t++) {
+        if (t == 1)
+            c->expr[w++] = ',';
+        if (t == 2) {
+            memcpy(c->expr + w, "->", 2);
+            w += 2;
+        }
+        for (int i = 0; i < n[t]; i++)
+            c->expr[w++] = letters[ids[t][i]];
+        if (t < 2) {
+            for (int i = 0; i < n[t]; i++)
+                c->op[t].shape[i] = ext[ids[t][i]];
+            if (!finish_operand(s, &c->op[t], n[t]))
+                return false;
+        }
+    }
+    c->expr[w] = '\0';
+    return true;
+}
+
 bool cg_make(cg_case *c, cg_src *s)
 {
     memset(c, 0, sizeof *c);
+    if (cg_byte(s) % 3 == 0) {
+        if (make_contraction(c, s))
+            return true;
+        cg_free(c);
+        return false;
+    }
     static const char pool[] = "abcdefZ";
     int npool = cg_pick(s, 1, 7);
     int64_t ext[7], ell_ext[2];
@@ -166,13 +251,7 @@ bool cg_make(cg_case *c, cg_src *s)
             c->expr[w++] = pool[l];
             t->shape[nd++] = bcast[l] ? 1 : ext[l];
         }
-        t->t.dtype = cg_byte(s) % 3 == 0 ? EIN_F64 : EIN_F32;
-        t->t.ndim = nd;
-        t->t.shape = t->shape;
-        bool c_order;
-        draw_strides(s, nd, t->shape, t->strides, true, &c_order);
-        t->t.strides = c_order && cg_byte(s) % 2 ? NULL : t->strides;
-        if (!place(s, t, ein_dtype_size(t->t.dtype))) {
+        if (!finish_operand(s, t, nd)) {
             cg_free(c);
             return false;
         }
