@@ -52,18 +52,20 @@ typedef struct spec {
     bool        out_over_op0;   /* the output is operand 0's memory */
 } spec;
 
+/* Sizes are past each kernel's threading threshold (GEMM: m*n*k above
+ * the unpacked small path's 144^3; GEMV: 262,144 elements; batched steps:
+ * 4 MFLOP), so with 2 kernel threads the callers contend for the pool. */
 static const spec k_specs[] = {
-    /* GEMM big enough for the pool's 2 threads. */
-    {"ij,jk->ik", 2, {EIN_F32, EIN_F32}, {2, 2}, {{160, 96}, {96, 144}}, false},
-    {"ij,jk->ik", 2, {EIN_F64, EIN_F64}, {2, 2}, {{120, 80}, {80, 100}}, false},
+    {"ij,jk->ik", 2, {EIN_F32, EIN_F32}, {2, 2}, {{200, 160}, {160, 150}}, false},
+    {"ij,jk->ik", 2, {EIN_F64, EIN_F64}, {2, 2}, {{170, 150}, {150, 160}}, false},
     /* GEMV, both orientations. */
-    {"ij,j->i", 2, {EIN_F32, EIN_F32}, {2, 1}, {{300, 200}, {200}}, false},
-    {"ij,i->j", 2, {EIN_F64, EIN_F64}, {2, 1}, {{300, 200}, {300}}, false},
+    {"ij,j->i", 2, {EIN_F32, EIN_F32}, {2, 1}, {{1024, 300}, {300}}, false},
+    {"ij,i->j", 2, {EIN_F64, EIN_F64}, {2, 1}, {{300, 1024}, {300}}, false},
     /* Batched: many calls split between threads. */
-    {"bij,bjk->bik", 2, {EIN_F32, EIN_F32}, {3, 3}, {{64, 24, 32}, {64, 32, 40}}, false},
+    {"bij,bjk->bik", 2, {EIN_F32, EIN_F32}, {3, 3}, {{96, 24, 32}, {96, 32, 40}}, false},
     /* Tensor GEMM over grouped labels. */
     {"abcd,cdef->abef", 2, {EIN_F32, EIN_F32}, {4, 4},
-     {{6, 7, 8, 9}, {8, 9, 5, 6}}, false},
+     {{12, 14, 8, 18}, {8, 18, 10, 15}}, false},
     /* A chain: temporaries in the per-run workspace. */
     {"ij,jk,kl->il", 3, {EIN_F64, EIN_F64, EIN_F64}, {2, 2, 2},
      {{30, 40}, {40, 50}, {50, 20}}, false},
