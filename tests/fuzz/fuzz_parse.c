@@ -37,9 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* Planning cost grows as the cube of the operand count (greedy path
      * search: ~0.3 s for 256 operands in Release, ten times that here), so
-     * only expressions of up to 64 operands go on to plan; the parser
+     * only expressions of up to 24 operands go on to plan; the parser
      * itself sees all. */
-    if (e.nops > 64) {
+    if (e.nops > 24) {
         ein_expr_free(&e);
         free(text);
         return 0;
