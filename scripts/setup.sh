@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev)
+# clang and libclang-rt-14-dev: libFuzzer for scripts/fuzz.sh
+pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev clang
+      libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

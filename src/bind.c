@@ -20,6 +20,17 @@ static const char *fmt_shape(const int64_t *shape, int n, char *buf, size_t cap)
     return buf;
 }
 
+/* Do the C-order strides of a shape (zeros counted as 1), and the byte
+ * offset of its last element, fit in int64? */
+static bool c_strides_fit(int nd, const int64_t *shape)
+{
+    int64_t acc = 8;     /* the widest element, in bytes */
+    for (int d = nd - 1; d >= 0; d--)
+        if (!ein_mul_ok(acc, shape[d] > 0 ? shape[d] : 1, &acc))
+            return false;
+    return true;
+}
+
 static ein_status check_view(const ein_tensor *t, const char *what)
 {
     if (!t)
@@ -48,23 +59,39 @@ static ein_status check_view(const ein_tensor *t, const char *what)
     if (!ein_mul_ok(count, (int64_t)ein_dtype_size(t->dtype), &bytes))
         return ein_fail(EIN_ERR_OVERFLOW, "%s: %lld elements overflow a byte count",
                         what, (long long)count);
+    /* C strides count a zero extent as 1 (ein_c_strides), so an empty
+     * view's other extents must still multiply within int64: numpy, too,
+     * refuses (3, 0, 2^63-1). */
+    if (!c_strides_fit(t->ndim, t->shape)) {
+        char buf[256];
+        return ein_fail(EIN_ERR_OVERFLOW, "%s has shape %s whose C strides overflow "
+                        "int64 (a zero extent counts as 1 in a stride)", what,
+                        fmt_shape(t->shape, t->ndim, buf, sizeof buf));
+    }
     /* The farthest element from data must be addressable too. */
     if (t->strides && count > 0)
         for (int d = 0; d < t->ndim; d++) {
             int64_t s = t->strides[d], reach;
+            /* span + 1: the plan's overlap test needs the end, one past
+             * the farthest element, in bytes too. */
             if (s == INT64_MIN || !ein_mul_ok(s < 0 ? -s : s, t->shape[d] - 1, &reach) ||
-                __builtin_add_overflow(span, reach, &span) ||
-                !ein_mul_ok(span, (int64_t)ein_dtype_size(t->dtype), &reach))
+                __builtin_add_overflow(span, reach, &span) || span == INT64_MAX ||
+                !ein_mul_ok(span + 1, (int64_t)ein_dtype_size(t->dtype), &reach))
                 return ein_fail(EIN_ERR_OVERFLOW, "%s: stride %lld in dimension %d "
                                 "reaches past int64 bytes", what, (long long)s, d);
         }
     return EIN_OK;
 }
 
-/* Strides of a view, C order when the view has none. */
+/* Strides of a view, C order when the view has none.  An empty view's
+ * own strides are never stepped along, and check_view does not bound
+ * them, so it gets C strides too (a diagonal sums its strides). */
 static void view_strides(const ein_tensor *t, int64_t *s)
 {
-    if (t->strides) {
+    bool empty = false;
+    for (int d = 0; d < t->ndim; d++)
+        empty |= t->shape[d] == 0;
+    if (t->strides && !empty) {
         memcpy(s, t->strides, (size_t)t->ndim * sizeof *s);
         return;
     }
@@ -300,18 +327,21 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
                            "output has no '...' to receive them", nell,
                            nell == 1 ? "" : "s");
     }
-    int od = 0;
+    /* The rank is checked before out_label[] (EIN_MAX_DIMS entries) is
+     * written: the ellipsis and the letters may add up past it. */
+    int od = ot->n + (ot->ell >= 0 ? nell : 0);
+    if (od > EIN_MAX_DIMS) {
+        ein_bound_free(b);
+        return ein_fail(EIN_ERR_RANK, "%s: the result would have %d dimensions "
+                        "(limit %d)", text, od, EIN_MAX_DIMS);
+    }
+    od = 0;
     for (int i = 0; i <= ot->n; i++) {
         if (i == ot->ell)
             for (int j = 0; j < nell; j++)
                 b->out_label[od++] = (uint8_t)(EIN_ELL_BASE + j);
         if (i < ot->n)
             b->out_label[od++] = ot->label[i];
-    }
-    if (od > EIN_MAX_DIMS) {
-        ein_bound_free(b);
-        return ein_fail(EIN_ERR_RANK, "%s: the result would have %d dimensions "
-                        "(limit %d)", text, od, EIN_MAX_DIMS);
     }
     b->out_ndim = od;
     for (int d = 0; d < od; d++) {
@@ -330,6 +360,13 @@ ein_status ein_bind(const ein_expr *e, int nops, const ein_tensor *const *ops,
             return ein_fail(EIN_ERR_OVERFLOW, "%s: the result's element count "
                             "overflows int64 (its shape has %d dimensions)", text, od);
         }
+    /* Its C strides too, where a zero extent counts as 1. */
+    if (!c_strides_fit(od, b->out_shape)) {
+        ein_bound_free(b);
+        return ein_fail(EIN_ERR_OVERFLOW, "%s: the result's shape %s overflows int64 "
+                        "in its C strides (a zero extent counts as 1)", text,
+                        fmt_shape(b->out_shape, od, s1, sizeof s1));
+    }
 
     if (out) {
         char s2[256];

@@ -13,11 +13,14 @@ void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
                    size_t esize, int64_t span[2])
 {
     int64_t mn = 0, mx = 0;
-    for (int d = 0; d < nd; d++) {
+    /* An empty view reaches nothing, and bind checks the strides of
+     * non-empty views only: look for a zero extent before multiplying. */
+    for (int d = 0; d < nd; d++)
         if (shape[d] == 0) {
             span[0] = span[1] = 0;
             return;
         }
+    for (int d = 0; d < nd; d++) {
         int64_t r = stride[d] * (shape[d] - 1);
         if (r < 0)
             mn += r;

@@ -231,6 +231,18 @@ static bool reserve(size_t *ws, int64_t elems, size_t esize, size_t *offset)
     return true;
 }
 
+/* "i (extent 3) x jk (extent 20)": the loops of a refused step, for its
+ * message. */
+static const char *fmt_loops(const ein_loop *loops, int n, char *buf, size_t cap)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && w < cap; i++)
+        w += (size_t)snprintf(buf + w, cap - w, "%s%s (extent %lld)", i ? " x " : "",
+                              loops[i].name, (long long)loops[i].extent);
+    return buf;
+}
+
 static void step_cost(ein_step *s, size_t esize)
 {
     double iters = 1;
@@ -496,10 +508,18 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
             /* Counted here only to catch overflow: pack_workspace() gives
              * the real offsets, reusing blocks of dead temporaries. */
             if (!ok || !reserve(&total, acc, esize, &p->slots[os].offset)) {
+                char lb[512], nb[16];
+                size_t w = 0;
+                lb[0] = '\0';
+                for (int l = 0; l < b->nlabels && w < sizeof lb; l++)
+                    if (ein_ls_has(ps->keep, l))
+                        w += (size_t)snprintf(lb + w, sizeof lb - w, "%s%s (extent %lld)",
+                                              w ? " x " : "", ein_label_name(l, nb),
+                                              (long long)b->extent[l]);
                 ein_free(path);
                 ein_free(info);
-                return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result "
-                                "has more elements or bytes than int64 counts", i);
+                return ein_fail(EIN_ERR_OVERFLOW, "step %d's intermediate result over "
+                                "%s has more elements or bytes than int64 counts", i, lb);
             }
         }
 
@@ -528,10 +548,12 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
         int64_t space = 1;
         for (int l = 0; l < n; l++)
             if (!ein_mul_ok(space, s->loops[l].extent, &space)) {
+                char lb[512];
                 ein_free(path);
                 ein_free(info);
                 return ein_fail(EIN_ERR_OVERFLOW, "step %d of the plan loops over "
-                                "extents whose product overflows int64", i);
+                                "%s, whose product overflows int64", i,
+                                fmt_loops(s->loops, n, lb, sizeof lb));
             }
         sort_loops(s->loops, n, s->nfree, s->nin);
         s->nloops = ein_fuse_loops(s->loops, n, s->nin + 1, &s->nfree);

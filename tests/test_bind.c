@@ -252,3 +252,70 @@ Test(bind, overflow)
     EXPECT_FAIL(bind("i", 1, (const ein_tensor *[]){&F}, NULL, &b), EIN_ERR_OVERFLOW,
                 "reaches past int64 bytes");
 }
+
+/* Found by fuzz_plan: a zero extent makes the element count 0, but the C
+ * strides count zeros as 1, so (3, 0, 2^63-1) overflowed while the strides
+ * were computed (signed overflow, UB).  numpy refuses such shapes too. */
+Test(bind, zero_extent_does_not_hide_a_stride_overflow)
+{
+    int64_t shp[] = {3, 0, INT64_MAX};
+    ein_bound b;
+    ein_tensor A = view(3, shp, NULL, EIN_F32);
+    EXPECT_FAIL(bind("ijk", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_ERR_OVERFLOW,
+                "operand 0 has shape [3, 0, 9223372036854775807] whose C strides "
+                "overflow int64");
+    ein_tensor O = A;
+    int64_t s1[] = {1};
+    ein_tensor one = view(1, s1, NULL, EIN_F32);
+    EXPECT_FAIL(bind("i->", 1, (const ein_tensor *[]){&one}, &O, &b), EIN_ERR_OVERFLOW,
+                "the output has shape");
+    /* The result's C strides, when the library lays the output out. */
+    int64_t big[] = {(int64_t)1 << 40}, zero[] = {0};
+    ein_tensor I = view(1, big, NULL, EIN_F32), Z = view(1, zero, NULL, EIN_F32);
+    EXPECT_FAIL(bind("i,j,k->ijk", 3, (const ein_tensor *[]){&I, &Z, &I}, NULL, &b),
+                EIN_ERR_OVERFLOW, "the result's shape [1099511627776, 0, 1099511627776] "
+                "overflows int64");
+}
+
+/* Found by fuzz_parse: 64 ellipsis dimensions plus an output letter were
+ * written into the 64-entry out_label array before the rank was checked. */
+Test(bind, ellipsis_and_letters_past_the_rank_limit)
+{
+    static int64_t ones[EIN_MAX_DIMS];
+    for (int d = 0; d < EIN_MAX_DIMS; d++)
+        ones[d] = 1;
+    int64_t s2[] = {2};
+    ein_bound b;
+    ein_tensor E = view(EIN_MAX_DIMS, ones, NULL, EIN_F32), A = view(1, s2, NULL, EIN_F32);
+    EXPECT_FAIL(bind("...,a->...a", 2, (const ein_tensor *[]){&E, &A}, NULL, &b),
+                EIN_ERR_RANK, "the result would have 65 dimensions (limit 64)");
+    EXPECT_FAIL(bind("...,a", 2, (const ein_tensor *[]){&E, &A}, NULL, &b),
+                EIN_ERR_RANK, "the result would have 65 dimensions (limit 64)");
+}
+
+/* A view whose last byte is exactly addressable but whose end (one past
+ * the last element, which the plan's overlap test computes) is not:
+ * stride (2^63-1)/8 elements of 8 bytes on extent 2. */
+Test(bind, view_end_must_fit_int64_bytes)
+{
+    int64_t s2[] = {2}, st[] = {INT64_MAX / 8};
+    ein_bound b;
+    ein_tensor A = view(1, s2, st, EIN_F64);
+    EXPECT_FAIL(bind("i", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_ERR_OVERFLOW,
+                "operand 0: stride 1152921504606846975 in dimension 0 reaches past "
+                "int64 bytes");
+}
+
+/* The same empty view on a diagonal: its two strides were summed (a
+ * signed overflow) though no element is ever read.  An empty view's
+ * strides are now replaced by C strides. */
+Test(bind, empty_view_strides_are_not_summed)
+{
+    int64_t shp[] = {0, 0}, st[] = {INT64_MIN, INT64_MIN};
+    ein_bound b;
+    ein_tensor A = view(2, shp, st, EIN_F32);
+    cr_assert_eq(bind("ii->i", 1, (const ein_tensor *[]){&A}, NULL, &b), EIN_OK, "%s",
+                 ein_last_error());
+    cr_assert_eq(b.out_shape[0], 0);
+    ein_bound_free(&b);
+}

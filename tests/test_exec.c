@@ -1220,3 +1220,29 @@ Test(exec, batch_loops_split_between_threads)
     const int64_t ks[][3] = {{40, 40, 40}, {40, 40, 40}};
     batch_split_case("bij,jbk->ik", 2, ks);
 }
+
+/* Found by fuzz_plan: an empty view (an extent 0 after a dimension with a
+ * hostile stride) has nothing to reach, so bind does not check its
+ * strides; ein_view_span multiplied INT64_MIN by the extent before it
+ * reached the zero.  Now the span of any empty view is [0, 0) at once. */
+Test(exec, empty_view_span_ignores_its_strides)
+{
+    const int64_t shape[] = {4, 0}, stride[] = {INT64_MIN, 1};
+    int64_t span[2] = {-1, -1};
+    ein_view_span(2, shape, stride, 8, span);
+    cr_assert(span[0] == 0 && span[1] == 0, "span [%lld, %lld)", (long long)span[0],
+              (long long)span[1]);
+    /* And a plan over it: planned and run, writing zeros. */
+    static double one[1], out[4] = {1, 1, 1, 1};
+    ein_tensor A = {one, EIN_F64, 2, shape, stride};
+    const int64_t oshape[] = {4};
+    ein_tensor O = {out, EIN_F64, 1, oshape, NULL};
+    const ein_tensor *ops[] = {&A};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij->i", 1, ops, &O, NULL, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s", ein_last_error());
+    ein_plan_free(p);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(out[i], 0.0);
+}

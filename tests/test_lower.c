@@ -238,3 +238,24 @@ Test(lower, path_section_for_three_or_more_operands)
     cr_assert_null(strstr(t, "path"), "%s", t);
     free(t);
 }
+
+/* Limits: a step whose loops multiply past int64 is refused while
+ * planning, and the message names the step's loops and their extents:
+ * every view and the result (2^58 elements) are countable, but the GEMM
+ * step loops over 2^29 * 2^29 * 2^30. */
+Test(lower, overflowing_step_names_its_loops)
+{
+    static double one[1];
+    int64_t s0[] = {(int64_t)1 << 29, (int64_t)1 << 30}, s1[] = {(int64_t)1 << 30,
+                                                                 (int64_t)1 << 29};
+    int64_t zero[] = {0, 0};
+    ein_tensor A = {one, EIN_F64, 2, s0, zero}, B = {one, EIN_F64, 2, s1, zero};
+    const ein_tensor *ops[] = {&A, &B};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij,jk->ik", 2, ops, NULL, NULL, &st);
+    cr_assert_null(p);
+    cr_assert_eq(st, EIN_ERR_OVERFLOW, "%s: %s", ein_status_str(st), ein_last_error());
+    cr_assert(strstr(ein_last_error(), "i (extent 536870912) x k (extent 536870912) x "
+                     "j (extent 1073741824), whose product overflows int64"), "%s",
+              ein_last_error());
+}

@@ -495,14 +495,18 @@ Test(npy, write_failures_leave_nothing_behind)
     assert_has(msg, path);
 
     /* the target is a directory: the temporary is written, rename fails,
-     * and the temporary must be gone */
-    tmp_path(path, sizeof path, "adir");
+     * and the temporary must be gone.  All inside a directory of its own,
+     * since other tests write temporaries into EIN_TEST_TMPDIR meanwhile. */
+    char own[512];
+    tmp_path(own, sizeof own, "owndir");
+    cr_assert_eq(mkdir(own, 0755), 0);
+    snprintf(path, sizeof path, "%s/adir", own);
     cr_assert_eq(mkdir(path, 0755), 0);
-    int before = count_temporaries(EIN_TEST_TMPDIR);
     cr_assert_eq(npy_write_file(path, &t, msg, sizeof msg), -1);
     assert_has(msg, "cannot write");
-    cr_assert_eq(count_temporaries(EIN_TEST_TMPDIR), before);
+    cr_assert_eq(count_temporaries(own), 0);
     rmdir(path);
+    rmdir(own);
 
     /* an existing file is untouched when encoding fails */
     tmp_path(path, sizeof path, "keep.npy");
@@ -589,4 +593,83 @@ Test(npy, random_corruption_never_crashes)
         free(b);
     }
     cr_assert(ok > 0 && bad > 0, "ok %d bad %d: the loop should see both outcomes", ok, bad);
+}
+
+/* ------------------------------------------------------------------ */
+/* allocation failure: the reader and writer take memory through the
+ * library's funnel (src/alloc.c), so its hook can fail each allocation in
+ * turn; every failure is -1 with "out of memory", nothing leaks (ASan
+ * tree), and a failed write leaves the old file and no temporary.      */
+
+#include "alloc.h"
+
+Test(npy, every_allocation_can_fail)
+{
+    double d[6] = {1, 2, 3, 4, 5, 6};
+    int64_t s[2] = {2, 3}, st[2] = {1, 2};       /* Fortran-strided view */
+    ein_tensor t = {d, EIN_F64, 2, s, st};
+    /* A directory of its own: other tests running at the same time write
+     * temporaries into EIN_TEST_TMPDIR. */
+    char dir[512], path[600], msg[512];
+    tmp_path(dir, sizeof dir, "allocdir");
+    cr_assert_eq(mkdir(dir, 0755), 0, "%s", dir);
+    snprintf(path, sizeof path, "%s/alloc.npy", dir);
+    size_t len;
+    unsigned char *img = npy_encode(&t, &len, msg, sizeof msg);
+    cr_assert_not_null(img, "%s", msg);
+    int failures = 0;
+    for (int k = 0;; k++) {
+        cr_assert_lt(k, 100);
+        FILE *fp = fopen(path, "wb");
+        fputs("precious", fp);
+        fclose(fp);
+        long n0 = ein_alloc_count();
+        ein_alloc_fail_after(k);
+        /* One run of each entry point, in a fixed order, so allocation k
+         * lands in a different one as k grows. */
+        npy_array a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        msg[0] = '\0';
+        int r1 = npy_read_mem(img, len, "mem", &a, msg, sizeof msg);
+        char m1[512];
+        snprintf(m1, sizeof m1, "%s", msg);
+        size_t len2 = 0;
+        unsigned char *img2 = r1 == 0 ? npy_encode(&t, &len2, msg, sizeof msg) : NULL;
+        int r3 = img2 ? npy_write_file(path, &t, msg, sizeof msg) : -1;
+        int r4 = r3 == 0 ? npy_read_file(path, &b, msg, sizeof msg) : -1;
+        long attempts = ein_alloc_count() - n0;
+        ein_alloc_fail_after(-1);
+        bool failed = r1 || !img2 || r3 || r4;
+        if (failed) {
+            failures++;
+            assert_has(r1 ? m1 : msg, "out of memory");
+        }
+        if (r3 != 0) {
+            char buf[32] = {0};
+            fp = fopen(path, "rb");
+            cr_assert_not_null(fp);
+            cr_assert_eq(fread(buf, 1, sizeof buf - 1, fp), 8, "allocation %d: a failed "
+                         "write changed the file", k);
+            fclose(fp);
+            cr_assert_str_eq(buf, "precious");
+        }
+        cr_assert_eq(count_temporaries(dir), 0, "allocation %d: a temporary was left "
+                     "behind", k);
+        if (r4 == 0) {
+            cr_assert_eq(b.count, 6);
+            for (int i = 0; i < 2; i++)
+                for (int j = 0; j < 3; j++)
+                    cr_assert_eq(((double *)b.data)[i * 3 + j], d[i + 2 * j]);
+        }
+        npy_free(&a);
+        npy_free(&b);
+        free(img2);
+        if (attempts <= k)
+            break;
+    }
+    cr_assert_geq(failures, 5, "only %d allocations were failed", failures);
+    free(img);
+    unlink(path);
+    rmdir(dir);
 }

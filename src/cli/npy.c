@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "npy.h"
+#include "../alloc.h"   /* the library's funnel: its test hook fails allocations here too */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -78,7 +79,7 @@ static void *alloc_data(size_t nbytes)
     if (nbytes > SIZE_MAX - NPY_ALIGN)
         return NULL;
     size_t n = (nbytes + NPY_ALIGN - 1) / NPY_ALIGN * NPY_ALIGN;
-    return aligned_alloc(NPY_ALIGN, n ? n : NPY_ALIGN);
+    return ein_aligned(NPY_ALIGN, n ? n : NPY_ALIGN);
 }
 
 /* ------------------------------------------------------------------ */
@@ -462,11 +463,11 @@ static int read_source(source *s, const char *name, npy_array *a,
         return fail(msg, cap, "%s: truncated: the header claims %" PRIu32 " bytes but the "
                     "file has only %" PRId64 " bytes in all", name, hlen, s->size);
 
-    char *text = malloc((size_t)hlen + 1);
+    char *text = ein_malloc((size_t)hlen + 1);
     if (!text)
         return fail(msg, cap, "%s: out of memory reading the header", name);
     if (src_read(s, text, hlen) != hlen) {
-        free(text);
+        ein_free(text);
         return fail(msg, cap, "%s: truncated: the file ends inside the .npy header", name);
     }
     text[hlen] = '\0';
@@ -475,7 +476,7 @@ static int read_source(source *s, const char *name, npy_array *a,
     memset(&hd, 0, sizeof hd);
     hparse h = { text, text + hlen, name, msg, cap };
     if (parse_header(&h, &hd) < 0) {
-        free(text);
+        ein_free(text);
         return -1;
     }
     int swap = 0;
@@ -483,10 +484,10 @@ static int read_source(source *s, const char *name, npy_array *a,
         int n = hd.descr_len > 60 ? 60 : (int)hd.descr_len;
         fail(msg, cap, "unsupported dtype '%.*s%s' in %s (einsum reads float32 and float64)",
              n, hd.descr, hd.descr_len > 60 ? "..." : "", name);
-        free(text);
+        ein_free(text);
         return -1;
     }
-    free(text);
+    ein_free(text);
 
     /* Strides are products of extents, so bound the product of all
      * extents counting zeros as one: then neither the strides nor the
@@ -518,7 +519,7 @@ static int read_source(source *s, const char *name, npy_array *a,
                     nbytes);
     size_t rd = src_read(s, data, nbytes);
     if (rd != nbytes) {
-        free(data);
+        ein_free(data);
         return fail(msg, cap, "%s: truncated: shape %s needs %zu bytes of data but the "
                     "file has %zu after the header", name, shp, nbytes, rd);
     }
@@ -585,7 +586,7 @@ void npy_free(npy_array *a)
 {
     if (!a)
         return;
-    free(a->data);
+    ein_free(a->data);
     a->data = NULL;
 }
 
@@ -647,7 +648,7 @@ unsigned char *npy_encode(const ein_tensor *t, size_t *len, char *msg, size_t ca
     if ((uint64_t)count > (SIZE_MAX - off) / esize)
         return (void)fail(msg, cap, "tensor too large to write"), NULL;
     size_t nbytes = (size_t)count * esize;
-    unsigned char *buf = malloc(off + nbytes);
+    unsigned char *buf = ein_malloc(off + nbytes);
     if (!buf)
         return (void)fail(msg, cap, "out of memory encoding %zu bytes", off + nbytes), NULL;
     memcpy(buf, NPY_MAGIC, NPY_MAGIC_LEN);
@@ -663,7 +664,7 @@ unsigned char *npy_encode(const ein_tensor *t, size_t *len, char *msg, size_t ca
     unsigned char *dst = buf + off;
     const unsigned char *src = t->data;
     if (count > 0 && !src) {
-        free(buf);
+        ein_free(buf);
         return (void)fail(msg, cap, "cannot write a tensor with NULL data"), NULL;
     }
     if (count > 0) {
@@ -728,9 +729,9 @@ int npy_write_file(const char *path, const ein_tensor *t, char *msg, size_t cap)
     const char *slash = strrchr(path, '/');
     size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     static const char tail[] = ".einsum-tmp-XXXXXX";
-    char *tmp = malloc(dirlen + sizeof tail);
+    char *tmp = ein_malloc(dirlen + sizeof tail);
     if (!tmp) {
-        free(img);
+        ein_free(img);
         return fail(msg, cap, "%s: out of memory", path);
     }
     memcpy(tmp, path, dirlen);
@@ -739,8 +740,8 @@ int npy_write_file(const char *path, const ein_tensor *t, char *msg, size_t cap)
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        free(tmp);
-        free(img);
+        ein_free(tmp);
+        ein_free(img);
         return fail(msg, cap, "%s: cannot create a temporary file there: %s", path,
                     strerror(e));
     }
@@ -762,7 +763,7 @@ int npy_write_file(const char *path, const ein_tensor *t, char *msg, size_t cap)
         unlink(tmp);
         fail(msg, cap, "%s: cannot write: %s", path, strerror(e));
     }
-    free(tmp);
-    free(img);
+    ein_free(tmp);
+    ein_free(img);
     return r;
 }
