@@ -508,6 +508,7 @@ static int run_stmt(repl_session *s, const rstmt *st)
     repl_ctx *c = &s->ctx;
     c->err[0] = '\0';
     c->err_off = -1;
+    c->out = s->out;
     if (st->kind == RS_COMMAND)
         return run_command(s, st);
     if (st->kind == RS_EXPR && is_quit(c, st->expr))

@@ -898,11 +898,11 @@ static int bi_print(repl_ctx *c, const rargs *a, rval *out)
 {
     for (int i = 0; i < a->npos; i++) {
         if (i)
-            fputc(' ', stdout);
-        if (repl_print_value(c, &a->pos[i], 0, stdout) < 0)
+            fputc(' ', c->out);
+        if (repl_print_value(c, &a->pos[i], 0, c->out) < 0)
             return -1;
     }
-    fputc('\n', stdout);
+    fputc('\n', c->out);
     *out = rv_none();
     return 0;
 }

@@ -18,6 +18,7 @@ void repl_ctx_init(repl_ctx *c)
 {
     memset(c, 0, sizeof *c);
     c->print = print_defaults;
+    c->out = stdout;
     c->err_off = -1;
 }
 

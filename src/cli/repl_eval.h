@@ -7,6 +7,7 @@
 #define EIN_CLI_REPL_EVAL_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "einsum.h"
@@ -31,6 +32,7 @@ typedef struct repl_ctx {
     uint64_t    rng;          /* splitmix64 state; seed(n) sets it */
     double      spare;        /* randn: the second Box-Muller value */
     int         have_spare;
+    FILE       *out;          /* where print() writes */
     /* the last error: a message and, when it points into the statement,
      * a byte offset for the caret (-1 otherwise) */
     char        err[8192];
