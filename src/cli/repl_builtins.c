@@ -693,7 +693,9 @@ static int bi_unsqueeze(repl_ctx *c, const rargs *a, rval *out)
         v->strides[i] = x->strides[i - 1];
     }
     v->shape[d] = 1;
-    v->strides[d] = 0;
+    /* any stride serves an extent-1 axis; torch's choice (the stride the
+     * axis would have in a contiguous layout) reads better than 0 */
+    v->strides[d] = d < x->ndim ? x->shape[d] * x->strides[d] : 1;
     v->ndim = x->ndim + 1;
     return rv_tensor(out, v);
 }
