@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev)
+pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev libedit-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,3 +19,6 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 ./build/einsum-demo
+# The same example from the REPL: three ways side by side, their plans and
+# timings (examples/motivating.ein).
+./build/einsum examples/motivating.ein
