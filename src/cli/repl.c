@@ -249,28 +249,34 @@ static int cmd_set(repl_session *s, const rstmt *st)
  * the first one inside wrappers such as squeeze(matmul(A, w)). */
 static const rnode *find_contraction(const rnode *n, rnode *scratch, const rbuiltin **b)
 {
-    while (n) {
-        if (n->kind == RN_CALL) {
-            *b = repl_builtin_find(n->text, n->len);
-            if (*b && (*b)->lower)
-                return n;
-            n = n->nkids > 0 && n->kids[0]->kind != RN_KWARG ? n->kids[0] : NULL;
-        } else if (n->kind == RN_BINOP && n->op == '@') {
+    if (!n)
+        return NULL;
+    switch (n->kind) {
+    case RN_CALL:
+        *b = repl_builtin_find(n->text, n->len);
+        if (*b && (*b)->lower)
+            return n;
+        return n->nkids > 0 && n->kids[0]->kind != RN_KWARG
+                   ? find_contraction(n->kids[0], scratch, b) : NULL;
+    case RN_BINOP:
+        if (n->op == '@') {
             *scratch = *n;
             scratch->kind = RN_CALL;
             scratch->text = "matmul";
             scratch->len = 6;
             *b = repl_builtin_find("matmul", 6);
             return scratch;
-        } else if (n->kind == RN_INDEX || n->kind == RN_ATTR || n->kind == RN_NEG) {
-            n = n->kids[0];
-        } else if (n->kind == RN_BINOP) {
-            n = n->kids[0];
         } else {
-            return NULL;
+            const rnode *l = find_contraction(n->kids[0], scratch, b);
+            return l ? l : find_contraction(n->kids[1], scratch, b);
         }
+    case RN_INDEX:
+    case RN_ATTR:
+    case RN_NEG:
+        return find_contraction(n->kids[0], scratch, b);
+    default:
+        return NULL;
     }
-    return NULL;
 }
 
 /* Lower the statement's contraction and plan it; on success the caller
