@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include "repl_line.h"
 
 #ifndef EIN_CLI_PATH
 #define EIN_CLI_PATH "einsum"
@@ -30,6 +33,7 @@ typedef struct term {
     pid_t pid;
     char  buf[1 << 16];
     size_t n;
+    int   editing;   /* built with a line-editing library */
 } term;
 
 /* Read until `want` appears in what arrived since `from`, or 20 s pass
@@ -53,14 +57,34 @@ static size_t expect(term *t, size_t from, const char *want)
         t->n += (size_t)got;
     }
     t->buf[t->n] = '\0';
-    cr_assert_fail("no '%s' in the terminal's output:\n%s", want, t->buf + from);
+    cr_assert_fail("no '%s' in the terminal's output:\n%s", want, t->buf);
     return 0;
 }
 
-static void type(term *t, const char *s)
+/* Keys typed at once, whatever the terminal's mode. */
+static void type_now(term *t, const char *s)
 {
     size_t n = strlen(s);
     cr_assert_eq(write(t->fd, s, n), (ssize_t)n);
+}
+
+/* Keys typed at the prompt.  A line-editing library switches the
+ * terminal out of canonical mode only after it prints the prompt; keys
+ * that arrive before that are cooked by the kernel (echoed twice, and a
+ * Ctrl-D becomes the kernel's end-of-file mark, lost when the mode
+ * changes).  A person never types that fast, so wait for the library to
+ * be reading (the master side reports the terminal's mode). */
+static void type(term *t, const char *s)
+{
+    if (t->editing) {
+        for (int i = 0; i < 2000; i++) {
+            struct termios tio;
+            if (tcgetattr(t->fd, &tio) == 0 && !(tio.c_lflag & ICANON))
+                break;
+            poll(NULL, 0, 10);
+        }
+    }
+    type_now(t, s);
 }
 
 Test(repl_pty, prompt_result_error_interrupt_and_eof)
@@ -79,6 +103,7 @@ Test(repl_pty, prompt_result_error_interrupt_and_eof)
         execl(EIN_CLI_PATH, "einsum", (char *)NULL);
         _exit(127);
     }
+    t->editing = strcmp(repl_line_backend(), "none") != 0;
     size_t at = expect(t, 0, ">>> ");
 
     type(t, "x = [1.5, 2]\r");
@@ -112,6 +137,29 @@ Test(repl_pty, prompt_result_error_interrupt_and_eof)
     at = expect(t, at, "array(3.5)");
     at = expect(t, at, ">>> ");
 
+    /* Ctrl-C during a statement that would run for ever ends it and the
+     * prompt comes back.  "running" printed by the statement before it
+     * says the line was read, so the interrupt cannot land on the typing */
+    type(t, "B = randn(200, 200)\r");
+    at = expect(t, at, ">>> ");
+    type(t, "print(\"running\"); :time B @ B 100000000\r");
+    at = expect(t, at, "running\r\n");
+    type_now(t, "\x03");
+    at = expect(t, at, "interrupted");
+    at = expect(t, at, ">>> ");
+    type(t, "1 + 1\r");
+    at = expect(t, at, "2\r\n");
+    at = expect(t, at, ">>> ");
+
+    int editing = t->editing;
+    if (editing) {   /* tab completes a function's name (the echo redraws
+                        the line, so the evidence is the call's result) */
+        type(t, "allc\t");
+        type(t, "(ones(2), ones(2))\r");
+        at = expect(t, at, "True\r\n");
+        at = expect(t, at, ">>> ");
+    }
+
     type(t, "\x04");   /* Ctrl-D on an empty line */
     int status = 0;
     pid_t w = 0;
@@ -134,6 +182,16 @@ Test(repl_pty, prompt_result_error_interrupt_and_eof)
     free(t);
     char hist[600];
     snprintf(hist, sizeof hist, "%s/.einsum_history", home);
+    if (editing) {   /* the session's lines were kept for the next one */
+        FILE *fp = fopen(hist, "r");
+        cr_assert_not_null(fp, "no history file %s", hist);
+        char text[8192];
+        size_t n = fread(text, 1, sizeof text - 1, fp);
+        text[n] = '\0';
+        fclose(fp);
+        /* libedit writes blanks as \040, so look for a word without any */
+        cr_assert(strstr(text, "allclose"), "history: %s", text);
+    }
     unlink(hist);
     rmdir(home);
 }

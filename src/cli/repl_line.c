@@ -9,6 +9,7 @@
 #include "repl_line.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -67,22 +68,29 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, complete_next);
 }
 
-/* A read interrupted by SIGINT ends the line: the caller sees
- * *interrupted and drops what was typed. */
+/* Ctrl-C ends the line being typed: the caller sees *interrupted and
+ * drops it.  The signal may land while the library is busy rather than
+ * blocked in read(), so the flag is checked before every wait, and the
+ * wait is a poll() that wakes every 100 ms: an interrupt that slips in
+ * between the check and the wait is seen on the next round instead of
+ * waiting for a key. */
 static int getc_interruptible(FILE *fp)
 {
     for (;;) {
-        unsigned char ch;
-        ssize_t r = read(fileno(fp), &ch, 1);
-        if (r == 1)
-            return ch;
-        if (r < 0 && errno == EINTR) {
-            if (repl_interrupted) {
-                g_cancelled = 1;
-                return '\n';
-            }
-            continue;
+        if (repl_interrupted) {
+            g_cancelled = 1;
+            return '\n';
         }
+        struct pollfd p = { fileno(fp), POLLIN, 0 };
+        int r = poll(&p, 1, 100);
+        if (r == 0 || (r < 0 && errno == EINTR))
+            continue;
+        unsigned char ch;
+        ssize_t n = read(fileno(fp), &ch, 1);
+        if (n == 1)
+            return ch;
+        if (n < 0 && errno == EINTR)
+            continue;
         return EOF;
     }
 }
@@ -145,14 +153,17 @@ const char *repl_line_read(repl_line *l, const char *prompt, int *interrupted)
     }
     errno = 0;
     ssize_t n = getline(&l->buf, &l->cap, l->in);
-    if (n < 0) {
-        if (errno == EINTR && repl_interrupted) {
+    /* Ctrl-C while a line was being read (or just before getline blocked,
+     * when only the next Enter returns): drop the line */
+    if (repl_interrupted && prompt) {
+        if (n < 0)
             clearerr(l->in);
-            fputc('\n', stdout);
-            *interrupted = 1;
-        }
+        fputc('\n', stdout);
+        *interrupted = 1;
         return NULL;
     }
+    if (n < 0)
+        return NULL;
     if (n > 0 && l->buf[n - 1] == '\n')
         l->buf[--n] = '\0';
     /* a NUL inside the line would hide the rest: make it visible as a
