@@ -135,7 +135,6 @@ static rnode *node(parser *p, rnode_kind k, int off)
     memset(n, 0, sizeof *n);
     n->kind = k;
     n->off = off;
-    n->end = off;
     return n;
 }
 
@@ -240,7 +239,6 @@ static rnode *atom(parser *p)
         unexpected(p, "an expression");
         return NULL;   /* not reached */
     }
-    n->end = (int)(p->cur - p->src) - (int)p->tok.len;
     return n;
 }
 
@@ -365,7 +363,6 @@ static rnode *postfix(parser *p)
         } else {
             break;
         }
-        n->end = (int)(p->cur - p->src) - (int)p->tok.len;
     }
     return n;
 }
@@ -389,7 +386,6 @@ static rnode *unary(parser *p)
         n->kids = alloc(p, sizeof *n->kids);
         n->kids[0] = x;
         n->nkids = 1;
-        n->end = x->end;
         return n;
     }
     return postfix(p);
@@ -403,7 +399,6 @@ static rnode *binop(parser *p, rnode *l, rtok op, rnode *r)
     n->kids[0] = l;
     n->kids[1] = r;
     n->nkids = 2;
-    n->end = r->end;
     return n;
 }
 
@@ -453,7 +448,6 @@ static rnode *expr(parser *p, int in_brackets)
             skip_newlines(p);
     }
     set_kids(t, &k);
-    t->end = k.v[k.n - 1]->end;
     return t;
 }
 
@@ -514,7 +508,8 @@ static void statement(parser *p)
             advance(p);
         }
     } else {
-        if (first.kind == RT_NAME) {
+        s->kind = RS_EXPR;
+        if (first.kind == RT_NAME) {   /* NAME '=' or an expression */
             const char *save = p->cur;
             advance(p);
             if (p->tok.kind == RT_ASSIGN) {
@@ -522,22 +517,13 @@ static void statement(parser *p)
                 s->kind = RS_ASSIGN;
                 s->name = first.text;
                 s->nlen = first.len;
-                /* p->stmts may move while the right side parses: keep the index */
-                int idx = p->prog->n - 1;
-                rnode *e = expr(p, 0);
-                s = &p->prog->stmts[idx];
-                s->expr = e;
-                goto end;
+            } else {
+                p->cur = save;
+                p->tok = first;
             }
-            p->cur = save;
-            p->tok = first;
         }
-        s->kind = RS_EXPR;
         s->expr = expr(p, 0);
     }
-end:
-    s = &p->prog->stmts[p->prog->n - 1];
-    s->end = p->tok.off;
     if (!at_stmt_end(p))
         unexpected(p, "';' or the end of the statement");
 }

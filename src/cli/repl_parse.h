@@ -54,7 +54,7 @@ typedef enum rnode_kind {
 
 typedef struct rnode {
     rnode_kind     kind;
-    int            off, end;   /* the source bytes [off, end) it came from */
+    int            off;        /* source byte offset, where an error's caret goes */
     double         num;
     int            is_int;
     char           op;
@@ -68,7 +68,7 @@ typedef enum rstmt_kind { RS_EXPR, RS_ASSIGN, RS_COMMAND } rstmt_kind;
 
 typedef struct rstmt {
     rstmt_kind  kind;
-    int         off, end;    /* source bytes of the whole statement */
+    int         off;         /* source byte offset of the statement */
     const char *name;        /* RS_ASSIGN: target; RS_COMMAND: command word */
     size_t      nlen;
     rnode      *expr;        /* RS_EXPR, RS_ASSIGN; :explain and :time */
