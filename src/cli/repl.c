@@ -655,7 +655,8 @@ int cli_repl(FILE *in, const char *name, int interactive)
             chunk[0] = '\0';
         int intr = 0, eof = 0;
         s.line = next_line;
-        /* a statement goes on while brackets are open */
+        /* a statement goes on while brackets are open, or after a line
+         * ending in a backslash (the lexer joins the two) */
         do {
             const char *prompt = !interactive ? NULL : len ? "... " : ">>> ";
             const char *l = repl_line_read(&rl, prompt, &intr);
@@ -671,7 +672,7 @@ int cli_repl(FILE *in, const char *name, int interactive)
                 rc = CLI_EXIT_FAIL;
                 goto out;
             }
-        } while (repl_open_brackets(chunk) > 0);
+        } while (repl_open_brackets(chunk) > 0 || (len > 0 && chunk[len - 1] == '\\'));
         if (intr) {
             repl_interrupted = 0;
             fputs("KeyboardInterrupt\n", stdout);
