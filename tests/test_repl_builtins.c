@@ -490,6 +490,9 @@ Test(builtins, explain_and_time_and_settings)
     cr_assert(strstr(F.out, "matmul(a, b)") && strstr(F.out, ":explain EXPR"), "%s", F.out);
     ok(":help linear");
     cr_assert(strstr(F.out, "x W^T + b"), "%s", F.out);
+    ok(":help time");
+    cr_assert(strstr(F.out, ":time EXPR [REPS]"), "%s", F.out);
+    fails(":help frobnicate", "no function or command named 'frobnicate'");
     cr_assert_eq(run(":quit"), 1);
     cr_assert_eq(run("quit()"), 1);
     cr_assert_eq(run("exit"), 1);

@@ -116,9 +116,23 @@ static void report(repl_session *s, const char *src, int off, const char *msg)
 /* ------------------------------------------------------------------ */
 /* :commands                                                           */
 
-static const char *const commands[] = {
-    ":explain", ":time", ":set", ":vars", ":help", ":quit",
+/* The commands, for :help and tab completion. */
+typedef struct rcommand {
+    const char *name;    /* completion text */
+    const char *usage;
+    const char *help;
+} rcommand;
+
+static const rcommand commands[] = {
+    { ":explain", ":explain EXPR", "the plan of EXPR's contraction (einsum, matmul, linear, sum, @)" },
+    { ":time", ":time EXPR [REPS]", "plan once, run REPS times: median, min, GFLOP/s, GB/s" },
+    { ":set", ":set NAME VALUE",
+      "precision N, threads N (0: default), path auto|greedy|optimal|branch|naive" },
+    { ":vars", ":vars", "names, shapes, dtypes and bytes" },
+    { ":help", ":help [NAME]", "this text, or one function's or command's" },
+    { ":quit", ":quit", "leave (also Ctrl-D, quit, exit)" },
 };
+#define NCOMMANDS ((int)(sizeof commands / sizeof commands[0]))
 
 static const char help_text[] =
     "Statements (separated by ';' or new lines; '#' starts a comment):\n"
@@ -127,29 +141,33 @@ static const char help_text[] =
     "  A.T  A[::2, 1:10]  A[:, 0]    views: .T, slices with steps, None for a new axis\n"
     "  A.shape  A.strides  A.dtype   strides count elements, as the library's do\n"
     "  [[1, 2], [3, 4]]  2 * A + 1   literals, elementwise + - * / with broadcasting\n"
-    "Commands:\n"
-    "  :explain EXPR        the plan of EXPR's contraction (einsum, matmul, linear, sum, @)\n"
-    "  :time EXPR [REPS]    plan once, run REPS times: median, min, GFLOP/s, GB/s\n"
-    "  :set precision N     digits after the point when printing (numpy's precision)\n"
-    "  :set threads N       threads a plan may use (0: the library's default)\n"
-    "  :set path NAME       auto, greedy, optimal, branch or naive (3+ operands)\n"
-    "  :vars                names, shapes, dtypes and bytes\n"
-    "  :help [NAME]         this text, or one function's\n"
-    "  :quit                leave (also Ctrl-D, quit, exit)\n"
-    "Functions:\n";
+    "  A.reshape(2, 25)              x.f(...) is f(x, ...)\n";
 
 static int cmd_help(repl_session *s, const rstmt *st)
 {
     FILE *o = s->out;
     if (st->nwords == 1) {
-        const rbuiltin *b = repl_builtin_find(st->words[0].text, st->words[0].len);
-        if (!b)
-            return repl_error(&s->ctx, st->words[0].off, "no function named '%.*s'",
-                              (int)st->words[0].len, st->words[0].text);
-        fprintf(o, "%s\n  %s\n", b->sig, b->help);
-        return 0;
+        const rtok *w = &st->words[0];
+        const rbuiltin *b = repl_builtin_find(w->text, w->len);
+        if (b) {
+            fprintf(o, "%s\n  %s\n", b->sig, b->help);
+            return 0;
+        }
+        for (int i = 0; i < NCOMMANDS; i++) {
+            if (strlen(commands[i].name) == w->len + 1 &&
+                !memcmp(commands[i].name + 1, w->text, w->len)) {
+                fprintf(o, "%s\n  %s\n", commands[i].usage, commands[i].help);
+                return 0;
+            }
+        }
+        return repl_error(&s->ctx, w->off, "no function or command named '%.*s'", (int)w->len,
+                          w->text);
     }
     fputs(help_text, o);
+    fputs("Commands:\n", o);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(o, "  %-22s %s\n", commands[i].usage, commands[i].help);
+    fputs("Functions:\n", o);
     for (int i = 0; i < repl_nbuiltins; i++)
         fprintf(o, "  %-44s %s\n", repl_builtins[i].sig, repl_builtins[i].help);
     return 0;
@@ -598,8 +616,8 @@ static const char *complete_name(void *ctx, int i)
     if (i < s->ctx.nvars)
         return s->ctx.vars[i].name;
     i -= s->ctx.nvars;
-    if (i < (int)(sizeof commands / sizeof commands[0]))
-        return commands[i];
+    if (i < NCOMMANDS)
+        return commands[i].name;
     return NULL;
 }
 
