@@ -570,7 +570,8 @@ static int bi_array(repl_ctx *c, const rargs *a, rval *out)
             dt = v->t->dtype;
         t = rt_copy(v->t, dt);
         if (!t)
-            return repl_error(c, off_of(a), "array: out of memory");
+            return repl_error(c, off_of(a), "array: %s",
+                              repl_interrupted ? "interrupted" : "out of memory");
     } else if (v->kind == RV_TUPLE) {
         int64_t n = v->n;
         if (new_tensor(c, a, dt, 1, &n, &t) < 0)
@@ -735,7 +736,7 @@ static int bi_copy(repl_ctx *c, const rargs *a, rval *out)
     if (want_tensor(c, a, 0, &x) < 0)
         return -1;
     rtensor *t = rt_copy(x, x->dtype);
-    return give_view(c, a, t, "out of memory", out);
+    return give_view(c, a, t, repl_interrupted ? "interrupted" : "out of memory", out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -760,6 +761,11 @@ static int pairwise(repl_ctx *c, const rargs *a, int (*fn)(void *, double, doubl
     int64_t n = d.kind == RV_TENSOR ? rt_count(d.t) : 1;
     int r = 0;
     for (int64_t i = 0; i < n && !r; i++) {
+        if ((i & 0xffff) == 0xffff && repl_interrupted) {
+            rv_free(&d);
+            rv_free(&yb);
+            return repl_error(c, -1, "interrupted");
+        }
         double dv = d.kind == RV_TENSOR ? rt_get(d.t, i) : d.num;
         double yv;
         if (yb.kind != RV_TENSOR) {

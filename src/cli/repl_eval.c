@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile sig_atomic_t repl_interrupted;
-
 void repl_ctx_init(repl_ctx *c)
 {
     memset(c, 0, sizeof *c);

@@ -15,10 +15,6 @@
 #include "repl_parse.h"
 #include "repl_value.h"
 
-/* Set by the SIGINT handler of an interactive session; long loops check it
- * and give up with "interrupted". */
-extern volatile sig_atomic_t repl_interrupted;
-
 typedef struct repl_var {
     char *name;
     rval  v;

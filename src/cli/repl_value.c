@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+volatile sig_atomic_t repl_interrupted;
+
 rval rv_none(void)
 {
     rval v;
@@ -239,6 +241,10 @@ rtensor *rt_copy(const rtensor *t, ein_dtype dt)
     int64_t off = t->offset;
     const char *src = t->buf->data;
     for (int64_t i = 0; i < n; i++) {
+        if ((i & 0xffff) == 0xffff && repl_interrupted) {
+            rt_free(c);
+            return NULL;
+        }
         double x = t->dtype == EIN_F32 ? (double)((const float *)src)[off]
                                        : ((const double *)src)[off];
         if (dt == EIN_F32)
@@ -349,7 +355,7 @@ rtensor *rt_reshape(const rtensor *t, int32_t ndim, const int64_t *shape,
         }
     }
     if (!v) {
-        snprintf(msg, cap, "out of memory");
+        snprintf(msg, cap, repl_interrupted ? "interrupted" : "out of memory");
         return NULL;
     }
     v->ndim = ndim;

@@ -7,10 +7,15 @@
 #ifndef EIN_CLI_REPL_VALUE_H
 #define EIN_CLI_REPL_VALUE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "einsum.h"
+
+/* Set by the SIGINT handler of an interactive session; long loops check it
+ * and give up ("interrupted"). */
+extern volatile sig_atomic_t repl_interrupted;
 
 typedef struct rbuf {
     long   refs;
@@ -67,7 +72,7 @@ ein_tensor rt_ein(const rtensor *t);
 /* Element i in C order over t's shape, as double; and storing one. */
 double   rt_get(const rtensor *t, int64_t i);
 int      rt_is_c_contiguous(const rtensor *t);
-/* A C-order copy with dtype dt. */
+/* A C-order copy with dtype dt; NULL when out of memory or interrupted. */
 rtensor *rt_copy(const rtensor *t, ein_dtype dt);
 
 /* Views.  Each returns NULL and writes msg on a bad argument (or out of
