@@ -118,6 +118,11 @@ static void positional(double ax, int f32, int prec, char *ip, size_t icap, char
         char buf[400];
         snprintf(buf, sizeof buf, "%.*f", prec, ax);
         char *dot = strchr(buf, '.');
+        if (!dot) {   /* precision 0: "%.0f" has no point and no fraction */
+            snprintf(ip, icap, "%s", buf);
+            fp[0] = '\0';
+            return;
+        }
         *dot = '\0';
         snprintf(ip, icap, "%s", buf);
         size_t fl = strlen(dot + 1);
