@@ -29,6 +29,7 @@ rtok_kind repl_lex(const char *src, const char **cur, rtok *tok)
             ","                             { k = RT_COMMA; goto done; }
             ":"                             { k = RT_COLON; goto done; }
             "="                             { k = RT_ASSIGN; goto done; }
+            "..."                           { k = RT_ELLIPSIS; goto done; }
             "."                             { k = RT_DOT; goto done; }
             "+"                             { k = RT_PLUS; goto done; }
             "-"                             { k = RT_MINUS; goto done; }

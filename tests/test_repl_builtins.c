@@ -279,6 +279,15 @@ Test(builtins, slicing_with_steps)
     want_shape(T("f"), 2, (int64_t[]){ 2, 0 });   /* 3:0:-2 -> rows 3, 1; 10: is empty */
     want_shape(T("g"), 0, NULL);
     cr_assert_float_eq(at(T("g"), NULL), 23, 0);
+    ok("h = x[..., 0]; i = x[..., None]; j = x[1, ...]; k = x[..., 1, 2]");
+    want_shape(T("h"), 1, (int64_t[]){ 4 });
+    want_strides(T("h"), (int64_t[]){ 6 });
+    want_shape(T("i"), 3, (int64_t[]){ 4, 6, 1 });
+    want_shape(T("j"), 1, (int64_t[]){ 6 });
+    want_shape(T("k"), 0, NULL);
+    cr_assert_float_eq(at(T("k"), NULL), 8, 0);
+    fails("x[..., ...]", "a single ellipsis");
+    fails("y = ...", "only allowed inside [ ]");
     ok("s = x[::2, 1:10].strides; n = s[0]");
     cr_assert_eq(num("n"), 12);
     fails("x[4]", "out of bounds");

@@ -144,6 +144,7 @@ static const parse_case tree_cases[] = {
     { "x[::-1]", "(index x (slice _ _ -1))" },
     { "x[:, 0]", "(index x (slice _ _ _) 0)" },
     { "x[None, -1:]", "(index x None (slice -1 _ _))" },
+    { "x[..., 0]", "(index x ... 0)" },
     { "A.T.shape", "(attr shape (attr T A))" },
     { "A.reshape(2, 3)", "(call reshape A 2 3)" },
     { "A.T.sum(axis=0)", "(call sum (attr T A) (kw axis 0))" },

@@ -138,7 +138,7 @@ static const char help_text[] =
     "Statements (separated by ';' or new lines; '#' starts a comment):\n"
     "  A = randn(100, 50)            bind a name (a view shares its tensor's memory)\n"
     "  y = squeeze(matmul(A, w))     calls, keyword args (dtype=float32), a @ b\n"
-    "  A.T  A[::2, 1:10]  A[:, 0]    views: .T, slices with steps, None for a new axis\n"
+    "  A.T  A[::2, 1:10]  A[..., 0]  views: .T, slices with steps, None for a new axis\n"
     "  A.shape  A.strides  A.dtype   strides count elements, as the library's do\n"
     "  [[1, 2], [3, 4]]  2 * A + 1   literals, elementwise + - * / with broadcasting\n"
     "  A.reshape(2, 25)              x.f(...) is f(x, ...)\n";

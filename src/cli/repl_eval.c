@@ -202,6 +202,11 @@ static int is_none_node(const rnode *n)
     return n && n->kind == RN_NAME && n->len == 4 && memcmp(n->text, "None", 4) == 0;
 }
 
+static int is_ellipsis_node(const rnode *n)
+{
+    return n && n->kind == RN_NAME && n->len == 3 && memcmp(n->text, "...", 3) == 0;
+}
+
 static int eval_index(repl_ctx *c, const rnode *n, rval *out)
 {
     rval base;
@@ -242,25 +247,33 @@ static int eval_index(repl_ctx *c, const rnode *n, rval *out)
     int nd = 0;      /* axes of v written so far */
     int axis = 0;    /* next axis of t */
     int err = 0;
-    int nitems_axes = 0;
-    for (int k = 1; k < n->nkids; k++)
-        nitems_axes += !is_none_node(n->kids[k]);
-    if (nitems_axes > t->ndim) {
-        err = repl_error(c, n->kids[t->ndim + 1]->off,
-                         "too many indices: the tensor has %d dimension%s", t->ndim,
-                         t->ndim == 1 ? "" : "s");
-        goto done;
+    /* items that use up an axis of t: all but None and '...' */
+    int used = 0, ellipses = 0;
+    for (int k = 1; k < n->nkids; k++) {
+        const rnode *it = n->kids[k];
+        if (is_ellipsis_node(it) && ++ellipses > 1) {
+            err = repl_error(c, it->off, "an index can only have a single ellipsis ('...')");
+            goto done;
+        }
+        if (!is_none_node(it) && !is_ellipsis_node(it) && ++used > t->ndim) {
+            err = repl_error(c, it->off, "too many indices: the tensor has %d dimension%s",
+                             t->ndim, t->ndim == 1 ? "" : "s");
+            goto done;
+        }
     }
     for (int k = 1; k < n->nkids && !err; k++) {
         const rnode *it = n->kids[k];
-        if (is_none_node(it)) {
-            if (nd == EIN_MAX_DIMS) {
+        if (is_none_node(it) || is_ellipsis_node(it)) {
+            /* None: a new axis of extent 1; '...': every axis no item uses */
+            int add = is_none_node(it) ? 1 : t->ndim - used;
+            if (nd + add > EIN_MAX_DIMS) {
                 err = repl_error(c, it->off, "too many dimensions");
                 break;
             }
-            v->shape[nd] = 1;
-            v->strides[nd] = 0;
-            nd++;
+            for (int q = 0; q < add; q++, nd++) {
+                v->shape[nd] = is_none_node(it) ? 1 : t->shape[axis];
+                v->strides[nd] = is_none_node(it) ? 0 : t->strides[axis++];
+            }
             continue;
         }
         int64_t ext = t->shape[axis], st = t->strides[axis];
@@ -510,6 +523,8 @@ int repl_eval(repl_ctx *c, const rnode *n, rval *out)
         }
         if (n->len == 4 && !memcmp(n->text, "None", 4))
             return 0;
+        if (is_ellipsis_node(n))
+            return repl_error(c, n->off, "'...' is only allowed inside [ ]");
         /* dtype=float32 reads like numpy's np.float32 without the np. */
         if ((n->len == 7 && !memcmp(n->text, "float32", 7)) ||
             (n->len == 7 && !memcmp(n->text, "float64", 7)))

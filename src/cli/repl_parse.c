@@ -201,6 +201,7 @@ static rnode *atom(parser *p)
         advance(p);
         break;
     case RT_NAME:
+    case RT_ELLIPSIS:   /* x[..., 0]: evaluation accepts it only in an index */
         n = node(p, RN_NAME, t.off);
         n->text = t.text;
         n->len = t.len;

@@ -8,7 +8,7 @@
  *   term  := unary (('*' | '/' | '@') unary)*
  *   unary := '-' unary | '+' unary | post
  *   post  := atom ('(' args ')' | '[' index ']' | '.' NAME)*
- *   atom  := NUMBER | STRING | NAME | '(' expr ')' | '[' [sum (',' sum)*] ']'
+ *   atom  := NUMBER | STRING | NAME | '...' | '(' expr ')' | '[' [sum (',' sum)*] ']'
  */
 #ifndef EIN_CLI_REPL_PARSE_H
 #define EIN_CLI_REPL_PARSE_H
@@ -20,7 +20,7 @@ typedef enum rtok_kind {
     RT_NEWLINE, RT_SEMI,
     RT_NAME, RT_INT, RT_FLOAT, RT_STRING,   /* a string's text keeps its quotes */
     RT_LPAREN, RT_RPAREN, RT_LBRACK, RT_RBRACK,
-    RT_COMMA, RT_COLON, RT_ASSIGN, RT_DOT,
+    RT_COMMA, RT_COLON, RT_ASSIGN, RT_DOT, RT_ELLIPSIS,
     RT_PLUS, RT_MINUS, RT_STAR, RT_SLASH, RT_AT,
     RT_UNTERMINATED,   /* a string without its closing quote */
     RT_BAD             /* a character no token starts with */
@@ -40,7 +40,7 @@ rtok_kind repl_lex(const char *src, const char **cur, rtok *tok);
 typedef enum rnode_kind {
     RN_NUM,     /* num; is_int for literals without '.' or exponent */
     RN_STR,     /* text/len: the contents, quotes stripped */
-    RN_NAME,    /* text/len (True, False and None are names too) */
+    RN_NAME,    /* text/len (True, False, None and an index's ... are names too) */
     RN_CALL,    /* text/len: function name; kids: arguments (RN_KWARG among them) */
     RN_KWARG,   /* text/len: keyword; kids[0]: value */
     RN_INDEX,   /* kids[0]: the indexed value; kids[1..]: items (RN_SLICE or expressions) */
