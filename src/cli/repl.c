@@ -414,7 +414,8 @@ static int cmd_time(repl_session *s, const rstmt *st)
     long reps = 0;
     if (st->nwords > 1)
         return repl_error(c, st->words[1].off, "usage: :time EXPR [REPS]");
-    if (st->nwords == 1 && word_int(c, &st->words[0], 1, 100000000, &reps) < 0)
+    /* at most 10^7 runs: the samples (8 bytes each) are kept for the median */
+    if (st->nwords == 1 && word_int(c, &st->words[0], 1, 10000000, &reps) < 0)
         return -1;
     rargs a;
     rcontract k;
