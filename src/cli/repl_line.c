@@ -150,6 +150,21 @@ const char *repl_line_read(repl_line *l, const char *prompt, int *interrupted)
     if (prompt) {
         fputs(prompt, stdout);
         fflush(stdout);
+        /* On a terminal in canonical mode input becomes readable a whole
+         * line at a time, so wait for one here, waking every 100 ms to see
+         * Ctrl-C: the signal may go to one of the library's threads and
+         * then never interrupts our read. */
+        for (;;) {
+            if (repl_interrupted) {
+                fputc('\n', stdout);
+                *interrupted = 1;
+                return NULL;
+            }
+            struct pollfd p = { fileno(l->in), POLLIN, 0 };
+            int r = poll(&p, 1, 100);
+            if (r > 0 || (r < 0 && errno != EINTR))
+                break;
+        }
     }
     errno = 0;
     ssize_t n = getline(&l->buf, &l->cap, l->in);
