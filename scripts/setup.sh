@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# clang and libclang-rt-14-dev: libFuzzer for scripts/fuzz.sh
-pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev clang
-      libclang-rt-14-dev)
+# libedit-dev: line editing in the REPL; clang and libclang-rt-14-dev:
+# libFuzzer for scripts/fuzz.sh
+pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev libedit-dev
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -21,3 +22,6 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 ./build/einsum-demo
+# The same example from the REPL: three ways side by side, their plans and
+# timings (examples/motivating.ein).
+./build/einsum examples/motivating.ein

@@ -650,40 +650,8 @@ Test(cli, bad_expression_message_is_verbatim)
 }
 
 /* ------------------------------------------------------------------ */
-/* the REPL: lexer in process, scripts and stdin end to end            */
-
-Test(repl, lexer_tokens)
-{
-    const char *line = "y = einsum \"ij,j->i\" A_1 x  # comment\n";
-    const char *cur = line;
-    repl_token t;
-    const repl_kind want[] = { REPL_IDENT, REPL_EQ, REPL_IDENT, REPL_STRING, REPL_IDENT,
-                               REPL_IDENT, REPL_END, REPL_END };
-    const char *text[] = { "y", "=", "einsum", "ij,j->i", "A_1", "x", "", "" };
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        cr_assert_eq(repl_lex(line, &cur, &t), want[i], "token %zu", i);
-        if (want[i] != REPL_END)
-            cr_assert(t.len == strlen(text[i]) && memcmp(t.text, text[i], t.len) == 0,
-                      "token %zu: '%.*s'", i, (int)t.len, t.text);
-    }
-    line = "save y 'a b.npy'";
-    cur = line;
-    repl_lex(line, &cur, &t);
-    repl_lex(line, &cur, &t);
-    cr_assert_eq(repl_lex(line, &cur, &t), REPL_STRING);
-    cr_assert_eq(t.len, 7);
-    cr_assert_eq(t.col, 8);
-    line = "A = load \"a.npy";
-    cur = line;
-    for (int i = 0; i < 3; i++)
-        repl_lex(line, &cur, &t);
-    cr_assert_eq(repl_lex(line, &cur, &t), REPL_BAD, "unterminated string");
-    line = "print @";
-    cur = line;
-    repl_lex(line, &cur, &t);
-    cr_assert_eq(repl_lex(line, &cur, &t), REPL_BAD);
-    cr_assert_eq(t.col, 7);
-}
+/* the REPL through the program: scripts and stdin end to end (the
+ * language itself: test_repl_parse.c, test_repl_builtins.c, tests/repl/) */
 
 static void write_script(const char *path, const char *text)
 {
@@ -701,23 +669,23 @@ Test(repl, script_runs_statements)
     char script[4096];
     snprintf(script, sizeof script,
              "# y = A x, then its squared norm\n"
-             "A = load \"%s\"\n"
-             "x = load '%s'   # single quotes too\n"
+             "A = load(\"%s\")\n"
+             "x = load('%s')   # single quotes too\n"
              "\n"
-             "y = einsum \"ij,j->i\" A x\n"
-             "print y\n"
-             "einsum \"ij->\" A\n"
-             "save y \"%s\"\n"
-             "y = einsum \"i,i->\" y y\n"
-             "print y\n"
+             "y = einsum(\"ij,j->i\", A, x)\n"
+             "print(y)\n"
+             "einsum(\"ij->\", A)\n"
+             "save(\"%s\", y)\n"
+             "y = einsum(\"i,i->\", y, y)\n"
+             "y\n"
              "quit\n"
-             "print nothing_after_quit\n",
+             "print(nothing_after_quit)\n",
              tpath("A.npy"), tpath("x.npy"), y);
     const char *path = tpath("s.ein");
     write_script(path, script);
     run_result r = run((const char *[]){ path, NULL });
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert_str_eq(r.out, "array([-2., -2.])\narray(21.)\narray(8.)\n");
+    cr_assert_str_eq(r.out, "[-2. -2.]\narray(21.)\narray(8.)\n");
     cr_assert_str_eq(r.err, "");
     run_free(&r);
     npy_array a;
@@ -730,12 +698,12 @@ Test(repl, script_runs_statements)
     /* the same statements from stdin */
     r = run_in((const char *[]){ NULL }, path);
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
-    cr_assert_str_eq(r.out, "array([-2., -2.])\narray(21.)\narray(8.)\n");
+    cr_assert_str_eq(r.out, "[-2. -2.]\narray(21.)\narray(8.)\n");
     run_free(&r);
     unlink(y);
 
-    snprintf(script, sizeof script, "A = load \"%s\"\nx = load \"%s\"\n"
-             "explain \"ij,j->i\" A x\n", tpath("A.npy"), tpath("x.npy"));
+    snprintf(script, sizeof script, "A = load(\"%s\")\nx = load(\"%s\")\n"
+             ":explain einsum(\"ij,j->i\", A, x)\n", tpath("A.npy"), tpath("x.npy"));
     write_script(path, script);
     r = run((const char *[]){ path, NULL });
     cr_assert_eq(r.status, 0, "stderr: %s", r.err);
@@ -750,18 +718,18 @@ Test(repl, script_errors_stop_with_line_numbers)
     const char *y = tpath("never_s.npy");
     unlink(y);
     struct { const char *stmt, *needle; } cases[] = {
-        { "print B", ":2: no array named 'B'" },
-        { "y = einsum \"ij,jq->iz\" A A", "column" },
-        { "y = einsum \"ij,j->i\" A", "operands" },
-        { "y = load \"/no/such/file.npy\"", "cannot open" },
+        { "print(B)", ":2: name 'B' is not defined" },
+        { "y = einsum(\"ij,jq->iz\", A, A)", "column" },
+        { "y = einsum(\"ij,j->i\", A)", "operands" },
+        { "y = load(\"/no/such/file.npy\")", "/no/such/file.npy" },
         { "y = \"oops", "column 5: unterminated string" },
-        { "frobnicate A", "unknown statement 'frobnicate'" },
-        { "save A", "usage: save" },
-        { "y = einsum A", "expected a quoted expression" },
+        { "frobnicate(A)", "no function named 'frobnicate'" },
+        { "save(A)", "save takes 2 arguments" },
+        { "y = einsum(A)", "must be a string" },
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char script[2048];
-        snprintf(script, sizeof script, "A = load \"%s\"\n%s\nsave A \"%s\"\n",
+        snprintf(script, sizeof script, "A = load(\"%s\")\n%s\nsave(\"%s\", A)\n",
                  tpath("A.npy"), cases[k].stmt, y);
         const char *path = tpath("e.ein");
         write_script(path, script);
