@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(parse plan npy diff)
+[ ${#targets[@]} -gt 0 ] || targets=(parse plan npy diff repl)
 jobs=${FUZZ_JOBS:-$(nproc)}
 cc=${FUZZ_CC:-clang}
 
