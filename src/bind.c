@@ -83,15 +83,20 @@ static ein_status check_view(const ein_tensor *t, const char *what)
     return EIN_OK;
 }
 
-/* Strides of a view, C order when the view has none.  An empty view's
- * own strides are never stepped along, and check_view does not bound
- * them, so it gets C strides too (a diagonal sums its strides). */
+/* Strides of a view, C order when the view has none.  An empty view is
+ * never stepped along (some label has extent 0, so the plan only zeroes
+ * or skips the output), and its strides, its own or C order, may add up
+ * past int64 on a diagonal: it gets zeros. */
 static void view_strides(const ein_tensor *t, int64_t *s)
 {
     bool empty = false;
     for (int d = 0; d < t->ndim; d++)
         empty |= t->shape[d] == 0;
-    if (t->strides && !empty) {
+    if (empty) {
+        memset(s, 0, (size_t)t->ndim * sizeof *s);
+        return;
+    }
+    if (t->strides) {
         memcpy(s, t->strides, (size_t)t->ndim * sizeof *s);
         return;
     }

@@ -311,6 +311,8 @@ bool cg_make_out(cg_case *c, cg_src *s, int nd, const int64_t *shape,
                  ein_dtype dt, bool alias_ok, cg_tensor *o)
 {
     memset(o, 0, sizeof *o);
+    if (nd > CG_MAXDIM)
+        return false;
     memcpy(o->shape, shape, (size_t)nd * sizeof *shape);
     o->t.dtype = dt;
     o->t.ndim = nd;

@@ -24,7 +24,9 @@ unsigned cg_byte(cg_src *s);
 int      cg_pick(cg_src *s, int lo, int hi);   /* [lo, hi] */
 
 #define CG_MAXOPS 4
-#define CG_MAXDIM 8      /* 4 letters + 2 ellipsis dimensions, with room */
+/* Dimensions of a tensor: an operand has at most 4 letters + 2 ellipsis
+ * dimensions, but an (implicit) output may hold all 7 letters + 2. */
+#define CG_MAXDIM 12
 
 /* One tensor: a view into a buffer of its own (or, for an aliased output,
  * into an operand's).  data points inside buf, so negative strides stay

@@ -319,3 +319,21 @@ Test(bind, empty_view_strides_are_not_summed)
     cr_assert_eq(b.out_shape[0], 0);
     ein_bound_free(&b);
 }
+
+/* Found by fuzz_plan after the fix above: an empty view's C strides are
+ * bounded one by one, but 16 of them on one diagonal label still summed
+ * past int64 (16 x 2^59).  An empty view now binds with zero strides:
+ * nothing is read through them. */
+Test(bind, empty_view_diagonal_of_c_strides)
+{
+    int64_t shp[17];
+    for (int d = 0; d < 16; d++)
+        shp[d] = 0;
+    shp[16] = (int64_t)1 << 59;
+    ein_bound b;
+    ein_tensor A = view(17, shp, NULL, EIN_F32);
+    cr_assert_eq(bind("iiiiiiiiiiiiiiii...", 1, (const ein_tensor *[]){&A}, NULL, &b),
+                 EIN_OK, "%s", ein_last_error());
+    cr_assert_eq(EIN_STRIDE(&b, 0, id('i')), 0);
+    ein_bound_free(&b);
+}
