@@ -73,6 +73,11 @@ static const spec k_specs[] = {
     {"ij,jk->ik", 2, {EIN_F32, EIN_F64}, {2, 2}, {{50, 60}, {60, 70}}, false},
     /* The generic loop nest (a diagonal and a sum over one input). */
     {"iij,jk->ik", 2, {EIN_F32, EIN_F32}, {3, 2}, {{20, 20, 30}, {30, 10}}, false},
+    /* Steps without a dense kernel past 1 MiB: the table's sum, copy and
+     * product loops with a free loop split across the kernel threads. */
+    {"ij->j", 1, {EIN_F32}, {2}, {{700, 400}}, false},
+    {"ij,ji->ij", 2, {EIN_F64, EIN_F64}, {2, 2}, {{300, 260}, {260, 300}}, false},
+    {"ij,ij->j", 2, {EIN_F32, EIN_F32}, {2, 2}, {{500, 300}, {500, 300}}, false},
     /* The output over an input: a scratch copy per run. */
     {"ij,jk->ik", 2, {EIN_F64, EIN_F64}, {2, 2}, {{40, 40}, {40, 40}}, true},
 };
