@@ -247,10 +247,11 @@ typedef struct generic_job {
     int             split;   /* the free loop the threads share, or -1 */
 } generic_job;
 
-/* Bytes a step must touch before two threads pay: measured on the
- * 2-core development VM, where 1 MiB sums and copies ran 1.3-1.8x
- * faster on two threads and 256 KiB ones no faster. */
-#define EIN_GENERIC_MT_BYTES (1 << 20)
+/* Bytes a step must touch before two threads pay.  Measured on the
+ * 2-core development VM (one quiet run, medians of 30): sums, transposes
+ * and products of 256 KiB to 1 MiB ran 1.4-1.9x faster on two threads,
+ * and 64-128 KiB ones 1.0-1.8x, too uneven to count on. */
+#define EIN_GENERIC_MT_BYTES (1 << 18)
 
 /* The table's loops for step s over extents ext and strides st (loop-
  * major, the output last); returns the kind that ran, or 0 when the shape
