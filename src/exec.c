@@ -248,7 +248,7 @@ typedef struct generic_job {
 } generic_job;
 
 /* Bytes a step must touch before two threads pay.  Measured on the
- * 2-core development VM (one quiet run, medians of 30): sums, transposes
+ * 2-core development VM (one quiet run, best of 30): sums, transposes
  * and products of 256 KiB to 1 MiB ran 1.4-1.9x faster on two threads,
  * and 64-128 KiB ones 1.0-1.8x, too uneven to count on. */
 #define EIN_GENERIC_MT_BYTES (1 << 18)
