@@ -203,22 +203,42 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
                 w = UN_SEG;
             for (int64_t j = 0; j < w; j++)
                 acc[j] = 0;
+            /* The innermost sum runs here two rows at a time, each sum
+             * still adding row after row: (acc + r0) + r1. */
+            const int q = sm[ns - 1];
+            const int64_t nq = L->ext[q], qa = L->st[0][q], qb = o == 2 ? L->st[1][q] : 0;
             int64_t sc[UN_MAXL] = {0}, s[3] = {f[0] + j0 * xa, f[1] + j0 * xb, 0};
             do {
-                const T *x = a + s[0];
-                if (o == 1) {
-                    for (int64_t j = 0; j < w; j++)
-                        acc[j] += (double)x[j];
-                } else {
-                    const T *y = b + s[1];
+                int64_t r = 0;
+                for (; r + 2 <= nq; r += 2) {
+                    const T *x0 = a + s[0] + r * qa, *x1 = x0 + qa;
+                    if (o == 1) {
+                        for (int64_t j = 0; j < w; j++)
+                            acc[j] = (acc[j] + (double)x0[j]) + (double)x1[j];
+                        continue;
+                    }
+                    const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb;
                     if (xa == 1 && xb == 1)
                         for (int64_t j = 0; j < w; j++)
-                            acc[j] += (double)x[j] * (double)y[j];
+                            acc[j] = (acc[j] + (double)x0[j] * (double)y0[j]) +
+                                     (double)x1[j] * (double)y1[j];
                     else
                         for (int64_t j = 0; j < w; j++)
-                            acc[j] += (double)x[j * xa] * (double)y[j * xb];
+                            acc[j] = (acc[j] + (double)x0[j * xa] * (double)y0[j * xb]) +
+                                     (double)x1[j * xa] * (double)y1[j * xb];
                 }
-            } while (un_next(L, sm, ns, sc, s));
+                if (r < nq) {
+                    const T *x = a + s[0] + r * qa;
+                    if (o == 1) {
+                        for (int64_t j = 0; j < w; j++)
+                            acc[j] += (double)x[j];
+                    } else {
+                        const T *y = b + s[1] + r * qb;
+                        for (int64_t j = 0; j < w; j++)
+                            acc[j] += (double)x[j * xa] * (double)y[j * xb];
+                    }
+                }
+            } while (un_next(L, sm, ns - 1, sc, s));
             T *y = out + f[o] + j0;
             for (int64_t j = 0; j < w; j++)
                 y[j] = (T)acc[j];
