@@ -323,9 +323,65 @@ static void generic_task(void *ctx, int t, int nt)
     generic_range(j, n * t / nt, n * (t + 1) / nt);
 }
 
+/* A whole contiguous sum ("ijk->" of a C-order array, fused into one
+ * loop) has no free loop to split.  It is cut into chunks whose size
+ * depends only on its length; the threads sum chunks, and the chunk sums
+ * are added in order, so every thread count gives the same bits. */
+#define EIN_SUM_CHUNK  65536
+#define EIN_SUM_MAXCH  1024
+
+typedef struct sum_job {
+    const ein_plan *p;
+    const char     *x;        /* the lowest element */
+    int64_t         n, chunk, nchunks;
+    double         *part;
+} sum_job;
+
+static void sum_task(void *ctx, int t, int nt)
+{
+    const sum_job *j = ctx;
+    const size_t es = ein_dtype_size(j->p->dtype);
+    for (int64_t c = j->nchunks * t / nt; c < j->nchunks * (t + 1) / nt; c++) {
+        int64_t lo = c * j->chunk, len = j->n - lo < j->chunk ? j->n - lo : j->chunk;
+        const char *x = j->x + (size_t)lo * es;
+        j->part[c] = j->p->dtype == EIN_F32 ? j->p->kt->sum_f32((const float *)x, len)
+                                            : j->p->kt->sum_f64((const double *)x, len);
+    }
+}
+
+static bool run_whole_sum(const ein_plan *p, const ein_step *s, const void *in,
+                          void *out)
+{
+    if (s->nin != 1 || s->nfree != 0 || s->nloops != 1 ||
+        llabs(s->loops[0].stride[0]) != 1 || s->loops[0].extent < 2 * EIN_SUM_CHUNK)
+        return false;
+    const size_t es = ein_dtype_size(p->dtype);
+    sum_job j = {.p = p, .x = in, .n = s->loops[0].extent};
+    if (s->loops[0].stride[0] < 0)   /* read it forwards from its lowest element */
+        j.x -= (size_t)(j.n - 1) * es;
+    j.chunk = j.n / EIN_SUM_MAXCH + 1 > EIN_SUM_CHUNK ? j.n / EIN_SUM_MAXCH + 1 : EIN_SUM_CHUNK;
+    j.nchunks = (j.n + j.chunk - 1) / j.chunk;
+    double part[EIN_SUM_MAXCH];
+    j.part = part;
+    int nt = p->nthreads > 1 && s->bytes >= EIN_GENERIC_MT_BYTES ? p->nthreads : 1;
+    if (nt > j.nchunks)
+        nt = (int)j.nchunks;
+    ein_pool_run(nt, sum_task, &j);
+    double total = 0;
+    for (int64_t c = 0; c < j.nchunks; c++)
+        total += part[c];
+    if (p->dtype == EIN_F32)
+        *(float *)out = (float)total;
+    else
+        *(double *)out = total;
+    return true;
+}
+
 static void run_generic(const ein_plan *p, const ein_step *s,
                         const void *const *in, void *out)
 {
+    if (run_whole_sum(p, s, in[0], out))
+        return;
     generic_job j = {.p = p, .s = s, .in = {in[0], s->nin == 2 ? in[1] : NULL},
                      .out = out, .split = -1};
     if (p->nthreads > 1 && s->bytes >= EIN_GENERIC_MT_BYTES) {

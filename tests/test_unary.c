@@ -419,7 +419,7 @@ Test(unary, products_public_api)
  * one-thread bits: each output element is still one thread's sum. */
 Test(unary, two_threads_same_bits)
 {
-    static const char *const exprs[] = {"ij->i", "ij->j", "ij->ji", "ijk->kj",
+    static const char *const exprs[] = {"ij->i", "ij->j", "ij->ji", "ijk->kj", "ij->",
                                         "ij,ij->ij", "ij,ij->j", "ij,j->ij"};
     enum { N = 640 };   /* 1.6 MB per operand: past the split threshold */
     static float a[N * N], b[N * N], o1[N * N], o2[N * N];
@@ -482,4 +482,45 @@ Test(unary, explain_names_the_loop)
                   cases[i].want, text);
         ein_plan_free(p);
     }
+}
+
+/* A whole-array sum is cut into fixed chunks (two threads may share
+ * them): right against a double sum, forwards and read backwards, and
+ * in both dtypes. */
+Test(unary, whole_sums_in_chunks)
+{
+    enum { N = 3 * 65536 + 123 };
+    static float f[N];
+    static double d[N];
+    ts_rng r = {47};
+    ts_fill_f32(f, N, &r);
+    ts_fill_f64(d, N, &r);
+    double wf = 0, wd = 0, mf = 0, md = 0;
+    for (int i = 0; i < N; i++) {
+        wf += f[i];
+        wd += d[i];
+        mf += fabs((double)f[i]);
+        md += fabs(d[i]);
+    }
+    int64_t shape[1] = {N}, back[1] = {-1};
+    for (int dir = 0; dir < 2; dir++)
+        for (int th = 1; th <= 2; th++) {
+            ein_options opt = {.num_threads = th};
+            ein_tensor F = {dir ? f + N - 1 : f, EIN_F32, 1, shape, dir ? back : NULL};
+            ein_tensor D = {dir ? d + N - 1 : d, EIN_F64, 1, shape, dir ? back : NULL};
+            float of = 0;
+            double od = 0;
+            ein_tensor OF = {&of, EIN_F32, 0, NULL, NULL}, OD = {&od, EIN_F64, 0, NULL, NULL};
+            const ein_tensor *opf[] = {&F}, *opd[] = {&D};
+            ein_status st;
+            ein_plan *pf = ein_plan_new("i->", 1, opf, &OF, &opt, &st);
+            ein_plan *pd = ein_plan_new("i->", 1, opd, &OD, &opt, &st);
+            cr_assert(pf && pd, "%s", ein_last_error());
+            cr_assert_eq(ein_execute(pf, opf, &OF), EIN_OK, "%s", ein_last_error());
+            cr_assert_eq(ein_execute(pd, opd, &OD), EIN_OK, "%s", ein_last_error());
+            cr_assert(fabs((double)of - wf) <= 1e-6 * mf, "f32 sum %g, want %g", (double)of, wf);
+            cr_assert(fabs(od - wd) <= 1e-14 * md, "f64 sum %.17g, want %.17g", od, wd);
+            ein_plan_free(pf);
+            ein_plan_free(pd);
+        }
 }

@@ -112,6 +112,11 @@ typedef int ein_product_f64_fn(int nloops, int nfree, const int64_t *ext,
                                const int64_t *so, const double *a,
                                const double *b, double *out);
 
+/* The sum of x[0..n-1] in double, by the table's lanes (a whole-array
+ * reduction is cut into fixed chunks of these). */
+typedef double ein_sum_f32_fn(const float *x, int64_t n);
+typedef double ein_sum_f64_fn(const double *x, int64_t n);
+
 /* One table per instruction set.  `name` is what EXPLAIN prints and what
  * EIN_ARCH selects: "avx512", "avx2", "generic". */
 typedef struct ein_ktable {
@@ -130,6 +135,8 @@ typedef struct ein_ktable {
     ein_unary_f64_fn *unary_f64;
     ein_product_f32_fn *product_f32;
     ein_product_f64_fn *product_f64;
+    ein_sum_f32_fn     *sum_f32;
+    ein_sum_f64_fn     *sum_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;

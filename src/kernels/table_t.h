@@ -92,6 +92,7 @@ const ein_ktable TAB_VAR = {
     .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
     .unary_f32 = unary_f32, .unary_f64 = unary_f64,
     .product_f32 = product_f32, .product_f64 = product_f64,
+    .sum_f32 = sum_run_f32, .sum_f64 = sum_run_f64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
     .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
 };
