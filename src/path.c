@@ -741,19 +741,11 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
         if ((st = explicit_path(c, opt->path_pairs, opt->path_len, path, &np)))
             goto done;
         /* The caller chose the order; the limit still applies to it. */
-        double big = 0;
-        pctx probe = *c;
-        probe.limit = INFINITY;
-        ein_pathinfo tmp = {0};
-        ein_pathstep *scratch = ein_malloc((size_t)n * sizeof *scratch);
-        if (!scratch) {
+        double flops, big;
+        if (!score(c, path, &flops, &big)) {
             st = ein_fail(EIN_ERR_NOMEM, "out of memory ordering %d operands", n);
             goto done;
         }
-        int ns = 0;
-        emit(&probe, path, scratch, &ns, &tmp);
-        big = tmp.largest;
-        ein_free(scratch);
         found = big <= c->limit;
     } else {
         ein_path_algo algo = info->algo;
@@ -790,16 +782,9 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
             for (int i = 0; i < n; i++)
                 s->alive[i] = true;
             /* Greedy's order is the bound to beat (when it fits). */
-            if (greedy(c, info->naive_flops, s->best)) {
-                ein_pathinfo tmp = {0};
-                ein_pathstep *scratch = ein_malloc((size_t)n * sizeof *scratch);
-                if (scratch) {
-                    int ns = 0;
-                    emit(c, s->best, scratch, &ns, &tmp);
-                    s->best_cost = tmp.flops;
-                    ein_free(scratch);
-                }
-            }
+            double flops;
+            if (greedy(c, info->naive_flops, s->best) && score(c, s->best, &flops, NULL))
+                s->best_cost = flops;
             bnb_search(s, 0, 0);
             found = isfinite(s->best_cost);
             memcpy(path, s->best, (size_t)(n - 1) * sizeof *path);
@@ -811,16 +796,12 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
             for (int k = 1; k < n; k++)
                 path[k - 1] = (pair){0, k};
             {
-                ein_pathinfo tmp = {0};
-                ein_pathstep *scratch = ein_malloc((size_t)n * sizeof *scratch);
-                if (!scratch) {
+                double flops, big;
+                if (!score(c, path, &flops, &big)) {
                     st = ein_fail(EIN_ERR_NOMEM, "out of memory ordering %d operands", n);
                     goto done;
                 }
-                int ns = 0;
-                emit(c, path, scratch, &ns, &tmp);
-                ein_free(scratch);
-                found = tmp.largest <= c->limit;
+                found = big <= c->limit;
             }
             break;
         default:
