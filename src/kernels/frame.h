@@ -91,11 +91,13 @@ typedef struct ein_cache_info {
 } ein_cache_info;
 const ein_cache_info *ein_cache_info_get(void);
 
-/* Blocking for one micro-kernel shape: kc (depth of a packed panel), mc
- * (rows of the packed A block), nc (columns of the packed B block), all in
- * elements; mc is a multiple of mr, nc of nr. */
+/* Blocking for one micro-kernel shape and a depth of k: kc (depth of a
+ * packed panel), mc (rows of the packed A block), nc (columns of the
+ * packed B block), all in elements; mc is a multiple of mr, nc of nr.
+ * The depth blocks are of equal size (to a multiple of 4), so none is a
+ * short remainder; kc depends only on k, never on the thread count. */
 typedef struct ein_blocking { int64_t mc, kc, nc; } ein_blocking;
-ein_blocking ein_blocking_for(int mr, int nr, size_t elsize);
+ein_blocking ein_blocking_for(int mr, int nr, size_t elsize, int64_t k);
 
 /* A small persistent pool.  Runs fn(ctx, t, nt) exactly once for each
  * t = 0..nt-1 and returns when all are done: t = 0 on the caller, the

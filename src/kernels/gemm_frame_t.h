@@ -342,7 +342,7 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
         t = rsc; rsc = csc; csc = t;
     }
     F(gemm_job) job = {
-        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T)),
+        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), k),
         .m = m, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
         .B = B, .rsb = rsb, .csb = csb, .C = C, .rsc = rsc, .csc = csc,
         .beta = accumulate != 0,
@@ -799,7 +799,7 @@ void F(ein_frame_tgemm)(const ARCH *ar, const ein_group *m,
         return;
     }
     F(tgemm_job) job = {
-        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T)),
+        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), ek),
         .m = em, .n = en, .k = ek, .A = A, .B = B, .C = C, .beta = beta,
         .am = tab, .cm = tab + em, .bn = tab + 2 * em,
         .cn = tab + 2 * em + en, .ak = tab + 2 * (em + en),

@@ -180,7 +180,7 @@ const ein_cache_info *ein_cache_info_get(void)
  * the packed B block (kc x nc), which must stay in L2; the packed A block
  * (mc x kc) lives in L3.  Half of each cache is left to the other stream
  * and to C.  EIN_KC / EIN_MC / EIN_NC override, for tuning only. */
-ein_blocking ein_blocking_for(int mr, int nr, size_t elsize)
+ein_blocking ein_blocking_for(int mr, int nr, size_t elsize, int64_t k)
 {
     const ein_cache_info *ci = ein_cache_info_get();
     int64_t ov_kc = g_ov_kc, ov_mc = g_ov_mc, ov_nc = g_ov_nc;
@@ -190,6 +190,14 @@ ein_blocking ein_blocking_for(int mr, int nr, size_t elsize)
     if (kc < 64) kc = 64;
     if (kc > 512) kc = 512;
     if (ov_kc > 0) kc = ov_kc;
+    /* Equal depth blocks: k = 440 as 432 + 8 would spend a whole pass of
+     * C updates (and an A and B packing) on 8 steps. */
+    if (k > kc) {
+        int64_t nb = (k + kc - 1) / kc, even = (k + nb - 1) / nb;
+        even = (even + 3) / 4 * 4;
+        if (even < kc)
+            kc = even;
+    }
 
     int64_t nc = (int64_t)(ci->l2 / 2 / ((size_t)kc * elsize));
     if (ov_nc > 0) nc = ov_nc;
