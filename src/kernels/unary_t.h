@@ -203,31 +203,40 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
                 w = UN_SEG;
             for (int64_t j = 0; j < w; j++)
                 acc[j] = 0;
-            /* The innermost sum runs here two rows at a time, each sum
-             * still adding row after row: (acc + r0) + r1. */
+            /* The innermost sum runs here several rows at a time, each
+             * sum still adding row after row: ((acc + r0) + r1) + ... */
             const int q = sm[ns - 1];
             const int64_t nq = L->ext[q], qa = L->st[0][q], qb = o == 2 ? L->st[1][q] : 0;
             int64_t sc[UN_MAXL] = {0}, s[3] = {f[0] + j0 * xa, f[1] + j0 * xb, 0};
             do {
                 int64_t r = 0;
-                for (; r + 2 <= nq; r += 2) {
-                    const T *x0 = a + s[0] + r * qa, *x1 = x0 + qa;
+                /* Four rows a pass while they last: acc[] is read and
+                 * written once per four terms, not per one or two. */
+                for (; r + 4 <= nq; r += 4) {
+                    const T *x0 = a + s[0] + r * qa, *x1 = x0 + qa, *x2 = x1 + qa,
+                            *x3 = x2 + qa;
                     if (o == 1) {
                         for (int64_t j = 0; j < w; j++)
-                            acc[j] = (acc[j] + (double)x0[j]) + (double)x1[j];
+                            acc[j] = (((acc[j] + (double)x0[j]) + (double)x1[j]) +
+                                      (double)x2[j]) + (double)x3[j];
                         continue;
                     }
-                    const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb;
+                    const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb, *y2 = y1 + qb,
+                            *y3 = y2 + qb;
                     if (xa == 1 && xb == 1)
                         for (int64_t j = 0; j < w; j++)
-                            acc[j] = (acc[j] + (double)x0[j] * (double)y0[j]) +
-                                     (double)x1[j] * (double)y1[j];
+                            acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) +
+                                       (double)x1[j] * (double)y1[j]) +
+                                      (double)x2[j] * (double)y2[j]) +
+                                     (double)x3[j] * (double)y3[j];
                     else
                         for (int64_t j = 0; j < w; j++)
-                            acc[j] = (acc[j] + (double)x0[j * xa] * (double)y0[j * xb]) +
-                                     (double)x1[j * xa] * (double)y1[j * xb];
+                            acc[j] = (((acc[j] + (double)x0[j * xa] * (double)y0[j * xb]) +
+                                       (double)x1[j * xa] * (double)y1[j * xb]) +
+                                      (double)x2[j * xa] * (double)y2[j * xb]) +
+                                     (double)x3[j * xa] * (double)y3[j * xb];
                 }
-                if (r < nq) {
+                for (; r < nq; r++) {
                     const T *x = a + s[0] + r * qa;
                     if (o == 1) {
                         for (int64_t j = 0; j < w; j++)
