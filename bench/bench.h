@@ -109,9 +109,9 @@ typedef struct bn_machine {
     bool   has_avx512, has_avx2;
     /* GFLOP/s: [dtype 0=f32 1=f64][threads-1] */
     double fma512[2][2], fma256[2][2];
-    /* GB/s: L1 (32 KiB), L2 (1 MiB), L3 (16 MiB), memory (256 MiB) one
-     * thread, and memory with two threads. */
-    double bw_l1, bw_l2, bw_l3, bw_mem, bw_mem2;
+    /* GB/s: L1 (32 KiB), L2 (1 MiB), L3 (16 MiB), 64 MiB and memory
+     * (256 MiB) one thread, and the last three with two threads. */
+    double bw_l1, bw_l2, bw_l3, bw_64m, bw_mem, bw_l32, bw_64m2, bw_mem2;
     bool   probed;
 } bn_machine;
 

@@ -28,6 +28,8 @@
 /* GEMV rows a thread claims at a time, in units: 4 x 64 rows of a
  * 4096-column f32 matrix is 4 MiB streamed, ~0.3 ms. */
 #define EIN_GEMV_CHUNK 4
+/* Chunks per thread of a columns-contiguous GEMV. */
+#define EIN_GEMV_COLS_SHARES 2
 /* GEMM/tensor-GEMM blocks of C per thread when threaded (see grid_plan). */
 #define EIN_GRID_PER_THREAD 2
 /* Bytes a packing copy moves at a time: one SSE register, which every
