@@ -72,6 +72,8 @@ static ein_status check_view(const ein_tensor *t, const char *what)
     if (t->strides && count > 0)
         for (int d = 0; d < t->ndim; d++) {
             int64_t s = t->strides[d], reach;
+            if (t->shape[d] == 1)   /* never stepped: any stride will do */
+                continue;
             /* span + 1: the plan's overlap test needs the end, one past
              * the farthest element, in bytes too. */
             if (s == INT64_MIN || !ein_mul_ok(s < 0 ? -s : s, t->shape[d] - 1, &reach) ||
@@ -97,7 +99,11 @@ static void view_strides(const ein_tensor *t, int64_t *s)
         return;
     }
     if (t->strides) {
-        memcpy(s, t->strides, (size_t)t->ndim * sizeof *s);
+        /* An extent-1 dimension is never stepped along, so its stride,
+         * whatever it is (INT64_MIN included), becomes 0 here, before any
+         * diagonal adds it to another. */
+        for (int d = 0; d < t->ndim; d++)
+            s[d] = t->shape[d] == 1 ? 0 : t->strides[d];
         return;
     }
     ein_c_strides(t->ndim, t->shape, s);

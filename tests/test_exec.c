@@ -1246,3 +1246,32 @@ Test(exec, empty_view_span_ignores_its_strides)
     for (int i = 0; i < 4; i++)
         cr_assert_eq(out[i], 0.0);
 }
+
+/* A dimension of extent 1 is never stepped along, so any stride is fine
+ * there, INT64_MIN included: the plan runs, and a diagonal over two such
+ * dimensions does not add the strides (which would overflow). */
+Test(exec, extent_one_dimension_takes_any_stride)
+{
+    static float a[3] = {1, 2, 3}, b[3] = {4, 5, 6}, out[3];
+    const int64_t ashape[] = {3, 1}, astride[] = {1, INT64_MIN};
+    const int64_t bshape[] = {1, 3}, bstride[] = {INT64_MIN, 1};
+    ein_tensor A = {a, EIN_F32, 2, ashape, astride};
+    ein_tensor B = {b, EIN_F32, 2, bshape, bstride};
+    const int64_t oshape[] = {3};
+    ein_tensor O = {out, EIN_F32, 1, oshape, NULL};
+    cr_assert_eq(einsum("ij,jk->i", &O, &A, &B), EIN_OK, "%s", ein_last_error());
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(out[i], a[i] * (b[0] + b[1] + b[2]), "out[%d] = %g", i, (double)out[i]);
+
+    const int64_t dshape[] = {1, 1}, dstride[] = {INT64_MIN, INT64_MIN};
+    ein_tensor D = {a + 1, EIN_F32, 2, dshape, dstride};
+    const int64_t one[] = {1};
+    ein_tensor O1 = {out, EIN_F32, 1, one, NULL};
+    const ein_tensor *dops[] = {&D};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ii->i", 1, dops, &O1, NULL, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert_eq(ein_execute(p, dops, &O1), EIN_OK, "%s", ein_last_error());
+    ein_plan_free(p);
+    cr_assert_eq(out[0], 2.0f);
+}
