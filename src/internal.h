@@ -223,6 +223,9 @@ struct ein_plan {
     size_t     workspace;          /* bytes of temporaries */
     const ein_ktable *kt;
     int        nthreads;
+    /* One dense kernel call on the operands and the output as given (no
+     * outer loops, no workspace): ein_run's short path. */
+    bool       direct;
     /* For explain: the rewrite decisions. */
     char       squeezed[256];
     double     flops, bytes;
