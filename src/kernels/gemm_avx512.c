@@ -4,6 +4,7 @@
  * and xgetbv say the CPU and OS support it. */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels/frame.h"
 #include "kernels/gemm_small.h"
@@ -299,16 +300,16 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         }                                                                     \
     }
 
-/* Short rows, W <= n < 8W (the headline 100 x 50 f32): x stays in
- * registers, the number of full vectors is a constant of the code, and
- * the rows past the last whole block of eight are summed by re-running
- * the block that ends at row m, storing only the rows not yet written.
- * Each row gets exactly ROWS8's arithmetic (zero, FMAs in column order,
- * the tail re-read under a merge mask, the hsum8 tree), so its bits do
- * not depend on the path, the block or the thread that summed it.
- * Measured against ROWS8 on 100 x 50 f32: ~250 ns -> ~170 ns; the loop
- * over columns, the row-pointer array and x reloaded per block cost
- * more than the loads. */
+/* Short rows, W <= n < 8W (the headline 100 x 50 f32), any m: x stays
+ * in registers, the number of full vectors is a constant of the code,
+ * and eight rows are summed at a time (a partial block re-runs eight
+ * rows, repeating some, and stores only the new ones).  Every row of a
+ * given n gets the same arithmetic wherever it sits, so its bits do not
+ * depend on the block, the call's m or the thread that summed it.
+ * Measured on 100 x 50 f32, the kernel alone: ROWS8 ~250 ns; this path
+ * with the tail re-read ~170 ns (the loop over columns, the row-pointer
+ * array and x reloaded per block had cost more than the loads); with the
+ * 8-byte tails gathered, ~150 ns. */
 /* Full vectors of x held in registers: up to 7 (f32 rows of 16..127). */
 #define SHORT_MAXV 7
 #define R8(S)                                                                 \
@@ -318,74 +319,147 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         { enum { q = 4 }; S; } { enum { q = 5 }; S; }                         \
         { enum { q = 6 }; S; } { enum { q = 7 }; S; }                         \
     } while (0)
-#define SHORT_BLOCK(NAME, T, V, W, LOAD, FMA, MFMA, SETZ, MASK, HSUM, HV)     \
+/* The eight rows' 8-byte tails at r[q] + off, one 64-bit lane each:
+ * plain 8-byte loads, which never split a cache line, where re-reading a
+ * row's last W elements split one for 7 rows in 8. */
+static inline __attribute__((always_inline)) __m128 tails2(const void *a,
+                                                           const void *b)
+{
+    /* 8-byte loads that need no alignment: movq, then movhps. */
+    return _mm_loadh_pi(_mm_castsi128_ps(_mm_loadu_si64(a)), (const __m64 *)b);
+}
+
+static inline __attribute__((always_inline)) __m512d tails8(const void *const *r,
+                                                            int64_t off)
+{
+#define T8(q) ((const char *)r[q] + off)
+    __m256 lo = _mm256_insertf128_ps(_mm256_castps128_ps256(tails2(T8(0), T8(1))),
+                                     tails2(T8(2), T8(3)), 1);
+    __m256 hi = _mm256_insertf128_ps(_mm256_castps128_ps256(tails2(T8(4), T8(5))),
+                                     tails2(T8(6), T8(7)), 1);
+#undef T8
+    return _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)),
+                              _mm256_castps_pd(hi), 1);
+}
+
+/* Row sums of the tails: f32, two elements a row, times xt = the last two
+ * of x in every pair of lanes; f64, one element a row, times x[n-1]. */
+static inline __attribute__((always_inline)) __m256 tsum_f32(const void *const *r,
+                                                              int64_t off, __m512 xt)
+{
+    __m512 p = _mm512_mul_ps(_mm512_castpd_ps(tails8(r, off)), xt);
+    p = _mm512_add_ps(p, _mm512_permute_ps(p, 0xb1));
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                          0, 2, 4, 6, 8, 10, 12, 14);
+    return _mm512_castps512_ps256(_mm512_permutexvar_ps(idx, p));
+}
+
+static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const *r,
+                                                               int64_t off, __m512d xt)
+{
+    return _mm512_mul_pd(tails8(r, off), xt);
+}
+
+/* Eight rows r[0..7].  tail: 0, n a multiple of W; 1, the row's last W
+ * elements re-read and the new lanes added under a merge mask before the
+ * hsum; 2, the last 8 bytes (n % W elements) of the eight rows gathered
+ * into one vector and their sums added after it. */
+#define SHORT_BLOCK(NAME, T, V, W, LOAD, FMA, MFMA, SETZ, MASK, HSUM, HV,     \
+                    HADD, TSUM)                                               \
     static inline __attribute__((always_inline)) HV NAME(                     \
-        const T *p, int64_t rsa, int64_t n, int nv, int tail, const V *xv,    \
-        MASK mt)                                                              \
+        const T *const *r, int64_t n, int nv, int tail, const V *xv, MASK mt) \
     {                                                                         \
         V a[8];                                                               \
-        const T *r[8];                                                        \
-        R8(r[q] = p + q * rsa);                                               \
         R8(a[q] = SETZ());                                                    \
         for (int v = 0; v < SHORT_MAXV; v++)                                  \
             if (v < nv)                                                       \
                 R8(a[q] = FMA(LOAD(r[q] + v * W), xv[v], a[q]));              \
-        if (tail) {                                                           \
-            R8(r[q] += n - W);                                                \
-            R8(a[q] = MFMA(LOAD(r[q]), xv[SHORT_MAXV], a[q], mt));            \
-        }                                                                     \
-        return HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);          \
+        if (tail == 1)                                                        \
+            R8(a[q] = MFMA(LOAD(r[q] + n - W), xv[SHORT_MAXV], a[q], mt));    \
+        HV s = HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);          \
+        if (tail == 2)                                                        \
+            s = HADD(s, TSUM((const void *const *)r,                          \
+                             (int64_t)sizeof(T) * (n - n % W), xv[SHORT_MAXV])); \
+        return s;                                                             \
     }
-/* m >= 8.  nv full vectors and a tail flag, both constants where the
- * caller's switch inlines this. */
+/* Blocks of eight rows; the rows past the last whole block are summed by
+ * re-running the block that ends at row m, or, when m < 8, a block whose
+ * missing rows repeat the last, storing only rows not yet written. */
 #define SHORT_ROWS(NAME, BLOCK, T, V, W, LOAD, SETZ, MASK, LANES_, HV, HSTORE, \
-                   HMSTORE, HADD, HLOAD)                                      \
+                   HMSTORE, HADD, HLOAD, HMLOAD, XTAIL2)                  \
     static inline __attribute__((always_inline)) void NAME(                   \
         int64_t m, int64_t n, const T *A, int64_t rsa, const T *x, T *y,      \
-        int acc, int nv, int tail)                                            \
+        int64_t incy, int acc, int nv, int tail)                              \
     {                                                                         \
         MASK mt = (MASK)~LANES_(W - (n - nv * W));                            \
         V xv[SHORT_MAXV + 1];                                                 \
         for (int v = 0; v < SHORT_MAXV; v++)                                  \
             xv[v] = v < nv ? LOAD(x + v * W) : SETZ();                        \
-        xv[SHORT_MAXV] = tail ? LOAD(x + n - W) : SETZ();                     \
+        xv[SHORT_MAXV] = tail == 1 ? LOAD(x + n - W)                          \
+                         : tail == 2 ? XTAIL2(x + n - n % W) : SETZ();        \
+        const T *r[8];                                                        \
         int64_t i = 0;                                                        \
+        if (incy != 1) {   /* strided y: the same sums, stored one by one */  \
+            _Alignas(64) T t[8];                                              \
+            for (; i < m; i += 8) {                                           \
+                R8(r[q] = A + (i + q < m ? i + q : m - 1) * rsa);             \
+                HSTORE(t, BLOCK(r, n, nv, tail, xv, mt));                     \
+                for (int64_t q = 0; q < 8 && i + q < m; q++) {                \
+                    T *yq = y + (i + q) * incy;                               \
+                    *yq = acc ? *yq + t[q] : t[q];                            \
+                }                                                             \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
         for (; i + 8 <= m; i += 8) {                                          \
-            HV s = BLOCK(A + i * rsa, rsa, n, nv, tail, xv, mt);              \
+            R8(r[q] = A + (i + q) * rsa);                                     \
+            HV s = BLOCK(r, n, nv, tail, xv, mt);                             \
             HSTORE(y + i, acc ? HADD(HLOAD(y + i), s) : s);                   \
         }                                                                     \
         if (i < m) {                                                          \
-            HV s = BLOCK(A + (m - 8) * rsa, rsa, n, nv, tail, xv, mt);        \
-            __mmask8 keep = (__mmask8)(0xffu << (8 - (m - i)));               \
-            HMSTORE(y + m - 8, keep, acc ? HADD(HLOAD(y + m - 8), s) : s);    \
+            int64_t b = m < 8 ? 0 : m - 8, keep = m - i;                      \
+            R8(r[q] = A + (b + q < m ? b + q : m - 1) * rsa);                 \
+            HV s = BLOCK(r, n, nv, tail, xv, mt);                             \
+            __mmask8 k = (__mmask8)(m < 8 ? 0xffu >> (8 - m)                  \
+                                          : 0xffu << (8 - keep));             \
+            HMSTORE(y + b, k, acc ? HADD(HMLOAD(k, y + b), s) : s);               \
         }                                                                     \
     }
 
+/* x's last two f32 elements in every pair of lanes; x[n-1] in every lane. */
+#define XTAIL2_F32(p) _mm512_castsi512_ps(_mm512_broadcastq_epi64(_mm_loadu_si64(p)))
+#define XTAIL2_F64(p) _mm512_set1_pd(*(p))
 SHORT_BLOCK(short_block_f32, float, __m512, 16, _mm512_loadu_ps,
             _mm512_fmadd_ps, _mm512_mask3_fmadd_ps, _mm512_setzero_ps,
-            __mmask16, hsum8_f32, __m256)
+            __mmask16, hsum8_f32, __m256, _mm256_add_ps, tsum_f32)
 SHORT_ROWS(short_rows_f32, short_block_f32, float, __m512, 16,
            _mm512_loadu_ps, _mm512_setzero_ps, __mmask16, lanes16, __m256,
            _mm256_storeu_ps, _mm256_mask_storeu_ps, _mm256_add_ps,
-           _mm256_loadu_ps)
+           _mm256_loadu_ps, _mm256_maskz_loadu_ps, XTAIL2_F32)
 SHORT_BLOCK(short_block_f64, double, __m512d, 8, _mm512_loadu_pd,
             _mm512_fmadd_pd, _mm512_mask3_fmadd_pd, _mm512_setzero_pd,
-            __mmask8, hsum8_f64, __m512d)
+            __mmask8, hsum8_f64, __m512d, _mm512_add_pd, tsum_f64)
 SHORT_ROWS(short_rows_f64, short_block_f64, double, __m512d, 8,
            _mm512_loadu_pd, _mm512_setzero_pd, __mmask8, lanes8, __m512d,
            _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_add_pd,
-           _mm512_loadu_pd)
+           _mm512_loadu_pd, _mm512_maskz_loadu_pd, XTAIL2_F64)
+#undef XTAIL2_F32
+#undef XTAIL2_F64
 #undef SHORT_BLOCK
 #undef SHORT_ROWS
 #undef R8
 
-/* One instance per (full vectors, tail): the switch makes both constants. */
+/* One instance per (full vectors, tail kind): the switch makes both
+ * constants.  Rows of W..8W-1 elements always come here, whatever m, so
+ * a row's bits never depend on how many rows a call had. */
 #define SHORT_CASE(FN, NV)                                                    \
-    case 2 * NV: FN(m, n, A, rsa, x, y, acc, NV, 0); return;                  \
-    case 2 * NV + 1: FN(m, n, A, rsa, x, y, acc, NV, 1); return;
+    case 3 * NV: FN(m, n, A, rsa, x, y, incy, acc, NV, 0); return;            \
+    case 3 * NV + 1: FN(m, n, A, rsa, x, y, incy, acc, NV, 1); return;        \
+    case 3 * NV + 2: FN(m, n, A, rsa, x, y, incy, acc, NV, 2); return;
 #define SHORT_DISPATCH(FN, W)                                                 \
-    if (incy == 1 && m >= 8 && n >= (W) && n < (SHORT_MAXV + 1) * (W)) {      \
-        switch (2 * (int)(n / (W)) + (n % (W) != 0)) {                        \
+    if (m >= 1 && n >= (W) && n < (SHORT_MAXV + 1) * (W)) {                   \
+        int t_ = n % (W) == 0 ? 0 : (n % (W)) * (int)sizeof(*A) == 8 ? 2 : 1; \
+        switch (3 * (int)(n / (W)) + t_) {                                    \
         SHORT_CASE(FN, 1) SHORT_CASE(FN, 2) SHORT_CASE(FN, 3)                 \
         SHORT_CASE(FN, 4) SHORT_CASE(FN, 5) SHORT_CASE(FN, 6)                 \
         SHORT_CASE(FN, 7)                                                     \
