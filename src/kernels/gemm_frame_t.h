@@ -408,9 +408,28 @@ static void F(gemv_task)(void *ctx, int t, int nt)
     }
 }
 
+static __attribute__((noinline)) void F(gemv_general)(
+    const ARCH *ar, int64_t m, int64_t n, const T *A, int64_t rsa, int64_t csa,
+    const T *x, int64_t incx, T *y, int64_t incy, int accumulate, int nthreads);
+
 void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                        int64_t rsa, int64_t csa, const T *x, int64_t incx,
                        T *y, int64_t incy, int accumulate, int nthreads)
+{
+    /* The common small case straight to the inner loop, before the frame
+     * of the general function is even set up: rows and x contiguous, too
+     * small for a second thread (the headline 100x50). */
+    if (csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
+        (double)m * (double)n < EIN_GEMV_MT_ELEMS) {
+        ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
+        return;
+    }
+    F(gemv_general)(ar, m, n, A, rsa, csa, x, incx, y, incy, accumulate, nthreads);
+}
+
+static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
+                            int64_t rsa, int64_t csa, const T *x, int64_t incx,
+                            T *y, int64_t incy, int accumulate, int nthreads)
 {
     if (m <= 0)
         return;
@@ -418,14 +437,6 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
         if (!accumulate)
             for (int64_t i = 0; i < m; i++)
                 y[i * incy] = 0;
-        return;
-    }
-    /* The common small case straight to the inner loop, before any job
-     * is built: rows and x contiguous, too small for a second thread (the
-     * headline 100x50 spent ~5 ns of ~200 in the set-up below). */
-    if (csa == 1 && incx == 1 && (rsa != 1 || n >= m) &&
-        (double)m * (double)n < EIN_GEMV_MT_ELEMS) {
-        ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
         return;
     }
     /* Reversed rows or columns read forwards: reverse the vector too. */
