@@ -371,6 +371,7 @@ typedef struct F(gemv_job) {
     T *ytmp;                          /* contiguous y for the columns path */
     int acc, rows;
     int64_t chunk;                    /* rows claimed at a time */
+    int fixed;                        /* share t is chunk t, not claimed */
     atomic_llong next;                /* next chunk of rows to claim */
 } F(gemv_job);
 
@@ -398,8 +399,11 @@ static void F(gemv_task)(void *ctx, int t, int nt)
 {
     F(gemv_job) *j = ctx;
     int64_t chunk = j->chunk;
-    (void)t;
-    (void)nt;
+    if (j->fixed) {   /* shares t, t + nt, ...: all of them when run alone */
+        for (int64_t lo = (int64_t)t * chunk; lo < j->m; lo += (int64_t)nt * chunk)
+            F(gemv_range)(j, lo, lo + chunk < j->m ? lo + chunk : j->m);
+        return;
+    }
     for (;;) {
         int64_t lo = (int64_t)atomic_fetch_add(&j->next, 1) * chunk;
         if (lo >= j->m)
@@ -492,6 +496,16 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
     cu = cu < 1 ? 1 : cu > EIN_GEMV_CHUNK ? EIN_GEMV_CHUNK : cu;
     if (!job.rows)
         cu = (units + nt - 1) / nt;
+    /* A matrix the threads' L2s hold between calls: share t is always the
+     * same rows, so a repeated call finds its share in its own core's L2
+     * (chunks claimed in turn landed in the other core's half the time).
+     * Measured, 2 threads, einsum-bench: [10000, 100] f32 ("abc,c->ab")
+     * 37-41 -> 29-31 us, 0.85-0.92x -> 1.03-1.12x OpenBLAS. */
+    const ein_cache_info *ci = ein_cache_info_get();
+    if ((double)m * (double)n * (double)sizeof(T) <= (double)nt * (double)ci->l2) {
+        cu = (units + nt - 1) / nt;
+        job.fixed = 1;
+    }
     job.chunk = cu * EIN_GEMV_ROWS_UNIT;
     if (nt > 1)
         ein_pool_run(nt, F(gemv_task), &job);
