@@ -1173,12 +1173,12 @@ Test(exec, output_aliases_input_mixed_dtypes)
 static void batch_split_case(const char *expr, int nops, const int64_t (*shapes)[3])
 {
     ts_rng r = {77};
-    static float buf[3][64 * 48 * 48];
+    static float buf[3][64 * 96 * 96];
     ein_tensor t[3];
     const ein_tensor *ops[3];
     for (int k = 0; k < nops; k++) {
         int nd = shapes[k][2] ? 3 : 2;
-        ts_fill_f32(buf[k], 64 * 48 * 48, &r);
+        ts_fill_f32(buf[k], 64 * 96 * 96, &r);
         t[k] = (ein_tensor){buf[k], EIN_F32, nd, shapes[k], NULL};
         ops[k] = &t[k];
     }
@@ -1216,6 +1216,11 @@ Test(exec, batch_loops_split_between_threads)
     batch_split_case("bij,bjk->bik", 2, mm);
     const int64_t mv[][3] = {{64, 48, 48}, {64, 48, 0}};
     batch_split_case("bij,bj->bi", 2, mv);
+    /* GEMVs and dots split from fewer flops (they are bound by bytes). */
+    const int64_t mv2[][3] = {{64, 96, 96}, {64, 96, 0}};
+    batch_split_case("bij,bj->bi", 2, mv2);
+    const int64_t dots[][3] = {{64, 9000, 0}, {64, 9000, 0}};
+    batch_split_case("bi,bi->b", 2, dots);
     /* An outer summed loop (k twice, not fusable) keeps its order. */
     const int64_t ks[][3] = {{40, 40, 40}, {40, 40, 40}};
     batch_split_case("bij,jbk->ik", 2, ks);
