@@ -11,7 +11,7 @@
 
 #include "einsum.h"
 
-#define BN_MAXOPS 2          /* workloads are unary or binary */
+#define BN_MAXOPS 8          /* operands of a workload (--expr too) */
 #define BN_MAXDIM 10         /* storage orders are written as digit strings */
 #define BN_MAXSAMPLES 4096
 

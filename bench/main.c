@@ -575,10 +575,14 @@ static void print_row(const result *r)
         NOTE("; %s", r->check);
     if (r->c[C_OBX].ran && r->c[C_OBX].why[0])
         NOTE("; OB: %s", r->c[C_OBX].why);
-    for (int c = C_OBX; c < C_N; c++)
-        if (!r->c[c].ran && r->c[c].why[0] && strcmp(r->c[c].why, "disabled") != 0 &&
+    for (int c = C_OBX; c < C_N; c++) {
+        bool dup = false;   /* both OpenBLAS cores give the same reason */
+        for (int d = C_OBX; d < c; d++)
+            dup |= !r->c[d].ran && strcmp(r->c[d].why, r->c[c].why) == 0;
+        if (!r->c[c].ran && r->c[c].why[0] && !dup && strcmp(r->c[c].why, "disabled") != 0 &&
             strcmp(r->c[c].why, "no OpenBLAS") != 0)
             NOTE("; %s", r->c[c].why);
+    }
     if (r->c[C_GEQ].ran)
         NOTE("; GEMM n=%lld", (long long)r->geq_n);
 #undef NOTE
