@@ -75,7 +75,9 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
 #include <stdlib.h>
 #define T float
 #define UN(name) name##_f32
+#define UN_F32 1
 #include "kernels/unary_t.h"
+#undef UN_F32
 #undef T
 #undef UN
 #define T double

@@ -184,6 +184,37 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     } while (un_next(L, fr, nf, fc, f));
 }
 
+#if defined(__AVX512F__) && defined(UN_F32)
+/* Four rows of float products into the double column sums, eight columns
+ * a step: acc = (((acc + x0 y0) + x1 y1) + x2 y2) + x3 y3, the plain
+ * loop's arithmetic (a product of two floats is exact in double, so the
+ * FMA rounds once, as the add did), with each conversion reading its
+ * eight floats straight from memory; the compiler's loop loaded sixteen
+ * and split them.  ij,ij->j 500^2 f32, one thread: 47 -> 34 us (numpy
+ * 1.24: 40 us). */
+static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float *x1,
+                           const float *x2, const float *x3, const float *y0,
+                           const float *y1, const float *y2, const float *y3)
+{
+#define PC_TERM(a, x, y, j) \
+    _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps((x) + (j))), \
+                    _mm512_cvtps_pd(_mm256_loadu_ps((y) + (j))), a)
+    int64_t j = 0;
+    for (; j + 8 <= w; j += 8) {
+        __m512d a = _mm512_loadu_pd(acc + j);
+        a = PC_TERM(a, x0, y0, j);
+        a = PC_TERM(a, x1, y1, j);
+        a = PC_TERM(a, x2, y2, j);
+        a = PC_TERM(a, x3, y3, j);
+        _mm512_storeu_pd(acc + j, a);
+    }
+#undef PC_TERM
+    for (; j < w; j++)
+        acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) + (double)x1[j] * (double)y1[j]) +
+                  (double)x2[j] * (double)y2[j]) + (double)x3[j] * (double)y3[j];
+}
+#endif
+
 /* columns (one operand) and product columns (two): the free loop `pick`
  * is contiguous in the output; each block of UN_SEG outputs sums whole
  * row segments, the summed loops in the step's order, so each sum adds
@@ -223,6 +254,12 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
                     }
                     const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb, *y2 = y1 + qb,
                             *y3 = y2 + qb;
+#if defined(__AVX512F__) && defined(UN_F32)
+                    if (xa == 1 && xb == 1) {
+                        UN(prod_cols4)(w, acc, x0, x1, x2, x3, y0, y1, y2, y3);
+                        continue;
+                    }
+#endif
                     if (xa == 1 && xb == 1)
                         for (int64_t j = 0; j < w; j++)
                             acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) +
