@@ -28,10 +28,13 @@
 /* GEMV rows a thread claims at a time, in units: 4 x 64 rows of a
  * 4096-column f32 matrix is 4 MiB streamed, ~0.3 ms. */
 #define EIN_GEMV_CHUNK 4
-/* Chunks per thread of a columns-contiguous GEMV. */
-#define EIN_GEMV_COLS_SHARES 2
-/* GEMM/tensor-GEMM blocks of C per thread when threaded (see grid_plan). */
-#define EIN_GRID_PER_THREAD 2
+/* GEMM/tensor-GEMM blocks of C per thread when threaded (see grid_plan).
+ * One: each block packs its own A rows and B columns, and two per thread
+ * packed a quarter more; alternating runs of both builds, 2 threads,
+ * einsum-bench: f32 n = 256..2048 3-5% faster with one (e.g. 2048: 370-414
+ * against 361-404 GFLOP/s), f64 likewise.  A thread that joins late
+ * still finds the other block unclaimed, or the caller takes it. */
+#define EIN_GRID_PER_THREAD 1
 /* Bytes a packing copy moves at a time: one SSE register, which every
  * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
  * multiple of it for every table's nr. */

@@ -231,8 +231,9 @@ typedef struct F(grid) {
     atomic_llong next;         /* next unclaimed block, row-major */
 } F(grid);
 
-/* Blocks for nt threads: about EIN_GRID_PER_THREAD per thread so a late
- * thread leaves little idle time, shaped as square as the tiles allow,
+/* Blocks for nt threads: about EIN_GRID_PER_THREAD per thread (claimed
+ * from a counter, so a late thread costs at most its blocks), shaped as
+ * square as the tiles allow,
  * since each block packs its own rows of A and columns of B (re-packing
  * costs mnk (1/mb + 1/nb) element reads in all). */
 static void F(grid_plan)(F(grid) *g, int64_t m, int64_t n, int mr, int nr,
