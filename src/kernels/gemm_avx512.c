@@ -215,88 +215,26 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
     return _mm512_permutexvar_pd(idx, w);
 }
 
-/* Eight rows, one accumulator each: eight independent FMA chains keep
- * both FMA ports busy, and x is loaded once per eight rows.  A tail of
- * n % W elements (n >= W) re-reads the row's last W elements unmasked and
- * adds only the new lanes with a merge-masked FMA, not a zero-masked
- * load: measured, the masked fourth vector of 50-element rows cost about
- * twice a full one, and 100x50 f32 takes ~6% less time this way.  The lanes each element meets depend only on n, so every row is
- * summed the same way wherever it sits. */
-#define ROWS8(T, V, W, LOAD, MLOAD, FMA, SETZ, MASK, HSUM, STORE, ADD, YLOAD) \
-    for (int64_t i = 0; i < m; i += 8) {                                      \
-        const T *r[8];                                                        \
-        r[0] = A + i * rsa;                                                   \
-        for (int q = 1; q < 8; q++)   /* past the end: repeat the last row */ \
-            r[q] = i + q < m ? r[q - 1] + rsa : r[q - 1];                     \
-        V a0 = SETZ(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0,  \
-          a7 = a0;                                                            \
-        int64_t j = 0;                                                        \
-        /* Long rows: fetch each row GEMV_PF bytes ahead while reading. */    \
-        int64_t jp = n * (int64_t)sizeof(T) >= GEMV_PF_MIN                    \
-                         ? n - GEMV_PF / (int64_t)sizeof(T) : 0;              \
-        for (; j + W <= jp; j += W) {                                         \
+/* Rows shorter than one vector (n < W; longer rows take SHORT_ROWS or
+ * LONG_ROWS below): eight rows a block, each one masked load, the rows
+ * past the end of a partial block repeating the last. */
+#define ROWS8(T, V, MLOAD, FMA, SETZ, MASK, LANES_, HSUM, STORE)              \
+    {                                                                         \
+        MASK mk = (MASK)LANES_(n);                                            \
+        V xv = MLOAD(mk, x);                                                  \
+        for (int64_t i = 0; i < m; i += 8) {                                  \
+            const T *r[8];                                                    \
             for (int q = 0; q < 8; q++)                                       \
-                _mm_prefetch((const char *)(r[q] + j) + GEMV_PF,              \
-                             _MM_HINT_T0);                                    \
-            V xv = LOAD(x + j);                                               \
-            a0 = FMA(LOAD(r[0] + j), xv, a0);                                 \
-            a1 = FMA(LOAD(r[1] + j), xv, a1);                                 \
-            a2 = FMA(LOAD(r[2] + j), xv, a2);                                 \
-            a3 = FMA(LOAD(r[3] + j), xv, a3);                                 \
-            a4 = FMA(LOAD(r[4] + j), xv, a4);                                 \
-            a5 = FMA(LOAD(r[5] + j), xv, a5);                                 \
-            a6 = FMA(LOAD(r[6] + j), xv, a6);                                 \
-            a7 = FMA(LOAD(r[7] + j), xv, a7);                                 \
-        }                                                                     \
-        for (; j + W <= n; j += W) {                                          \
-            V xv = LOAD(x + j);                                               \
-            a0 = FMA(LOAD(r[0] + j), xv, a0);                                 \
-            a1 = FMA(LOAD(r[1] + j), xv, a1);                                 \
-            a2 = FMA(LOAD(r[2] + j), xv, a2);                                 \
-            a3 = FMA(LOAD(r[3] + j), xv, a3);                                 \
-            a4 = FMA(LOAD(r[4] + j), xv, a4);                                 \
-            a5 = FMA(LOAD(r[5] + j), xv, a5);                                 \
-            a6 = FMA(LOAD(r[6] + j), xv, a6);                                 \
-            a7 = FMA(LOAD(r[7] + j), xv, a7);                                 \
-        }                                                                     \
-        if (j < n && n >= W) {                                                \
-            MASK mk = (MASK)~LANES(W - (n - j));                              \
-            j = n - W;                                                        \
-            V xv = LOAD(x + j);                                               \
-            a0 = MFMA(LOAD(r[0] + j), xv, a0, mk);                            \
-            a1 = MFMA(LOAD(r[1] + j), xv, a1, mk);                            \
-            a2 = MFMA(LOAD(r[2] + j), xv, a2, mk);                            \
-            a3 = MFMA(LOAD(r[3] + j), xv, a3, mk);                            \
-            a4 = MFMA(LOAD(r[4] + j), xv, a4, mk);                            \
-            a5 = MFMA(LOAD(r[5] + j), xv, a5, mk);                            \
-            a6 = MFMA(LOAD(r[6] + j), xv, a6, mk);                            \
-            a7 = MFMA(LOAD(r[7] + j), xv, a7, mk);                            \
-        } else if (j < n) {                                                   \
-            MASK mk = (MASK)LANES(n - j);                                     \
-            V xv = MLOAD(mk, x + j);                                          \
-            a0 = FMA(MLOAD(mk, r[0] + j), xv, a0);                            \
-            a1 = FMA(MLOAD(mk, r[1] + j), xv, a1);                            \
-            a2 = FMA(MLOAD(mk, r[2] + j), xv, a2);                            \
-            a3 = FMA(MLOAD(mk, r[3] + j), xv, a3);                            \
-            a4 = FMA(MLOAD(mk, r[4] + j), xv, a4);                            \
-            a5 = FMA(MLOAD(mk, r[5] + j), xv, a5);                            \
-            a6 = FMA(MLOAD(mk, r[6] + j), xv, a6);                            \
-            a7 = FMA(MLOAD(mk, r[7] + j), xv, a7);                            \
-        }                                                                     \
-        _Alignas(64) T s[8];                                                  \
-        STORE(s, HSUM(a0, a1, a2, a3, a4, a5, a6, a7));                       \
-        int64_t e = m - i < 8 ? m - i : 8;                                    \
-        if (incy == 1 && e == 8) {                                            \
-            if (acc)                                                          \
-                STORE(y + i, ADD(YLOAD(y + i), HSUM(a0, a1, a2, a3, a4, a5,   \
-                                                    a6, a7)));                \
-            else                                                              \
-                STORE(y + i, HSUM(a0, a1, a2, a3, a4, a5, a6, a7));           \
-            continue;                                                         \
-        }                                                                     \
-        for (int64_t q = 0; q < e; q++) {                                     \
-            T *yy = y + (i + q) * incy;                                       \
-            *yy = acc ? *yy + s[q] : s[q];                                    \
+                r[q] = A + (i + q < m ? i + q : m - 1) * rsa;                 \
+            V a[8];                                                           \
+            for (int q = 0; q < 8; q++)                                       \
+                a[q] = FMA(MLOAD(mk, r[q]), xv, SETZ());                      \
+            _Alignas(64) T s[8];                                              \
+            STORE(s, HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));   \
+            for (int64_t q = 0; q < 8 && i + q < m; q++) {                    \
+                T *yy = y + (i + q) * incy;                                   \
+                *yy = acc ? *yy + s[q] : s[q];                                \
+            }                                                                 \
         }                                                                     \
     }
 
@@ -540,13 +478,8 @@ static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
 {
     SHORT_DISPATCH(short_rows_f32, 16)
     LONG_DISPATCH(long_rows_f32, 16)
-#define LANES lanes16
-#define MFMA _mm512_mask3_fmadd_ps
-    ROWS8(float, __m512, 16, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
-          _mm512_fmadd_ps, _mm512_setzero_ps, __mmask16, hsum8_f32,
-          _mm256_storeu_ps, _mm256_add_ps, _mm256_loadu_ps)
-#undef MFMA
-#undef LANES
+    ROWS8(float, __m512, _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_setzero_ps,
+          __mmask16, lanes16, hsum8_f32, _mm256_storeu_ps)
 }
 
 static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
@@ -554,13 +487,8 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
 {
     SHORT_DISPATCH(short_rows_f64, 8)
     LONG_DISPATCH(long_rows_f64, 8)
-#define LANES lanes8
-#define MFMA _mm512_mask3_fmadd_pd
-    ROWS8(double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu_pd,
-          _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, hsum8_f64,
-          _mm512_storeu_pd, _mm512_add_pd, _mm512_loadu_pd)
-#undef MFMA
-#undef LANES
+    ROWS8(double, __m512d, _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_setzero_pd,
+          __mmask8, lanes8, hsum8_f64, _mm512_storeu_pd)
 }
 #undef ROWS8
 #undef SHORT_DISPATCH
