@@ -203,14 +203,11 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
     if (v->ndim != nd || (nd > 0 && !v->shape))
         return ein_fail(EIN_ERR_PLAN, "%s: %s has rank %d but the plan was built "
                         "for rank %d", p->text, WHAT, (int)v->ndim, nd);
-    int64_t size = 1;
-    for (int d = 0; d < nd; d++) {
+    for (int d = 0; d < nd; d++)
         if (v->shape[d] != shape[d])
             return ein_fail(EIN_ERR_PLAN, "%s: %s has extent %lld in dimension %d "
                             "but the plan was built for %lld", p->text, WHAT,
                             (long long)v->shape[d], d, (long long)shape[d]);
-        size *= shape[d];
-    }
     if (v->strides) {
         for (int d = 0; d < nd; d++)
             if (v->strides[d] != stride[d] && shape[d] > 1)
@@ -227,9 +224,14 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
                                 WHAT,
                                 (long long)stride[d], d);
     }
-    if (size > 0 && !v->data)
-        return ein_fail(EIN_ERR_ARG, "%s: %s has %lld elements but its data is NULL",
-                        p->text, WHAT, (long long)size);
+    if (!v->data) {   /* only a view with no elements may have no data */
+        int64_t size = 1;
+        for (int d = 0; d < nd; d++)
+            size *= shape[d];
+        if (size > 0)
+            return ein_fail(EIN_ERR_ARG, "%s: %s has %lld elements but its data is NULL",
+                            p->text, WHAT, (long long)size);
+    }
 #undef WHAT
     return EIN_OK;
 }
