@@ -47,134 +47,79 @@ static inline __mmask8 lanes8(int64_t r)
 
 /* ---- micro-kernels ---------------------------------------------------- */
 
-/* One step of the f32 kernel: row p of the B panel times column p of the
- * A panel, into the 28 accumulators. */
-#define STEP_F32(p)                                                           \
+/* One step of the micro-kernel: row p of the B panel (two vectors) times
+ * column p of the A panel, broadcast, into the 28 accumulators. */
+#define UKR_STEP(p, V, W, LOAD, SET1, FMA)                                    \
     do {                                                                      \
-        __m512 b0 = _mm512_load_ps(b + (p) * NR_F32);                         \
-        __m512 b1 = _mm512_load_ps(b + (p) * NR_F32 + 16);                    \
+        V b0 = LOAD(b + (p) * 2 * (W)), b1 = LOAD(b + (p) * 2 * (W) + (W));   \
         _Pragma("GCC unroll 14")                                              \
         for (int i = 0; i < MR; i++) {                                        \
-            __m512 ai = _mm512_set1_ps(a[(p) * MR + i]);                      \
-            acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);                   \
-            acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);                   \
+            V ai = SET1(a[(p) * MR + i]);                                     \
+            acc[i][0] = FMA(ai, b0, acc[i][0]);                               \
+            acc[i][1] = FMA(ai, b1, acc[i][1]);                               \
         }                                                                     \
     } while (0)
 
-/* As ukr_f64 below: the C tile is fetched PF_C steps before the last, so
- * the update finds it in L1, and B rows PF_B steps ahead.  Measured with
- * einsum-bench, one thread, alternating runs against the loop without
- * them: GEMM f32 n = 512..2048 took 1-3% less time. */
-static void ukr_f32(int64_t kc, const float *restrict a, const float *restrict b,
-                    float *restrict c, int64_t rsc, int beta)
-{
-    __m512 acc[MR][2];
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; i++)
-        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int64_t pe = pass ? kc : pc;
-        for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * NR_F32) {
-            PF_B_ROWS(b, NR_F32, 4);
-            STEP_F32(0);
-            STEP_F32(1);
-            STEP_F32(2);
-            STEP_F32(3);
-        }
-        if (pass)
-            break;
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rsc + 16), _MM_HINT_T0);
-        }
-    }
-    for (; p < kc; p++, a += MR, b += NR_F32)
-        STEP_F32(0);
-    if (beta) {
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            float *ci = c + i * rsc;
-            _mm512_storeu_ps(ci, _mm512_add_ps(_mm512_loadu_ps(ci), acc[i][0]));
-            _mm512_storeu_ps(ci + 16,
-                             _mm512_add_ps(_mm512_loadu_ps(ci + 16), acc[i][1]));
-        }
-    } else {
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            _mm512_storeu_ps(c + i * rsc, acc[i][0]);
-            _mm512_storeu_ps(c + i * rsc + 16, acc[i][1]);
-        }
-    }
-}
-
-#undef STEP_F32
-
-/* One step of the f64 kernel: row p of the B panel times column p of the
- * A panel, into the 28 accumulators. */
-#define STEP_F64(p)                                                           \
-    do {                                                                      \
-        __m512d b0 = _mm512_load_pd(b + (p) * NR_F64);                        \
-        __m512d b1 = _mm512_load_pd(b + (p) * NR_F64 + 8);                    \
+/* The micro-kernel, written once for both dtypes: C[MR x 2W] (+)= A B
+ * over kc steps.  Steps run four at a time, fetching B PF_B rows ahead
+ * (past the end of this panel: the start of the next one, which follows
+ * it), and the C tile is fetched PF_C steps before the end so the update
+ * finds it in L1.  Each accumulator still sees p = 0, 1, ... in order.
+ * (The f32 kernel ran without the prefetches until 2026-11-27; with
+ * them GEMM f32 n = 512..2048 on one thread took 1-3% less time in
+ * alternating runs.) */
+#define DEFINE_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, SET1, FMA, ADD, SETZ)  \
+    static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
+                     T *restrict c, int64_t rsc, int beta)                    \
+    {                                                                         \
+        V acc[MR][2];                                                         \
         _Pragma("GCC unroll 14")                                              \
-        for (int i = 0; i < MR; i++) {                                        \
-            __m512d ai = _mm512_set1_pd(a[(p) * MR + i]);                     \
-            acc[i][0] = _mm512_fmadd_pd(ai, b0, acc[i][0]);                   \
-            acc[i][1] = _mm512_fmadd_pd(ai, b1, acc[i][1]);                   \
+        for (int i = 0; i < MR; i++)                                          \
+            acc[i][0] = acc[i][1] = SETZ();                                   \
+        int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;                        \
+        for (int pass = 0; pass < 2; pass++) {                                \
+            int64_t pe = pass ? kc : pc;                                      \
+            for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * 2 * (W)) {      \
+                PF_B_ROWS(b, 2 * (W), 4);                                     \
+                UKR_STEP(0, V, W, LOAD, SET1, FMA);                           \
+                UKR_STEP(1, V, W, LOAD, SET1, FMA);                           \
+                UKR_STEP(2, V, W, LOAD, SET1, FMA);                           \
+                UKR_STEP(3, V, W, LOAD, SET1, FMA);                           \
+            }                                                                 \
+            if (pass)                                                         \
+                break;                                                        \
+            _Pragma("GCC unroll 14")                                          \
+            for (int i = 0; i < MR; i++) {                                    \
+                _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);       \
+                _mm_prefetch((const char *)(c + i * rsc + (W)), _MM_HINT_T0); \
+            }                                                                 \
         }                                                                     \
-    } while (0)
-
-static void ukr_f64(int64_t kc, const double *restrict a,
-                    const double *restrict b, double *restrict c, int64_t rsc,
-                    int beta)
-{
-    __m512d acc[MR][2];
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; i++)
-        acc[i][0] = acc[i][1] = _mm512_setzero_pd();
-    /* Steps run four at a time, fetching B PF_B rows ahead (past the end
-     * of this panel: the start of the next one, which follows it), and
-     * the C tile is fetched PF_C steps before the end so the update finds
-     * it in L1.  Each accumulator still sees p = 0, 1, ... in order. */
-    int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        int64_t pe = pass ? kc : pc;
-        for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * NR_F64) {
-            PF_B_ROWS(b, NR_F64, 4);
-            STEP_F64(0);
-            STEP_F64(1);
-            STEP_F64(2);
-            STEP_F64(3);
-        }
-        if (pass)
-            break;
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * rsc + 8), _MM_HINT_T0);
-        }
+        for (; p < kc; p++, a += MR, b += 2 * (W))                            \
+            UKR_STEP(0, V, W, LOAD, SET1, FMA);                               \
+        if (beta) {                                                           \
+            _Pragma("GCC unroll 14")                                          \
+            for (int i = 0; i < MR; i++) {                                    \
+                T *ci = c + i * rsc;                                          \
+                STOREU(ci, ADD(LOADU(ci), acc[i][0]));                        \
+                STOREU(ci + (W), ADD(LOADU(ci + (W)), acc[i][1]));            \
+            }                                                                 \
+        } else {                                                              \
+            _Pragma("GCC unroll 14")                                          \
+            for (int i = 0; i < MR; i++) {                                    \
+                STOREU(c + i * rsc, acc[i][0]);                               \
+                STOREU(c + i * rsc + (W), acc[i][1]);                         \
+            }                                                                 \
+        }                                                                     \
     }
-    for (; p < kc; p++, a += MR, b += NR_F64)
-        STEP_F64(0);
-    if (beta) {
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            double *ci = c + i * rsc;
-            _mm512_storeu_pd(ci, _mm512_add_pd(_mm512_loadu_pd(ci), acc[i][0]));
-            _mm512_storeu_pd(ci + 8,
-                             _mm512_add_pd(_mm512_loadu_pd(ci + 8), acc[i][1]));
-        }
-    } else {
-#pragma GCC unroll 14
-        for (int i = 0; i < MR; i++) {
-            _mm512_storeu_pd(c + i * rsc, acc[i][0]);
-            _mm512_storeu_pd(c + i * rsc + 8, acc[i][1]);
-        }
-    }
-}
 
-#undef STEP_F64
+DEFINE_UKR(ukr_f32, float, __m512, 16, _mm512_load_ps, _mm512_loadu_ps,
+           _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
+           _mm512_setzero_ps)
+DEFINE_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd,
+           _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd,
+           _mm512_setzero_pd)
+#undef DEFINE_UKR
+#undef UKR_STEP
 
 /* ---- GEMV, rows contiguous: eight dots at once ------------------------ */
 
@@ -369,7 +314,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
  * re-running the block that ends at row m, or, when m < 8, a block whose
  * missing rows repeat the last, storing only rows not yet written. */
 #define SHORT_ROWS(NAME, BLOCK, T, V, W, LOAD, SETZ, MASK, LANES_, HV, HSTORE, \
-                   HMSTORE, HADD, HLOAD, HMLOAD, XTAIL2)                  \
+                   HMSTORE, HADD, HLOAD, HMLOAD, XTAIL2)                      \
     static inline __attribute__((always_inline)) void NAME(                   \
         int64_t m, int64_t n, const T *A, int64_t rsa, const T *x, T *y,      \
         int64_t incy, int acc, int nv, int tail)                              \
@@ -405,41 +350,40 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
             HV s = BLOCK(r, x, n, nv, tail, xv, mt);                          \
             __mmask8 k = (__mmask8)(m < 8 ? 0xffu >> (8 - m)                  \
                                           : 0xffu << (8 - keep));             \
-            HMSTORE(y + b, k, acc ? HADD(HMLOAD(k, y + b), s) : s);               \
+            HMSTORE(y + b, k, acc ? HADD(HMLOAD(k, y + b), s) : s);           \
         }                                                                     \
     }
 
 /* x's last two f32 elements in every pair of lanes; x[n-1] in every lane. */
 #define XTAIL2_F32(p) _mm512_castsi512_ps(_mm512_broadcastq_epi64(_mm_loadu_si64(p)))
 #define XTAIL2_F64(p) _mm512_set1_pd(*(p))
-SHORT_BLOCK(short_block_f32, float, __m512, 16, _mm512_loadu_ps,
-            _mm512_fmadd_ps, _mm512_mask3_fmadd_ps, _mm512_setzero_ps,
-            __mmask16, hsum8_f32, __m256, _mm256_add_ps, tsum_f32)
-SHORT_ROWS(short_rows_f32, short_block_f32, float, __m512, 16,
-           _mm512_loadu_ps, _mm512_setzero_ps, __mmask16, lanes16, __m256,
-           _mm256_storeu_ps, _mm256_mask_storeu_ps, _mm256_add_ps,
-           _mm256_loadu_ps, _mm256_maskz_loadu_ps, XTAIL2_F32)
-SHORT_BLOCK(short_block_f64, double, __m512d, 8, _mm512_loadu_pd,
-            _mm512_fmadd_pd, _mm512_mask3_fmadd_pd, _mm512_setzero_pd,
-            __mmask8, hsum8_f64, __m512d, _mm512_add_pd, tsum_f64)
-SHORT_ROWS(short_rows_f64, short_block_f64, double, __m512d, 8,
-           _mm512_loadu_pd, _mm512_setzero_pd, __mmask8, lanes8, __m512d,
-           _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_add_pd,
-           _mm512_loadu_pd, _mm512_maskz_loadu_pd, XTAIL2_F64)
-LONG_BLOCK(long_block_f32, float, __m512, 16, _mm512_loadu_ps,
-           _mm512_fmadd_ps, _mm512_mask3_fmadd_ps, _mm512_setzero_ps,
-           __mmask16, hsum8_f32, __m256, _mm256_add_ps, tsum_f32)
-SHORT_ROWS(long_rows_f32, long_block_f32, float, __m512, 16,
-           _mm512_loadu_ps, _mm512_setzero_ps, __mmask16, lanes16, __m256,
-           _mm256_storeu_ps, _mm256_mask_storeu_ps, _mm256_add_ps,
-           _mm256_loadu_ps, _mm256_maskz_loadu_ps, XTAIL2_F32)
-LONG_BLOCK(long_block_f64, double, __m512d, 8, _mm512_loadu_pd,
-           _mm512_fmadd_pd, _mm512_mask3_fmadd_pd, _mm512_setzero_pd,
-           __mmask8, hsum8_f64, __m512d, _mm512_add_pd, tsum_f64)
-SHORT_ROWS(long_rows_f64, long_block_f64, double, __m512d, 8,
-           _mm512_loadu_pd, _mm512_setzero_pd, __mmask8, lanes8, __m512d,
-           _mm512_storeu_pd, _mm512_mask_storeu_pd, _mm512_add_pd,
-           _mm512_loadu_pd, _mm512_maskz_loadu_pd, XTAIL2_F64)
+/* Each dtype's arguments to the block and row macros, written once. */
+#define BLOCK_ARGS_F32 float, __m512, 16, _mm512_loadu_ps, _mm512_fmadd_ps,     \
+    _mm512_mask3_fmadd_ps, _mm512_setzero_ps, __mmask16, hsum8_f32, __m256,    \
+    _mm256_add_ps, tsum_f32
+#define ROWS_ARGS_F32 float, __m512, 16, _mm512_loadu_ps, _mm512_setzero_ps,   \
+    __mmask16, lanes16, __m256, _mm256_storeu_ps, _mm256_mask_storeu_ps,       \
+    _mm256_add_ps, _mm256_loadu_ps, _mm256_maskz_loadu_ps, XTAIL2_F32
+#define BLOCK_ARGS_F64 double, __m512d, 8, _mm512_loadu_pd, _mm512_fmadd_pd,    \
+    _mm512_mask3_fmadd_pd, _mm512_setzero_pd, __mmask8, hsum8_f64, __m512d,    \
+    _mm512_add_pd, tsum_f64
+#define ROWS_ARGS_F64 double, __m512d, 8, _mm512_loadu_pd, _mm512_setzero_pd,  \
+    __mmask8, lanes8, __m512d, _mm512_storeu_pd, _mm512_mask_storeu_pd,        \
+    _mm512_add_pd, _mm512_loadu_pd, _mm512_maskz_loadu_pd, XTAIL2_F64
+#define APPLY(M, ...) M(__VA_ARGS__)
+APPLY(SHORT_BLOCK, short_block_f32, BLOCK_ARGS_F32)
+APPLY(SHORT_ROWS, short_rows_f32, short_block_f32, ROWS_ARGS_F32)
+APPLY(LONG_BLOCK, long_block_f32, BLOCK_ARGS_F32)
+APPLY(SHORT_ROWS, long_rows_f32, long_block_f32, ROWS_ARGS_F32)
+APPLY(SHORT_BLOCK, short_block_f64, BLOCK_ARGS_F64)
+APPLY(SHORT_ROWS, short_rows_f64, short_block_f64, ROWS_ARGS_F64)
+APPLY(LONG_BLOCK, long_block_f64, BLOCK_ARGS_F64)
+APPLY(SHORT_ROWS, long_rows_f64, long_block_f64, ROWS_ARGS_F64)
+#undef APPLY
+#undef BLOCK_ARGS_F32
+#undef ROWS_ARGS_F32
+#undef BLOCK_ARGS_F64
+#undef ROWS_ARGS_F64
 #undef XTAIL2_F32
 #undef XTAIL2_F64
 #undef LONG_BLOCK
