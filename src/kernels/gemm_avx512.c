@@ -243,6 +243,17 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
     return _mm512_mul_pd(tails8(r, off), xt);
 }
 
+/* The end of a block of eight rows, a[] summed over the full vectors:
+ * the tail by its kind, the tree, and the return. */
+#define BLOCK_END(T, W, LOAD, MFMA, HSUM, HV, HADD, TSUM)                     \
+    if (tail == 1)                                                            \
+        R8(a[q] = MFMA(LOAD(r[q] + n - W), xv[SHORT_MAXV], a[q], mt));        \
+    HV s = HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);              \
+    if (tail == 2)                                                            \
+        s = HADD(s, TSUM((const void *const *)r, (int64_t)sizeof(T) * (n - n % W), \
+                         xv[SHORT_MAXV]));                                    \
+    return s
+
 /* Eight rows r[0..7].  tail: 0, n a multiple of W; 1, the row's last W
  * elements re-read and the new lanes added under a merge mask before the
  * hsum; 2, the last 8 bytes (n % W elements) of the eight rows gathered
@@ -259,13 +270,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
         for (int v = 0; v < SHORT_MAXV; v++)                                  \
             if (v < nv)                                                       \
                 R8(a[q] = FMA(LOAD(r[q] + v * W), xv[v], a[q]));              \
-        if (tail == 1)                                                        \
-            R8(a[q] = MFMA(LOAD(r[q] + n - W), xv[SHORT_MAXV], a[q], mt));    \
-        HV s = HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);          \
-        if (tail == 2)                                                        \
-            s = HADD(s, TSUM((const void *const *)r,                          \
-                             (int64_t)sizeof(T) * (n - n % W), xv[SHORT_MAXV])); \
-        return s;                                                             \
+        BLOCK_END(T, W, LOAD, MFMA, HSUM, HV, HADD, TSUM);                    \
     }
 /* Rows of 8W elements or more: the same per-row arithmetic as
  * SHORT_BLOCK (zero, FMAs over the full vectors in column order, the
@@ -301,13 +306,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
             V x0 = LOAD(x + j);                                               \
             R8(a[q] = FMA(LOAD(r[q] + j), x0, a[q]));                         \
         }                                                                     \
-        if (tail == 1)                                                        \
-            R8(a[q] = MFMA(LOAD(r[q] + n - W), xv[SHORT_MAXV], a[q], mt));    \
-        HV s = HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);          \
-        if (tail == 2)                                                        \
-            s = HADD(s, TSUM((const void *const *)r, (int64_t)sizeof(T) * nf, \
-                             xv[SHORT_MAXV]));                                \
-        return s;                                                             \
+        BLOCK_END(T, W, LOAD, MFMA, HSUM, HV, HADD, TSUM);                    \
     }
 
 /* Blocks of eight rows; the rows past the last whole block are summed by
@@ -387,6 +386,7 @@ APPLY(SHORT_ROWS, long_rows_f64, long_block_f64, ROWS_ARGS_F64)
 #undef XTAIL2_F32
 #undef XTAIL2_F64
 #undef LONG_BLOCK
+#undef BLOCK_END
 #undef SHORT_BLOCK
 #undef SHORT_ROWS
 #undef R8
