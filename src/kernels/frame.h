@@ -39,11 +39,27 @@ typedef void ein_gemv_cols_f64_fn(int64_t m, int64_t n, const double *A,
                                   int64_t csa, const double *x, int64_t incx,
                                   double *y, int acc);
 
+/* Packing, optional (NULL: the frame's plain loops): pack_a writes one
+ * full A micro-panel (mr rows, rsa apart, each with kc contiguous
+ * elements) as the frame's pack_a would; pack_b writes np full B
+ * micro-panels (kc rows, rsb apart, each np * nr contiguous elements).
+ * Both are copies, so they cannot change a bit of the result. */
+typedef void ein_pack_a_f32_fn(int64_t kc, const float *a, int64_t rsa,
+                               float *dst);
+typedef void ein_pack_a_f64_fn(int64_t kc, const double *a, int64_t rsa,
+                               double *dst);
+typedef void ein_pack_b_f32_fn(int64_t kc, int64_t np, const float *b,
+                               int64_t rsb, float *dst);
+typedef void ein_pack_b_f64_fn(int64_t kc, int64_t np, const double *b,
+                               int64_t rsb, double *dst);
+
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
     ein_ukr_f32_fn       *ukr;
     ein_gemv_rows_f32_fn *gemv_rows;
     ein_gemv_cols_f32_fn *gemv_cols;
+    ein_pack_a_f32_fn    *pack_a;
+    ein_pack_b_f32_fn    *pack_b;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -51,6 +67,8 @@ typedef struct ein_arch_f64 {
     ein_ukr_f64_fn       *ukr;
     ein_gemv_rows_f64_fn *gemv_rows;
     ein_gemv_cols_f64_fn *gemv_cols;
+    ein_pack_a_f64_fn    *pack_a;
+    ein_pack_b_f64_fn    *pack_b;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,

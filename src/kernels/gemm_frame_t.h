@@ -24,13 +24,18 @@ static inline void F(pack_a_rows)(int64_t kc, const T *restrict a,
 /* Pack rows [0, mc) x depth [0, kc) of A into micro-panels of mr rows:
  * panel q holds, for each p, the mr elements A[q*mr + 0:mr, p]; rows past
  * mc are zeros.  Reads A through its strides, whatever their sign. */
-static void F(pack_a)(int64_t mc, int64_t kc, const T *A, int64_t rsa,
-                      int64_t csa, int mr, T *restrict dst)
+static void F(pack_a)(const ARCH *ar, int64_t mc, int64_t kc, const T *A,
+                      int64_t rsa, int64_t csa, T *restrict dst)
 {
+    const int mr = ar->mr;
     for (int64_t i0 = 0; i0 < mc; i0 += mr, dst += (int64_t)mr * kc) {
         int64_t me = mc - i0 < mr ? mc - i0 : mr;
         const T *a = A + i0 * rsa;
         if (csa == 1 && me == mr) {
+            if (ar->pack_a) {
+                ar->pack_a(kc, a, rsa, dst);
+                continue;
+            }
             switch (mr) {
             case 14: F(pack_a_rows)(kc, a, rsa, 14, dst); continue;
             case 6:  F(pack_a_rows)(kc, a, rsa, 6, dst); continue;
@@ -83,12 +88,15 @@ static inline void F(pack_b_rows)(int64_t kc, int64_t np, const T *b,
 
 /* Pack depth [0, kc) x columns [0, nc) of B into micro-panels of nr
  * columns: panel q holds, for each p, B[p, q*nr + 0:nr]; zeros past nc. */
-static void F(pack_b)(int64_t kc, int64_t nc, const T *B, int64_t rsb,
-                      int64_t csb, int nr, T *restrict dst)
+static void F(pack_b)(const ARCH *ar, int64_t kc, int64_t nc, const T *B,
+                      int64_t rsb, int64_t csb, T *restrict dst)
 {
+    const int nr = ar->nr;
     if (csb == 1 && nc >= nr) {
         int64_t np = nc / nr, done = np * nr;
-        switch (nr) {
+        if (ar->pack_b)
+            ar->pack_b(kc, np, B, rsb, dst);
+        else switch (nr) {
         case 32: F(pack_b_rows)(kc, np, B, rsb, 32, dst); break;
         case 16: F(pack_b_rows)(kc, np, B, rsb, 16, dst); break;
         case 8:  F(pack_b_rows)(kc, np, B, rsb, 8, dst); break;
@@ -186,10 +194,10 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
         for (int64_t pc = 0; pc < k; pc += bl->kc) {
             int64_t kc = k - pc < bl->kc ? k - pc : bl->kc;
             int beta = pc == 0 ? beta0 : 1;
-            F(pack_a)(mc, kc, A + ic * rsa + pc * csa, rsa, csa, mr, ap);
+            F(pack_a)(ar, mc, kc, A + ic * rsa + pc * csa, rsa, csa, ap);
             for (int64_t jc = 0; jc < n; jc += bl->nc) {
                 int64_t nc = n - jc < bl->nc ? n - jc : bl->nc;
-                F(pack_b)(kc, nc, B + pc * rsb + jc * csb, rsb, csb, nr, bp);
+                F(pack_b)(ar, kc, nc, B + pc * rsb + jc * csb, rsb, csb, bp);
                 for (int64_t ir = 0; ir < mc; ir += mr) {
                     int64_t me = mc - ir < mr ? mc - ir : mr;
                     const T *a = ap + ir * kc;

@@ -6,12 +6,28 @@
  *   TAB_MR, TAB_NR_F32, TAB_NR_F64   its register tiles
  *   ukr_, gemv_rows_, gemv_cols_, dot_ f32/f64   its inner loops
  *   TAB_SMALL_F32/F64 (optional)     an unpacked small-GEMM entry tried
- *                                    first; nonzero when it ran */
+ *                                    first; nonzero when it ran
+ *   TAB_PACK_A_/TAB_PACK_B_ F32/F64 (optional)   its packing loops for
+ *                                    full panels of contiguous rows */
 
+#ifndef TAB_PACK_A_F32
+#define TAB_PACK_A_F32 NULL
+#endif
+#ifndef TAB_PACK_A_F64
+#define TAB_PACK_A_F64 NULL
+#endif
+#ifndef TAB_PACK_B_F32
+#define TAB_PACK_B_F32 NULL
+#endif
+#ifndef TAB_PACK_B_F64
+#define TAB_PACK_B_F64 NULL
+#endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
-                                      gemv_cols_f32};
+                                      gemv_cols_f32, TAB_PACK_A_F32,
+                                      TAB_PACK_B_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
-                                      gemv_cols_f64};
+                                      gemv_cols_f64, TAB_PACK_A_F64,
+                                      TAB_PACK_B_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
