@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/frame.h"
 #include "kernels/kernels.h"
 #include "support.h"
 
@@ -117,6 +118,20 @@ Test(gemv_small, cols_all_tables, .timeout = 120)
                 c.acc ^= 1;
                 check_case(kt, &c, &rng);
             }
+        /* Large enough that the columns are summed in two halves (on any
+         * CPU whose L2 holds a quarter of the f32 matrix; this one's holds
+         * the f64 too): plain, and padded columns with strided x, strided y
+         * and accumulation. */
+        static const int64_t big[][2] = {{300, 1031}, {513, 600}, {1, 300000}, {2048, 129}};
+        int split = 0;
+        for (size_t b = 0; b < sizeof big / sizeof big[0]; b++)
+            for (int v = 0; v < 2; v++) {
+                gcase c = {big[b][0], big[b][1], 1, big[b][0] + 3 * v, 1 + v, 1 + 2 * v, v};
+                split |= ein_gemv_cols_half(c.m, c.n, sizeof(float)) > 0;
+                check_case(kt, &c, &rng);
+            }
+        cr_assert(split || ein_cache_info_get()->l2 < 320 * 1024,
+                  "no case here took the two-halves path");
     }
 }
 
@@ -140,8 +155,9 @@ Test(gemv_small, headline_neighbourhood, .timeout = 120)
 }
 
 /* A row's result does not depend on the rows around it: y[i] from the
- * whole matrix equals y[i] from a one-row call; and 1 and 2 threads give
- * the same bits above the threading threshold. */
+ * whole matrix equals y[i] from a one-row call (with columns contiguous
+ * and the columns summed in two halves, the sum of two one-row calls);
+ * and 1 and 2 threads give the same bits above the threading threshold. */
 Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
 {
     ts_rng rng = {14};
@@ -182,11 +198,23 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                 cr_assert(!memcmp(z1, z2, (size_t)m * sizeof *z1),
                           "%s f64 %lldx%lld cols=%d: 1 and 2 threads differ", kt->name,
                           (long long)m, (long long)n, cols);
+                int64_t h = cols ? ein_gemv_cols_half(m, n, sizeof(float)) : 0;
+                int64_t hd = cols ? ein_gemv_cols_half(m, n, sizeof(double)) : 0;
                 for (int64_t i = 0; i < m; i += (m > 200 ? 37 : 1)) {
-                    float r;
-                    double rd;
-                    kt->gemv_f32(1, n, A + i * rsa, rsa, csa, x, 1, &r, 1, 0, 1);
-                    kt->gemv_f64(1, n, Ad + i * rsa, rsa, csa, xd, 1, &rd, 1, 0, 1);
+                    float r, r1 = 0;
+                    double rd, rd1 = 0;
+                    kt->gemv_f32(1, h ? h : n, A + i * rsa, rsa, csa, x, 1, &r, 1, 0, 1);
+                    kt->gemv_f64(1, hd ? hd : n, Ad + i * rsa, rsa, csa, xd, 1, &rd, 1, 0, 1);
+                    if (h) {
+                        kt->gemv_f32(1, n - h, A + i * rsa + h * csa, rsa, csa, x + h, 1,
+                                     &r1, 1, 0, 1);
+                        r += r1;
+                    }
+                    if (hd) {
+                        kt->gemv_f64(1, n - hd, Ad + i * rsa + hd * csa, rsa, csa, xd + hd,
+                                     1, &rd1, 1, 0, 1);
+                        rd += rd1;
+                    }
                     cr_assert(!memcmp(&r, &y1[i], sizeof r) && !memcmp(&rd, &z1[i], sizeof rd),
                               "%s %lldx%lld cols=%d: row %lld alone differs from its "
                               "value in the whole product", kt->name, (long long)m,

@@ -223,8 +223,9 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
  * (fmaf is one rounding, as the vector FMA), so row splits keep bits. */
 static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                           const float *x, int64_t incx, float *restrict y,
-                          int acc)
+                          int acc, int64_t span)
 {
+    (void)span;
     const int64_t chunk = COLS_CHUNK_BYTES / sizeof(float);
     for (int64_t i0 = 0; i0 < m; i0 += chunk) {
         int64_t ie = m - i0 < chunk ? m - i0 : chunk;
@@ -273,8 +274,9 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
 
 static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                           const double *x, int64_t incx, double *restrict y,
-                          int acc)
+                          int acc, int64_t span)
 {
+    (void)span;
     const int64_t chunk = COLS_CHUNK_BYTES / sizeof(double);
     for (int64_t i0 = 0; i0 < m; i0 += chunk) {
         int64_t ie = m - i0 < chunk ? m - i0 : chunk;

@@ -125,9 +125,11 @@ DEFINE_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd,
 
 /* The frame's packing loops are plain C (16-byte moves at best); these
  * are the AVX-512 ones for the common cases, pure copies, so the packed
- * bits are those of the plain loops.  Skipping packing altogether made a
- * one-thread f64 GEMM n = 1024 about 9% faster (measured): that was its
- * share of the time. */
+ * bits are those of the plain loops.  Packing was ~10% of a one-thread
+ * f64 GEMM n = 1024 (perf samples; skipping it, results aside, made the
+ * call 9% faster) and is ~8% with these: it waits mostly on reading A
+ * and B from L3.  In alternating einsum-bench runs the GEMM ratios to
+ * OpenBLAS rose 2-3%, f32 and f64, n = 256..2048. */
 
 /* In-register transposes: r[i] lane j becomes r[j] lane i. */
 static inline void tr8_pd(__m512d r[8])
@@ -173,10 +175,8 @@ static inline void tr8_ps(__m256 r[8])
 
 /* One full A micro-panel, MR rows whose columns are contiguous: eight
  * depth steps at a time, each row's eight elements loaded as one vector
- * (rows a power of two apart share a cache set, so a loop that takes one
- * element of each row per step loses lines before it is done with them)
- * and the two 8 x 8 blocks transposed in registers (f32: eight of a
- * row's sixteen per line, so each line serves two blocks from L1). */
+ * and the two 8 x 8 blocks (rows 8..13 padded) transposed in registers,
+ * where the plain loop moved one element at a time. */
 #define DEFINE_PACK_A(NAME, T, V, LOADU, STOREU, MSTOREU, SETZ, TR8)         \
     static void NAME(int64_t kc, const T *a, int64_t rsa, T *dst)             \
     {                                                                         \
@@ -582,8 +582,8 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
          __mmask8)
 #undef COLS_REG
 
-/* Blocks of eight vectors of rows, then the rest, while the matrix fits
- * in L2 (COLS_REG_BYTES).  Measured against the chunked loop, einsum-bench
+/* Blocks of eight vectors of rows, then the rest, while what this thread
+ * reads of the matrix fits in L2 (span <= COLS_REG_BYTES).  Measured against the chunked loop, einsum-bench
  * "ij,i->j" one thread: f32 64^2 146 -> 108 ns, 256^2 2.24 -> 1.72 us,
  * 512^2 8.8 -> 6.6 us; f64 128^2 1.16 -> 0.87 us.  Beyond L2 each block of
  * rows touches 512 bytes per column, and the chunked loop's long column
@@ -594,7 +594,7 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
         FN(n, A + i, csa, x, incx, y + i, acc, NB, LANES_(r - (NB - 1) * (W))); \
         break;
 #define COLS_REG_RUN(FN, W, LANES_)                                           \
-    if ((double)m * (double)n * (double)sizeof(*A) <= COLS_REG_BYTES) {      \
+    if (span <= COLS_REG_BYTES) {                                             \
         int64_t i = 0;                                                        \
         for (; i + 8 * (W) <= m; i += 8 * (W))                                \
             FN(n, A + i, csa, x, incx, y + i, acc, 8, LANES_(W));             \
@@ -615,7 +615,7 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
  * its 16 rows are full or masked, so row splits keep bits. */
 static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                           const float *x, int64_t incx, float *restrict y,
-                          int acc)
+                          int acc, int64_t span)
 {
     COLS_REG_RUN(cols_reg_f32, 16, lanes16)
     const int64_t chunk = COLS_CHUNK_BYTES / sizeof(float);
@@ -662,7 +662,7 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
 
 static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                           const double *x, int64_t incx, double *restrict y,
-                          int acc)
+                          int acc, int64_t span)
 {
     COLS_REG_RUN(cols_reg_f64, 8, lanes8)
     const int64_t chunk = COLS_CHUNK_BYTES / sizeof(double);

@@ -60,8 +60,10 @@ static void F(gemv_rows)(int64_t m, int64_t n, const T *A, int64_t rsa,      \
 /* Four columns per pass over y, added in column order, so the bits are    \
  * those of one column at a time. */                                         \
 static void F(gemv_cols)(int64_t m, int64_t n, const T *A, int64_t csa,      \
-                         const T *x, int64_t incx, T *restrict y, int acc)   \
+                         const T *x, int64_t incx, T *restrict y, int acc,   \
+                         int64_t span)                                        \
 {                                                                             \
+    (void)span;                                                               \
     if (!acc)                                                                 \
         for (int64_t i = 0; i < m; i++)                                       \
             y[i] = 0;                                                         \

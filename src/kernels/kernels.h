@@ -42,6 +42,13 @@ typedef void ein_gemv_f64_fn(int64_t m, int64_t n,
                              double *y, int64_t incy, int accumulate,
                              int nthreads);
 
+/* With columns contiguous (csa != 1, rsa == 1), a large GEMV sums its
+ * columns in two halves, [0, h) and [h, n) with h this value (0: one
+ * pass), and y[i] = (y[i] +) half 0 + half 1, whatever the thread count.
+ * It depends on the shape, the element size and this machine's L2 size,
+ * not on the threads. */
+int64_t ein_gemv_cols_half(int64_t m, int64_t n, size_t elsize);
+
 /* Returns sum_i x[i*incx] * y[i*incy] for 0 <= i < n. */
 typedef float ein_dot_f32_fn(int64_t n, const float *x, int64_t incx,
                              const float *y, int64_t incy);
