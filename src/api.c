@@ -119,14 +119,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         p->flops += p->steps[i].flops;
         p->bytes += p->steps[i].bytes;
     }
-    if (p->nsteps == 1 && p->workspace == 0 && p->nops == 2) {
-        const ein_step *s = &p->steps[0];
-        p->direct = (s->kind == EIN_K_GEMM || s->kind == EIN_K_GEMV ||
-                     s->kind == EIN_K_DOT || s->kind == EIN_K_OUTER) &&
-                    s->nouter == 0 && !s->grouped && s->out == EIN_OUT_SLOT(p) &&
-                    s->in[0] < 2 && s->in[1] < 2 && !p->slots[0].in_workspace &&
-                    !p->slots[1].in_workspace;
-    }
+    p->direct = ein_direct_pick(p);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     p->plan_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +
@@ -254,5 +247,10 @@ ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tens
                                   p->out_stride, p->out_c_order, -1);
     if (st != EIN_OK)
         return st;
+    if (p->direct && !ein_out_overlaps(p, ops, out)) {
+        const ein_step *s = &p->steps[0];
+        p->direct(p, ops[s->in[0]]->data, ops[s->in[1]]->data, out->data);
+        return EIN_OK;
+    }
     return ein_run(p, ops, out);
 }

@@ -195,6 +195,11 @@ typedef struct ein_slot {
     int64_t   size;         /* elements */
 } ein_slot;
 
+/* A plan's single dense kernel call on the operands' and the output's
+ * data (see ein_plan.direct). */
+typedef void ein_direct_fn(const ein_plan *p, const void *a, const void *b,
+                           void *c);
+
 struct ein_plan {
     char     *text;
     int       nops;
@@ -224,8 +229,10 @@ struct ein_plan {
     const ein_ktable *kt;
     int        nthreads;
     /* One dense kernel call on the operands and the output as given (no
-     * outer loops, no workspace): ein_run's short path. */
-    bool       direct;
+     * outer loops, no workspace): the function making it, which
+     * ein_execute calls straight away when the output overlaps no input;
+     * NULL for every other plan. */
+    ein_direct_fn *direct;
     /* For explain: the rewrite decisions. */
     char       squeezed[256];
     double     flops, bytes;
@@ -273,5 +280,25 @@ void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
 int ein_generic_kind(const ein_plan *p, const ein_step *s);
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
                    ein_tensor *out);
+/* The direct call for a plan whose one step is a dense kernel on the
+ * operands and the output as given, or NULL. */
+ein_direct_fn *ein_direct_pick(const ein_plan *p);
+
+/* Does the output share memory with an input?  The byte spans come from
+ * the plan; only the data pointers are new. */
+static inline bool ein_out_overlaps(const ein_plan *p, const ein_tensor *const *ops,
+                                    const ein_tensor *out)
+{
+    uintptr_t olo = (uintptr_t)out->data + (uintptr_t)p->out_span[0];
+    uintptr_t ohi = (uintptr_t)out->data + (uintptr_t)p->out_span[1];
+    bool hit = false;
+    for (int k = 0; k < p->nops && olo < ohi; k++) {
+        const int64_t *sp = &p->op_span[2 * k];
+        uintptr_t lo = (uintptr_t)ops[k]->data + (uintptr_t)sp[0];
+        uintptr_t hi = (uintptr_t)ops[k]->data + (uintptr_t)sp[1];
+        hit |= lo < hi && lo < ohi && olo < hi;
+    }
+    return hit;
+}
 
 #endif
