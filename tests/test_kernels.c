@@ -608,6 +608,35 @@ Test(kernels, dot)
     }
 }
 
+/* Products that all round to -0 (negative, below the smallest
+ * subnormal) sum to +0, as numpy's sum from 0 gives, on every path:
+ * tiny, vector, long and strided. */
+Test(kernels, dot_of_negative_zeros_is_positive_zero)
+{
+    static const int64_t ns[] = {1, 2, 3, 4, 5, 8, 16, 17, 32, 64, 100, 128};
+    float xf[256], yf[256];
+    double xd[256], yd[256];
+    for (int i = 0; i < 256; i++) {
+        xf[i] = -1e-30f;
+        yf[i] = 1e-30f;
+        xd[i] = -1e-200;
+        yd[i] = 1e-200;
+    }
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+            for (int64_t inc = 1; inc <= 2; inc++) {
+                float f = kt->dot_f32(ns[i], xf, inc, yf, inc);
+                double d = kt->dot_f64(ns[i], xd, inc, yd, inc);
+                cr_assert(f == 0 && !signbit(f) && d == 0 && !signbit(d),
+                          "%s n=%lld inc=%lld: %g, %g (want +0)", kt->name,
+                          (long long)ns[i], (long long)inc, (double)f, d);
+            }
+    }
+}
+
 /* ---- tensor GEMM ------------------------------------------------------ */
 
 /* Random groups of 0-4 dims per role over permuted, reversed, padded and

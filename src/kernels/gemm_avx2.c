@@ -346,7 +346,7 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
     }
     for (; i < n; i++)
         s = __builtin_fmaf(x[i * incx], y[i * incy], s);
-    return s;
+    return s + 0.0f;   /* a -0 sum is +0, as numpy's sum from 0 */
 }
 
 static double dot_f64(int64_t n, const double *x, int64_t incx,
@@ -370,7 +370,7 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
     }
     for (; i < n; i++)
         s = __builtin_fma(x[i * incx], y[i * incy], s);
-    return s;
+    return s + 0.0;
 }
 
 /* ---- table -------------------------------------------------------------- */

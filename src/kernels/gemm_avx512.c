@@ -712,6 +712,12 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
 
 /* ---- dots --------------------------------------------------------------- */
 
+/* Dots.  Every path ends with a +0 sum where all products round to -0,
+ * as numpy's sum from 0 does.  TINY_DOT: a dot of a few elements (the
+ * call-overhead case) was mostly the latency of reducing four zmm
+ * accumulators; one xmm and two adds give the same lane sums in the same
+ * order ((0 + 2) + (1 + 3)); a prebuilt 4-element f32 dot: 16.2 -> 14.6
+ * ns (alternating runs). */
 static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
                      int64_t incy)
 {
@@ -719,7 +725,14 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
         float s = 0;
         for (int64_t i = 0; i < n; i++)
             s = __builtin_fmaf(x[i * incx], y[i * incy], s);
-        return s;
+        return s + 0.0f;
+    }
+    if (n <= 4) {   /* tiny: one xmm, a short reduction (see TINY_DOT) */
+        __mmask8 mk = (__mmask8)((1u << n) - 1);
+        __m128 p = _mm_fmadd_ps(_mm_maskz_loadu_ps(mk, x), _mm_maskz_loadu_ps(mk, y),
+                                _mm_setzero_ps());
+        p = _mm_add_ps(p, _mm_movehl_ps(p, p));
+        return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehdup_ps(p))) + 0.0f;
     }
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
@@ -735,7 +748,7 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
                              _mm512_maskz_loadu_ps(mk, y + i), a0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1),
-                                              _mm512_add_ps(a2, a3)));
+                                              _mm512_add_ps(a2, a3))) + 0.0f;
 }
 
 static double dot_f64(int64_t n, const double *x, int64_t incx,
@@ -745,7 +758,13 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
         double s = 0;
         for (int64_t i = 0; i < n; i++)
             s = __builtin_fma(x[i * incx], y[i * incy], s);
-        return s;
+        return s + 0.0;
+    }
+    if (n <= 2) {   /* tiny: one xmm (see TINY_DOT) */
+        __mmask8 mk = (__mmask8)((1u << n) - 1);
+        __m128d p = _mm_fmadd_pd(_mm_maskz_loadu_pd(mk, x), _mm_maskz_loadu_pd(mk, y),
+                                 _mm_setzero_pd());
+        return _mm_cvtsd_f64(_mm_add_sd(p, _mm_unpackhi_pd(p, p))) + 0.0;
     }
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
     int64_t i = 0;
@@ -761,7 +780,7 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
                              _mm512_maskz_loadu_pd(mk, y + i), a0);
     }
     return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(a0, a1),
-                                              _mm512_add_pd(a2, a3)));
+                                              _mm512_add_pd(a2, a3))) + 0.0;
 }
 
 /* ---- table -------------------------------------------------------------- */
