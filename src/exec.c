@@ -428,9 +428,9 @@ static bool run_whole_sum(const ein_plan *p, const ein_step *s, const void *in,
     for (int64_t c = 0; c < j.nchunks; c++)
         total += part[c];
     if (p->dtype == EIN_F32)
-        *(float *)out = (float)total;
+        *(float *)out = (float)total + 0.0f;   /* -0 becomes +0, as numpy's */
     else
-        *(double *)out = total;
+        *(double *)out = total + 0.0;
     return true;
 }
 

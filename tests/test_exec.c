@@ -1280,3 +1280,82 @@ Test(exec, extent_one_dimension_takes_any_stride)
     ein_plan_free(p);
     cr_assert_eq(out[0], 2.0f);
 }
+
+/* Products that all round to -0 (negative, below the smallest subnormal)
+ * sum to +0, as numpy's sums from 0 give, on every table and kernel:
+ * GEMM (small and packed), GEMV both ways (split in column halves too),
+ * dots, batched and fused sums.  A fused multiply-add keeps the sign of
+ * the exact tiny product, so the kernels must normalise. */
+Test(exec, sums_of_negative_zero_products_are_positive_zero, .timeout = 120)
+{
+    static const struct { const char *expr; int64_t n[2]; } cases[] = {
+        {"ij,j->i", {64, 600}},     {"ij,i->j", {64, 600}},
+        {"ij,jk->ik", {20, 150}},   {"ij,kj->ik", {20, 150}},
+        {"ji,jk->ik", {20, 150}},   {"i,i->", {5, 1000}},
+        {"ij,ij->j", {20, 300}},    {"ij,ij->i", {20, 300}},
+        {"ij,ij->", {20, 300}},     {"bij,bjk->bik", {8, 40}},
+        {"ijk,jk->i", {8, 40}},     {"ij,jk->i", {20, 150}},
+    };
+    int bad = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int sz = 0; sz < 2; sz++)
+            for (int dt = 0; dt < 2; dt++) {
+                const char *e = cases[c].expr;
+                int64_t n = cases[c].n[sz];
+                ein_dtype d = dt ? EIN_F64 : EIN_F32;
+                const char *arrow = strstr(e, "->"), *comma = strchr(e, ',');
+                int nd[3] = {(int)(comma - e), (int)(arrow - comma - 1), (int)strlen(arrow + 2)};
+                int64_t sh[3][3], total[3];
+                for (int t = 0; t < 3; t++) {
+                    total[t] = 1;
+                    for (int k = 0; k < nd[t]; k++) {
+                        char l = (t == 0 ? e : t == 1 ? comma + 1 : arrow + 2)[k];
+                        sh[t][k] = l == 'b' ? 3 : n;
+                        total[t] *= sh[t][k];
+                    }
+                }
+                size_t es = ein_dtype_size(d);
+                char *buf[3];
+                for (int t = 0; t < 3; t++) {
+                    buf[t] = malloc((size_t)total[t] * es);
+                    cr_assert(buf[t]);
+                    for (int64_t i = 0; i < total[t]; i++) {
+                        double v = t == 0 ? -1 : 1;
+                        if (dt)
+                            ((double *)(void *)buf[t])[i] = v * 1e-200;
+                        else
+                            ((float *)(void *)buf[t])[i] = (float)(v * 1e-30);
+                    }
+                }
+                ein_tensor A = {buf[0], d, nd[0], sh[0], NULL};
+                ein_tensor B = {buf[1], d, nd[1], sh[1], NULL};
+                ein_tensor O = {buf[2], d, nd[2], sh[2], NULL};
+                const ein_tensor *ops[2] = {&A, &B};
+                for (int v = 0; v < 2 + NTABLES; v++) {
+                    const ein_ktable *kt = v >= 2 ? ein_ktable_named(k_tables[v - 2]) : NULL;
+                    if (v >= 2 && !kt)
+                        continue;
+                    memset(buf[2], 0xff, (size_t)total[2] * es);   /* NaNs */
+                    ein_status st;
+                    ein_plan *p = ein_plan_build(e, 2, ops, &O, NULL, kt, v == 1, &st);
+                    cr_assert(p, "%s", ein_last_error());
+                    cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s", ein_last_error());
+                    ein_plan_free(p);
+                    for (int64_t i = 0; i < total[2]; i++) {
+                        double got = ts_get(&O, i);
+                        if (got == 0 && !signbit(got))
+                            continue;
+                        cr_log_error("%s n=%lld %s, %s: element %lld is %g (want +0)", e,
+                                     (long long)n, ein_dtype_name(d),
+                                     v == 0 ? "default" : v == 1 ? "loop nest"
+                                                             : k_tables[v - 2],
+                                     (long long)i, got);
+                        bad++;
+                        break;
+                    }
+                }
+                for (int t = 0; t < 3; t++)
+                    free(buf[t]);
+            }
+    cr_assert_eq(bad, 0, "%d plans summed to -0", bad);
+}

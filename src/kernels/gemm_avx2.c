@@ -50,10 +50,11 @@ static void ukr_f32(int64_t kc, const float *restrict a, const float *restrict b
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         float *ci = c + i * rsc;
-        if (beta) {
-            acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(ci), acc[i][0]);
-            acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(ci + 8), acc[i][1]);
-        }
+        /* 0 + acc without beta: a -0 sum becomes +0, as numpy's */
+        acc[i][0] = _mm256_add_ps(beta ? _mm256_loadu_ps(ci) : _mm256_setzero_ps(),
+                                   acc[i][0]);
+        acc[i][1] = _mm256_add_ps(beta ? _mm256_loadu_ps(ci + 8) : _mm256_setzero_ps(),
+                                   acc[i][1]);
         _mm256_storeu_ps(ci, acc[i][0]);
         _mm256_storeu_ps(ci + 8, acc[i][1]);
     }
@@ -79,10 +80,11 @@ static void ukr_f64(int64_t kc, const double *restrict a,
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         double *ci = c + i * rsc;
-        if (beta) {
-            acc[i][0] = _mm256_add_pd(_mm256_loadu_pd(ci), acc[i][0]);
-            acc[i][1] = _mm256_add_pd(_mm256_loadu_pd(ci + 4), acc[i][1]);
-        }
+        /* 0 + acc without beta: a -0 sum becomes +0, as numpy's */
+        acc[i][0] = _mm256_add_pd(beta ? _mm256_loadu_pd(ci) : _mm256_setzero_pd(),
+                                   acc[i][0]);
+        acc[i][1] = _mm256_add_pd(beta ? _mm256_loadu_pd(ci + 4) : _mm256_setzero_pd(),
+                                   acc[i][1]);
         _mm256_storeu_pd(ci, acc[i][0]);
         _mm256_storeu_pd(ci + 4, acc[i][1]);
     }
@@ -194,7 +196,7 @@ static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
         int64_t e = m - i < 4 ? m - i : 4;
         for (int64_t q = 0; q < e; q++) {
             float *yy = y + (i + q) * incy;
-            *yy = acc ? *yy + s[q] : s[q];
+            *yy = (acc ? *yy : 0) + s[q];
         }
     }
 }
@@ -212,7 +214,7 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
         int64_t e = m - i < 4 ? m - i : 4;
         for (int64_t q = 0; q < e; q++) {
             double *yy = y + (i + q) * incy;
-            *yy = acc ? *yy + s[q] : s[q];
+            *yy = (acc ? *yy : 0) + s[q];
         }
     }
 }
@@ -249,6 +251,8 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                 v = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i), x1, v);
                 v = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i), x2, v);
                 v = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i), x3, v);
+                if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
+                    v = _mm256_add_ps(v, _mm256_setzero_ps());
                 _mm256_storeu_ps(yc + i, v);
             }
             for (int64_t i = iv; i < ie; i++) {
@@ -256,18 +260,21 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                 v = __builtin_fmaf(a0[i], s0, v);
                 v = __builtin_fmaf(a1[i], s1, v);
                 v = __builtin_fmaf(a2[i], s2, v);
-                yc[i] = __builtin_fmaf(a3[i], s3, v);
+                v = __builtin_fmaf(a3[i], s3, v);
+                yc[i] = j + 4 == n ? v + 0.0f : v;
             }
         }
         for (; j < n; j++) {
             const float *a0 = Ac + j * csa;
             float s0 = x[j * incx];
             __m256 x0 = _mm256_set1_ps(s0);
+            const float z = j + 1 == n ? 0.0f : -0.0f;   /* the last pass: + 0 */
+            const __m256 zv = _mm256_set1_ps(z);
             for (int64_t i = 0; i < iv; i += 8)
-                _mm256_storeu_ps(yc + i, _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0,
-                                                         _mm256_loadu_ps(yc + i)));
+                _mm256_storeu_ps(yc + i, _mm256_add_ps(_mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0,
+                                                                        _mm256_loadu_ps(yc + i)), zv));
             for (int64_t i = iv; i < ie; i++)
-                yc[i] = __builtin_fmaf(a0[i], s0, yc[i]);
+                yc[i] = __builtin_fmaf(a0[i], s0, yc[i]) + z;
         }
     }
 }
@@ -300,6 +307,8 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                 v = _mm256_fmadd_pd(_mm256_loadu_pd(a1 + i), x1, v);
                 v = _mm256_fmadd_pd(_mm256_loadu_pd(a2 + i), x2, v);
                 v = _mm256_fmadd_pd(_mm256_loadu_pd(a3 + i), x3, v);
+                if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
+                    v = _mm256_add_pd(v, _mm256_setzero_pd());
                 _mm256_storeu_pd(yc + i, v);
             }
             for (int64_t i = iv; i < ie; i++) {
@@ -307,18 +316,21 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                 v = __builtin_fma(a0[i], s0, v);
                 v = __builtin_fma(a1[i], s1, v);
                 v = __builtin_fma(a2[i], s2, v);
-                yc[i] = __builtin_fma(a3[i], s3, v);
+                v = __builtin_fma(a3[i], s3, v);
+                yc[i] = j + 4 == n ? v + 0.0 : v;
             }
         }
         for (; j < n; j++) {
             const double *a0 = Ac + j * csa;
             double s0 = x[j * incx];
             __m256d x0 = _mm256_set1_pd(s0);
+            const double z = j + 1 == n ? 0.0 : -0.0;   /* the last pass: + 0 */
+            const __m256d zv = _mm256_set1_pd(z);
             for (int64_t i = 0; i < iv; i += 4)
-                _mm256_storeu_pd(yc + i, _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0,
-                                                         _mm256_loadu_pd(yc + i)));
+                _mm256_storeu_pd(yc + i, _mm256_add_pd(_mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0,
+                                                                        _mm256_loadu_pd(yc + i)), zv));
             for (int64_t i = iv; i < ie; i++)
-                yc[i] = __builtin_fma(a0[i], s0, yc[i]);
+                yc[i] = __builtin_fma(a0[i], s0, yc[i]) + z;
         }
     }
 }

@@ -105,9 +105,9 @@ static inline __mmask8 lanes8(int64_t r)
             }                                                                 \
         } else {                                                              \
             _Pragma("GCC unroll 14")                                          \
-            for (int i = 0; i < MR; i++) {                                    \
-                STOREU(c + i * rsc, acc[i][0]);                               \
-                STOREU(c + i * rsc + (W), acc[i][1]);                         \
+            for (int i = 0; i < MR; i++) {   /* 0 + acc: -0 sums to +0 */      \
+                STOREU(c + i * rsc, ADD(SETZ(), acc[i][0]));                  \
+                STOREU(c + i * rsc + (W), ADD(SETZ(), acc[i][1]));            \
             }                                                                 \
         }                                                                     \
     }
@@ -281,7 +281,7 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
             STORE(s, HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));   \
             for (int64_t q = 0; q < 8 && i + q < m; q++) {                    \
                 T *yy = y + (i + q) * incy;                                   \
-                *yy = acc ? *yy + s[q] : s[q];                                \
+                *yy = (acc ? *yy : 0) + s[q];                                 \
             }                                                                 \
         }                                                                     \
     }
@@ -436,7 +436,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
                 HSTORE(t, BLOCK(r, x, n, nv, tail, xv, mt));                  \
                 for (int64_t q = 0; q < 8 && i + q < m; q++) {                \
                     T *yq = y + (i + q) * incy;                               \
-                    *yq = acc ? *yq + t[q] : t[q];                            \
+                    *yq = (acc ? *yq : 0) + t[q];                             \
                 }                                                             \
             }                                                                 \
             return;                                                           \
@@ -444,7 +444,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
         for (; i + 8 <= m; i += 8) {                                          \
             R8(r[q] = A + (i + q) * rsa);                                     \
             HV s = BLOCK(r, x, n, nv, tail, xv, mt);                          \
-            HSTORE(y + i, acc ? HADD(HLOAD(y + i), s) : s);                   \
+            HSTORE(y + i, HADD(acc ? HLOAD(y + i) : HMLOAD(0, y + i), s));    \
         }                                                                     \
         if (i < m) {                                                          \
             int64_t b = m < 8 ? 0 : m - 8, keep = m - i;                      \
@@ -452,7 +452,7 @@ static inline __attribute__((always_inline)) __m512d tsum_f64(const void *const 
             HV s = BLOCK(r, x, n, nv, tail, xv, mt);                          \
             __mmask8 k = (__mmask8)(m < 8 ? 0xffu >> (8 - m)                  \
                                           : 0xffu << (8 - keep));             \
-            HMSTORE(y + b, k, acc ? HADD(HMLOAD(k, y + b), s) : s);           \
+            HMSTORE(y + b, k, HADD(HMLOAD(acc ? k : 0, y + b), s));           \
         }                                                                     \
     }
 
@@ -552,8 +552,8 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
  * below, so which loop or block summed a row does not change its bits.
  * NB vectors, the last masked by mt: a constant where the switch inlines
  * this. */
-#define COLS_REG(NAME, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, STORE, MSTORE,  \
-                 MASK)                                                        \
+#define COLS_REG(NAME, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD, STORE,     \
+                 MSTORE, MASK)                                                \
     static inline __attribute__((always_inline)) void NAME(                   \
         int64_t n, const T *A, int64_t csa, const T *x, int64_t incx, T *y,   \
         int acc, const int NB, MASK mt)                                       \
@@ -568,18 +568,18 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                 v[k] = FMA(LOAD(A + k * W), xj, v[k]);                        \
             v[NB - 1] = FMA(MLOAD(mt, A + (NB - 1) * W), xj, v[NB - 1]);      \
         }                                                                     \
-        for (int k = 0; k < NB - 1; k++)                                      \
-            STORE(y + k * W, v[k]);                                           \
-        MSTORE(y + (NB - 1) * W, mt, v[NB - 1]);                              \
+        for (int k = 0; k < NB - 1; k++)   /* + 0: -0 sums to +0 */           \
+            STORE(y + k * W, ADD(v[k], SETZ()));                              \
+        MSTORE(y + (NB - 1) * W, mt, ADD(v[NB - 1], SETZ()));                 \
     }
 COLS_REG(cols_reg_f32, float, __m512, 16, _mm512_loadu_ps,
          _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_set1_ps,
-         _mm512_setzero_ps, _mm512_storeu_ps, _mm512_mask_storeu_ps,
-         __mmask16)
+         _mm512_setzero_ps, _mm512_add_ps, _mm512_storeu_ps,
+         _mm512_mask_storeu_ps, __mmask16)
 COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
          _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_set1_pd,
-         _mm512_setzero_pd, _mm512_storeu_pd, _mm512_mask_storeu_pd,
-         __mmask8)
+         _mm512_setzero_pd, _mm512_add_pd, _mm512_storeu_pd,
+         _mm512_mask_storeu_pd, __mmask8)
 #undef COLS_REG
 
 /* Blocks of eight vectors of rows, then the rest, while what this thread
@@ -611,8 +611,10 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
         return;                                                               \
     }
 
-/* Every y element sees y = fma(A[i,j], x[j], y) for j ascending, whether
- * its 16 rows are full or masked, so row splits keep bits. */
+/* Every y element sees y = fma(A[i,j], x[j], y) for j ascending, then
+ * + 0 in the last pass (an fma chain leaves -0 where every product rounds
+ * to -0; numpy's sum from 0 gives +0), whether its 16 rows are full or
+ * masked, so row splits keep bits. */
 static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                           const float *x, int64_t incx, float *restrict y,
                           int acc, int64_t span)
@@ -644,6 +646,8 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + 5 * csa + i), x5, v);
                 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + 6 * csa + i), x6, v);
                 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + 7 * csa + i), x7, v);
+                if (j + 8 == n)   /* the last pass: -0 sums to +0 */
+                    v = _mm512_add_ps(v, _mm512_setzero_ps());
                 _mm512_mask_storeu_ps(yc + i, mk, v);
             }
         }
@@ -654,6 +658,8 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                 __mmask16 mk = lanes16(ie - i);
                 __m512 v = _mm512_maskz_loadu_ps(mk, yc + i);
                 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, a + i), x0, v);
+                if (j + 1 == n)
+                    v = _mm512_add_ps(v, _mm512_setzero_ps());
                 _mm512_mask_storeu_ps(yc + i, mk, v);
             }
         }
@@ -691,6 +697,8 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                 v = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, a + 5 * csa + i), x5, v);
                 v = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, a + 6 * csa + i), x6, v);
                 v = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, a + 7 * csa + i), x7, v);
+                if (j + 8 == n)   /* the last pass: -0 sums to +0 */
+                    v = _mm512_add_pd(v, _mm512_setzero_pd());
                 _mm512_mask_storeu_pd(yc + i, mk, v);
             }
         }
@@ -701,6 +709,8 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                 __mmask8 mk = lanes8(ie - i);
                 __m512d v = _mm512_maskz_loadu_pd(mk, yc + i);
                 v = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(mk, a + i), x0, v);
+                if (j + 1 == n)
+                    v = _mm512_add_pd(v, _mm512_setzero_pd());
                 _mm512_mask_storeu_pd(yc + i, mk, v);
             }
         }

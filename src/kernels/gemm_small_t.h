@@ -75,19 +75,20 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
 #pragma GCC unroll 16
     for (int i = 0; i < mr; i++) {
         T *ci = C + i * rsc;
+        /* C + sum, or 0 + sum: a -0 sum becomes +0, as numpy's. */
         if (nv == 1) {
             if (full) {
-                VSTORE(ci, acc ? VADD(VLOAD(ci), c[i][0]) : c[i][0]);
+                VSTORE(ci, VADD(acc ? VLOAD(ci) : VZERO(), c[i][0]));
             } else {
-                VSTOREM(ci, mk, acc ? VADD(VLOADM(mk, ci), c[i][0]) : c[i][0]);
+                VSTOREM(ci, mk, VADD(acc ? VLOADM(mk, ci) : VZERO(), c[i][0]));
             }
         } else {
-            VSTORE(ci, acc ? VADD(VLOAD(ci), c[i][0]) : c[i][0]);
+            VSTORE(ci, VADD(acc ? VLOAD(ci) : VZERO(), c[i][0]));
             if (full)
-                VSTORE(ci + W, acc ? VADD(VLOAD(ci + W), c[i][1]) : c[i][1]);
+                VSTORE(ci + W, VADD(acc ? VLOAD(ci + W) : VZERO(), c[i][1]));
             else
                 VSTOREM(ci + W, mk,
-                        acc ? VADD(VLOADM(mk, ci + W), c[i][1]) : c[i][1]);
+                        VADD(acc ? VLOADM(mk, ci + W) : VZERO(), c[i][1]));
         }
     }
 }

@@ -22,7 +22,9 @@
  *   product columns  two operands with sums under an output-contiguous free
  *            loop ("ij,ij->j"), as columns.
  * Sums accumulate in double for both dtypes, like the generic loop nest;
- * a float product rounds the same in float as in double.
+ * a float product rounds the same in float as in double.  UN_PLUS_ZERO:
+ * a sum is stored as (T)sum + 0, so a tiny negative sum that rounds to
+ * -0 in T is +0, as numpy's float sum of the rounded products gives.
  *
  * Expects, from the includer: T (float or double) and UN(name), which
  * gives the name a dtype suffix. */
@@ -180,7 +182,7 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
         do
             acc += UN(sum_run)(in + s[0], len);
         while (un_next(L, sm, ns, sc, s));
-        out[f[1]] = (T)acc;
+        out[f[1]] = (T)acc + (T)0;   /* see UN_PLUS_ZERO */
     } while (un_next(L, fr, nf, fc, f));
 }
 
@@ -287,7 +289,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
             } while (un_next(L, sm, ns - 1, sc, s));
             T *y = out + f[o] + j0;
             for (int64_t j = 0; j < w; j++)
-                y[j] = (T)acc[j];
+                y[j] = (T)acc[j] + (T)0;   /* see UN_PLUS_ZERO */
         }
     } while (un_next(L, fr, nf, fc, f));
 }
