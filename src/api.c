@@ -110,6 +110,9 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
     for (int d = 0; d < p->out_ndim; d++)
         p->out_size *= p->out_shape[d];
 
+    bool sums = false;   /* a label in an operand but not in the output */
+    for (int l = 0; l < b.nlabels; l++)
+        sums |= b.extent[l] >= 0 && !EIN_USES(&b, b.nops, l);
     ein_squeeze(&b, p->squeezed, sizeof p->squeezed);
     p->kt = kt ? kt : ein_ktable_default();
     p->nthreads = default_threads(opt);
@@ -120,6 +123,11 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
         p->bytes += p->steps[i].bytes;
     }
     p->direct = ein_direct_pick(p);
+    if ((sums || p->nops > 1) && p->nsteps > 0) {
+        const ein_step *last = &p->steps[p->nsteps - 1];
+        p->plus_zero = last->kind == EIN_K_GENERIC && last->nin == 1 &&
+                       last->nloops == last->nfree;
+    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     p->plan_us = (double)(t1.tv_sec - t0.tv_sec) * 1e6 +

@@ -64,6 +64,32 @@ static void copy_convert(void *dst, ein_dtype ddt, const int64_t *dst_stride,
     }
 }
 
+/* out[i] += 0 over a strided shape: a -0 element becomes +0. */
+static void plus_zero(void *out, ein_dtype dt, int nd, const int64_t *shape,
+                      const int64_t *stride)
+{
+    int64_t idx[EIN_MAX_DIMS] = {0}, o = 0;
+    for (int d = 0; d < nd; d++)
+        if (shape[d] == 0)
+            return;
+    for (;;) {
+        if (dt == EIN_F32)
+            ((float *)out)[o] += 0.0f;
+        else
+            ((double *)out)[o] += 0.0;
+        int d = nd - 1;
+        for (; d >= 0; d--) {
+            o += stride[d];
+            if (++idx[d] < shape[d])
+                break;
+            o -= stride[d] * shape[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            return;
+    }
+}
+
 static void fill_zero(void *out, ein_dtype dt, int nd, const int64_t *shape,
                       const int64_t *stride)
 {
@@ -519,6 +545,8 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
             break;
         }
     }
+    if (p->plus_zero)
+        plus_zero(outp, p->dtype, p->out_ndim, p->out_shape, p->out_stride);
     if (redirect)
         copy_convert(out->data, p->dtype, p->out_stride, outp, p->dtype,
                      p->out_stride, p->out_ndim, p->out_shape);

@@ -233,6 +233,11 @@ struct ein_plan {
      * ein_execute calls straight away when the output overlaps no input;
      * NULL for every other plan. */
     ein_direct_fn *direct;
+    /* The output is computed (two or more operands, or a sum) but the
+     * last step only copies (a squeezed sum, a transposed intermediate):
+     * the output then gets + 0, as numpy's accumulation into zeros never
+     * leaves -0.  The kernels that sum or multiply store + 0 themselves. */
+    bool       plus_zero;
     /* For explain: the rewrite decisions. */
     char       squeezed[256];
     double     flops, bytes;

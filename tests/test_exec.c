@@ -1359,3 +1359,62 @@ Test(exec, sums_of_negative_zero_products_are_positive_zero, .timeout = 120)
             }
     cr_assert_eq(bad, 0, "%d plans summed to -0", bad);
 }
+
+/* numpy accumulates a computed result into zeros, so neither a sum nor a
+ * product is ever -0 there, while a pure copy (a view in numpy) keeps -0:
+ * squeezed sums, products after a sum, elementwise products and outer
+ * products give +0 here too, and transposes and diagonals keep -0. */
+Test(exec, negative_zero_only_where_numpy_keeps_it)
+{
+    static const struct {
+        const char *expr;
+        int nops;
+        int64_t shape[3][2];
+        int nd[4];
+        double val[3];
+        int keep;   /* numpy's result is -0 */
+    } cases[] = {
+        {"ij->i", 1, {{5, 1}}, {2, 0, 0, 1}, {-0.0}, 0},
+        {"ij->i", 1, {{5, 3}}, {2, 0, 0, 1}, {-0.0}, 0},
+        {"ij,jk->ik", 2, {{5, 1}, {1, 4}}, {2, 2, 0, 2}, {-1e-30, 1e-30}, 0},
+        {"ij,j,i->i", 3, {{5, 6}, {6}, {5}}, {2, 1, 1, 1}, {-1e-30, 1e-30, -1}, 0},
+        {"ij,ij->ij", 2, {{5, 6}, {5, 6}}, {2, 2, 0, 2}, {-1e-30, 1e-30}, 0},
+        {"i,j->ij", 2, {{5}, {4}}, {1, 1, 0, 2}, {-1e-30, 1e-30}, 0},
+        {"i,i,i->i", 3, {{7}, {7}, {7}}, {1, 1, 1, 1}, {-1e-30, 1e-30, 1}, 0},
+        {"ij->ji", 1, {{3, 4}}, {2, 0, 0, 2}, {-0.0}, 1},
+        {"ii->i", 1, {{3, 3}}, {2, 0, 0, 1}, {-0.0}, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
+        for (int v = 0; v < 2 + NTABLES; v++) {
+            const ein_ktable *kt = v >= 2 ? ein_ktable_named(k_tables[v - 2]) : NULL;
+            if (v >= 2 && !kt)
+                continue;
+            float in[3][64], out[64];
+            ein_tensor t[3], o;
+            const ein_tensor *ops[3];
+            for (int k = 0; k < cases[c].nops; k++) {
+                for (int i = 0; i < 64; i++)
+                    in[k][i] = (float)cases[c].val[k];
+                t[k] = (ein_tensor){in[k], EIN_F32, cases[c].nd[k], cases[c].shape[k], NULL};
+                ops[k] = &t[k];
+            }
+            int64_t oshape[2];
+            ein_status st;
+            ein_plan *p = ein_plan_build(cases[c].expr, cases[c].nops, ops, NULL, NULL, kt,
+                                         v == 1, &st);
+            cr_assert(p, "%s: %s", cases[c].expr, ein_last_error());
+            int ond = ein_plan_result(p, NULL, oshape);
+            cr_assert_eq(ond, cases[c].nd[3]);
+            o = (ein_tensor){out, EIN_F32, ond, oshape, NULL};
+            cr_assert_eq(ein_execute(p, ops, &o), EIN_OK, "%s", ein_last_error());
+            ein_plan_free(p);
+            int64_t n = 1;
+            for (int d = 0; d < ond; d++)
+                n *= oshape[d];
+            for (int64_t i = 0; i < n; i++)
+                cr_assert(out[i] == 0 && (signbit(out[i]) != 0) == cases[c].keep,
+                          "%s (%s): element %lld is %g, numpy gives %s", cases[c].expr,
+                          v == 0 ? "default" : v == 1 ? "loop nest" : k_tables[v - 2],
+                          (long long)i, (double)out[i], cases[c].keep ? "-0" : "+0");
+        }
+}

@@ -70,9 +70,9 @@ static void NAME(int nin, const T *const *in, T *out, int nloops, int nfree,   \
                     break;                                                     \
             }                                                                  \
         }                                                                      \
-        /* A sum is from +0, as numpy's: (T)acc + 0 turns the -0 of a     \
-         * tiny negative double sum into +0; a product keeps its sign. */  \
-        out[foff[nin]] = nsum > 0 ? (T)acc + (T)0 : (T)acc;                    \
+        /* numpy accumulates into a zeroed output: a sum or a product is  \
+         * stored + 0, so never -0; a copy keeps its sign. */              \
+        out[foff[nin]] = nsum > 0 || nin > 1 ? (T)acc + (T)0 : (T)acc;         \
         /* Advance the free loops (odometer). */                               \
         int l = nfree - 1;                                                     \
         for (; l >= 0; l--) {                                                  \

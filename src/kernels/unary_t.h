@@ -23,8 +23,9 @@
  *            loop ("ij,ij->j"), as columns.
  * Sums accumulate in double for both dtypes, like the generic loop nest;
  * a float product rounds the same in float as in double.  UN_PLUS_ZERO:
- * a sum is stored as (T)sum + 0, so a tiny negative sum that rounds to
- * -0 in T is +0, as numpy's float sum of the rounded products gives.
+ * numpy accumulates every computed result into a zeroed output, so a sum
+ * or a product is never -0 there (a copy, which numpy returns as a view,
+ * keeps its signs): sums and products are stored as (T)value + 0.
  *
  * Expects, from the includer: T (float or double) and UN(name), which
  * gives the name a dtype suffix. */
@@ -308,16 +309,16 @@ static inline void UN(run)(int64_t n, const T *a, int64_t sa, const T *b,
                 y[j * sy] = a[j * sa];
     } else if (sy == 1 && sa == 1 && sb == 1) {
         for (int64_t j = 0; j < n; j++)
-            y[j] = a[j] * b[j];
+            y[j] = a[j] * b[j] + (T)0;   /* see UN_PLUS_ZERO */
     } else if (sy == 1 && sa == 1 && sb == 0) {
         for (int64_t j = 0; j < n; j++)
-            y[j] = a[j] * b[0];
+            y[j] = a[j] * b[0] + (T)0;
     } else if (sy == 1 && sa == 0 && sb == 1) {
         for (int64_t j = 0; j < n; j++)
-            y[j] = a[0] * b[j];
+            y[j] = a[0] * b[j] + (T)0;
     } else {
         for (int64_t j = 0; j < n; j++)
-            y[j * sy] = a[j * sa] * b[j * sb];
+            y[j * sy] = a[j * sa] * b[j * sb] + (T)0;
     }
 }
 
@@ -327,7 +328,7 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
 {
     const int o = L->nt - 1;
     if (L->n == 0) {
-        *out = b ? a[0] * b[0] : a[0];
+        *out = b ? a[0] * b[0] + (T)0 : a[0];
         return;
     }
     int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
