@@ -387,6 +387,14 @@ typedef struct F(gemv_job) {
     atomic_llong next;                /* next chunk of rows to claim */
 } F(gemv_job);
 
+/* Columns contiguous: rows [lo, hi) over columns [j0, j1) into dst. */
+static void F(gemv_cols_part)(const F(gemv_job) *j, int64_t lo, int64_t hi,
+                              int64_t j0, int64_t j1, T *dst, int acc)
+{
+    j->ar->gemv_cols(hi - lo, j1 - j0, j->A + lo * j->rsa + j0 * j->csa, j->csa,
+                     j->x + j0 * j->incx, j->incx, dst, acc, j->span);
+}
+
 /* Rows [lo, hi) of the job. */
 static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
 {
@@ -394,11 +402,9 @@ static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
         j->ar->gemv_rows(hi - lo, j->n, j->A + lo * j->rsa, j->rsa, j->x,
                          j->y + lo * j->incy, j->incy, j->acc);
     } else if (!j->ytmp) {
-        j->ar->gemv_cols(hi - lo, j->n, j->A + lo * j->rsa, j->csa, j->x,
-                         j->incx, j->y + lo, j->acc, j->span);
+        F(gemv_cols_part)(j, lo, hi, 0, j->n, j->y + lo, j->acc);
     } else {
-        j->ar->gemv_cols(hi - lo, j->n, j->A + lo * j->rsa, j->csa, j->x,
-                         j->incx, j->ytmp + lo, 0, j->span);
+        F(gemv_cols_part)(j, lo, hi, 0, j->n, j->ytmp + lo, 0);
         for (int64_t i = lo; i < hi; i++) {
             T *yy = j->y + i * j->incy;
             *yy = j->acc ? *yy + j->ytmp[i] : j->ytmp[i];
@@ -410,11 +416,12 @@ static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
  * into y or ytmp as gemv_range would) or [khalf, n) (half 1, into part). */
 static void F(gemv_half)(const F(gemv_job) *j, int64_t lo, int64_t hi, int h)
 {
-    int64_t j0 = h ? j->khalf : 0, j1 = h ? j->n : j->khalf;
-    T *dst = h ? j->part + lo : j->ytmp ? j->ytmp + lo : j->y + lo;
-    j->ar->gemv_cols(hi - lo, j1 - j0, j->A + lo * j->rsa + j0 * j->csa, j->csa,
-                     j->x + j0 * j->incx, j->incx, dst, !h && !j->ytmp && j->acc,
-                     j->span);
+    if (h)
+        F(gemv_cols_part)(j, lo, hi, j->khalf, j->n, j->part + lo, 0);
+    else if (j->ytmp)
+        F(gemv_cols_part)(j, lo, hi, 0, j->khalf, j->ytmp + lo, 0);
+    else
+        F(gemv_cols_part)(j, lo, hi, 0, j->khalf, j->y + lo, j->acc);
 }
 
 /* Task u of the job: rows [u * chunk, ...), or with the columns split,
@@ -569,15 +576,14 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
         F(gemv_task)(&job, 0, 1);
     else
         F(gemv_range)(&job, 0, m);
-    if (job.khalf) {   /* both halves done: y = (y +) half 0 + half 1 */
+    if (job.khalf && job.ytmp) {   /* both halves done: y = (y +) half 0 + half 1 */
         for (int64_t i = 0; i < m; i++) {
-            if (job.ytmp) {
-                T s = job.ytmp[i] + job.part[i];
-                y[i * incy] = job.acc ? y[i * incy] + s : s;
-            } else {
-                y[i] += job.part[i];
-            }
+            T s = job.ytmp[i] + job.part[i];
+            y[i * incy] = job.acc ? y[i * incy] + s : s;
         }
+    } else if (job.khalf) {
+        for (int64_t i = 0; i < m; i++)
+            y[i] += job.part[i];
     }
     return;
 
