@@ -9,6 +9,7 @@
 #include "repl_line.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ static repl_names_fn g_names;
 static void *g_ctx;
 static int g_cancelled;   /* Ctrl-C ended the line being typed */
 static char *g_line;      /* the library's last line, ours to free */
+static int g_rfd = -1;    /* the terminal opened again, non-blocking */
 
 /* readline's generator protocol: state 0 starts a new word. */
 static char *complete_next(const char *text, int state)
@@ -73,26 +75,43 @@ static char **complete(const char *text, int start, int end)
  * blocked in read(), so the flag is checked before every wait, and the
  * wait is a poll() that wakes every 100 ms: an interrupt that slips in
  * between the check and the wait is seen on the next round instead of
- * waiting for a key. */
+ * waiting for a key.
+ *
+ * The read itself must never block.  Ctrl-C makes the terminal discard
+ * its pending input: keys typed just before it can wake poll() and be
+ * gone when read() runs, and if the signal's handler ran in between
+ * (the process was descheduled after poll returned) nothing would
+ * interrupt that read until the next key.  So keys are read from the
+ * terminal opened a second time with O_NONBLOCK (a file description of
+ * our own: the caller's stdin keeps its flags); an empty read goes back
+ * to the flag and the wait.  Without that descriptor (not a named
+ * terminal) the flag is checked once more between poll and read. */
 static int getc_interruptible(FILE *fp)
 {
+    int fd = g_rfd >= 0 ? g_rfd : fileno(fp);
     for (;;) {
         if (repl_interrupted) {
             g_cancelled = 1;
             return '\n';
         }
-        struct pollfd p = { fileno(fp), POLLIN, 0 };
+        struct pollfd p = { fd, POLLIN, 0 };
         int r = poll(&p, 1, 100);
-        if (r == 0 || (r < 0 && errno == EINTR))
+        if (r == 0 || (r < 0 && errno == EINTR) || repl_interrupted)
             continue;
         unsigned char ch;
-        ssize_t n = read(fileno(fp), &ch, 1);
+        ssize_t n = read(fd, &ch, 1);
         if (n == 1)
             return ch;
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
             continue;
         return EOF;
     }
+}
+
+static void open_nonblocking(FILE *in)
+{
+    const char *name = ttyname(fileno(in));
+    g_rfd = name ? open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC) : -1;
 }
 #endif
 
@@ -112,6 +131,7 @@ void repl_line_open(repl_line *l, FILE *in, int edit, repl_names_fn names, void 
     /* our SIGINT handler stays installed; getc_interruptible sees it */
     rl_catch_signals = 0;
     rl_getc_function = getc_interruptible;
+    open_nonblocking(in);
     rl_attempted_completion_function = complete;
     rl_basic_word_break_characters = " \t\n\"'()[],.+-*/@=;";
     const char *home = getenv("HOME");
@@ -209,6 +229,9 @@ void repl_line_close(repl_line *l)
         free(g_line);
         g_line = NULL;
         g_names = NULL;
+        if (g_rfd >= 0)
+            close(g_rfd);
+        g_rfd = -1;
     }
 #endif
     free(l->histfile);
