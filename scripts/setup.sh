@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libedit-dev: line editing in the REPL; clang and libclang-rt-14-dev:
-# libFuzzer for scripts/fuzz.sh
+# libFuzzer for scripts/fuzz.sh; python3-numpy: the reference of
+# tests/numpy_diff.py
 pkgs=(build-essential cmake re2c libcriterion-dev pkg-config libopenblas-dev libedit-dev
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
