@@ -216,11 +216,48 @@ typedef struct dense_job {
     const char *a, *b;
     char *c;
     bool tg;          /* tensor GEMM: only the batch loops run here */
+    bool batch;       /* small GEMMs: the innermost loop's runs go to the
+                         table's batch entry */
     int no;           /* loops run here: s->loops[0..no) */
     int64_t calls;    /* product of their extents */
     int nthreads;     /* handed to each kernel call */
     atomic_llong next;   /* first call not yet claimed by a thread */
 } dense_job;
+
+/* A run of nb calls along one loop (element strides st) in one batch
+ * call; false when the table does not batch this shape (nothing done). */
+static bool run_gemm_batch(const ein_plan *p, const ein_step *s, int64_t nb,
+                           const int64_t *st, const char *a, const char *b, char *c)
+{
+    if (p->dtype == EIN_F32)
+        return p->kt->gemm_batch_f32(nb, st[0], st[1], st[2], s->m, s->n, s->k,
+                                     (const float *)a, s->rsa, s->csa,
+                                     (const float *)b, s->rsb, s->csb, (float *)c,
+                                     s->rsc, s->csc, 0);
+    return p->kt->gemm_batch_f64(nb, st[0], st[1], st[2], s->m, s->n, s->k,
+                                 (const double *)a, s->rsa, s->csa,
+                                 (const double *)b, s->rsb, s->csb, (double *)c,
+                                 s->rsc, s->csc, 0);
+}
+
+/* The odometer moved `steps` along loop l (steps <= what is left of it),
+ * carrying into the loops outside it. */
+static inline void odometer_add(const ein_step *s, int l, int64_t steps, int64_t *idx,
+                                int64_t *oa, int64_t *ob, int64_t *oc)
+{
+    for (; l >= 0; l--, steps = 1) {
+        const ein_loop *L = &s->loops[l];
+        *oa += steps * L->stride[0];
+        *ob += steps * L->stride[1];
+        *oc += steps * L->stride[2];
+        if ((idx[l] += steps) < L->extent)
+            return;
+        *oa -= L->stride[0] * L->extent;
+        *ob -= L->stride[1] * L->extent;
+        *oc -= L->stride[2] * L->extent;
+        idx[l] = 0;
+    }
+}
 
 /* Kernel calls [lo, hi) of the outer odometer, in order. */
 static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
@@ -237,29 +274,35 @@ static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
         ob += idx[l] * L->stride[1];
         oc += idx[l] * L->stride[2];
     }
-    for (int64_t call = lo; call < hi; call++) {
+    /* Whether the table batches a shape depends on the shape alone, so
+     * the first refusal stands for every call. */
+    bool batch = j->batch;
+    for (int64_t call = lo; call < hi;) {
         const char *pa = j->a + oa * (int64_t)es, *pb = j->b + ob * (int64_t)es;
         char *pc = j->c + oc * (int64_t)es;
-        if (j->tg) {
-            run_tgemm(j->p, s, pa, pb, pc, j->nthreads);
-        } else {
-            int acc = 0;
-            for (int l = 0; l < no; l++)
-                acc |= s->outer_sums[l] && idx[l] > 0;
-            run_kernel(j->p, s, pa, pb, pc, acc, j->nthreads);
+        int64_t done = 1;
+        if (batch) {
+            const ein_loop *L = &s->loops[no - 1];
+            int64_t run = L->extent - idx[no - 1];
+            if (run > hi - call)
+                run = hi - call;
+            if (run_gemm_batch(j->p, s, run, L->stride, pa, pb, pc))
+                done = run;
+            else
+                batch = false;
         }
-        for (int l = no - 1; l >= 0; l--) {
-            const ein_loop *L = &s->loops[l];
-            oa += L->stride[0];
-            ob += L->stride[1];
-            oc += L->stride[2];
-            if (++idx[l] < L->extent)
-                break;
-            oa -= L->stride[0] * L->extent;
-            ob -= L->stride[1] * L->extent;
-            oc -= L->stride[2] * L->extent;
-            idx[l] = 0;
+        if (!batch) {
+            if (j->tg) {
+                run_tgemm(j->p, s, pa, pb, pc, j->nthreads);
+            } else {
+                int acc = 0;
+                for (int l = 0; l < no; l++)
+                    acc |= s->outer_sums[l] && idx[l] > 0;
+                run_kernel(j->p, s, pa, pb, pc, acc, j->nthreads);
+            }
         }
+        call += done;
+        odometer_add(s, no - 1, done, idx, &oa, &ob, &oc);
     }
 }
 
@@ -301,6 +344,9 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     }
     if (j.calls == 0)
         return;
+    j.batch = !tg && !any_sum && (s->kind == EIN_K_GEMM || s->kind == EIN_K_OUTER) &&
+              (p->dtype == EIN_F32 ? p->kt->gemm_batch_f32 != NULL
+                                   : p->kt->gemm_batch_f64 != NULL);
     if (j.no == 0) {           /* the common case: one kernel call */
         if (tg)
             run_tgemm(p, s, a, b, c, p->nthreads);

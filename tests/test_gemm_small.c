@@ -256,3 +256,113 @@ Test(gemm_small, deterministic)
         }
     }
 }
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* nb products through the table's batch entry against one gemm call
+ * each, on copies of the same buffers: bitwise equal, C and everything
+ * around it.  Operand b sits at base + b * stride with strides that run
+ * forward, backward, or stay put (one A or B shared by the batch). */
+#define DEFINE_BATCH_CHECK(SFX, T)                                             \
+static int batch_check_##SFX(const ein_ktable *kt, const gcase *c, int64_t nb, \
+                             int mode, ts_rng *rng)                            \
+{                                                                              \
+    view va = make_view(c->la, c->m, c->k, c->pad);                            \
+    view vb = make_view(c->lb, c->k, c->n, c->pad);                            \
+    view vc = make_view(c->lc, c->m, c->n, c->pad);                            \
+    int64_t nbk = nb > 0 ? nb : 1;                                             \
+    int64_t sa = va.size, sb = vb.size, sc = vc.size;                          \
+    if (mode == 1) { sa = -sa; sb = -sb; sc = -sc; }                           \
+    if (mode == 2) sa = 0;                                                     \
+    if (mode == 3) sb = 0;                                                     \
+    int64_t na = va.size * nbk, nbb = vb.size * nbk, nc = vc.size * nbk + 2 * GUARD; \
+    T *A = malloc((size_t)na * sizeof *A), *B = malloc((size_t)nbb * sizeof *B); \
+    T *C1 = malloc((size_t)nc * sizeof *C1), *C2 = malloc((size_t)nc * sizeof *C2); \
+    T *C0 = malloc((size_t)nc * sizeof *C0);                                   \
+    double *tmp = malloc((size_t)(na > nbb ? (na > nc ? na : nc)                \
+                                           : (nbb > nc ? nbb : nc)) * sizeof *tmp); \
+    cr_assert(A && B && C1 && C2 && C0 && tmp);                                \
+    ts_fill_f64(tmp, (size_t)na, rng);                                         \
+    for (int64_t i = 0; i < na; i++) A[i] = (T)tmp[i];                         \
+    ts_fill_f64(tmp, (size_t)nbb, rng);                                        \
+    for (int64_t i = 0; i < nbb; i++) B[i] = (T)tmp[i];                        \
+    ts_fill_f64(tmp, (size_t)nc, rng);                                         \
+    for (int64_t i = 0; i < nc; i++) C0[i] = (T)tmp[i];                        \
+    memcpy(C1, C0, (size_t)nc * sizeof *C0);                                   \
+    memcpy(C2, C0, (size_t)nc * sizeof *C0);                                   \
+    /* product 0's operands: the first block, or the last when going back */  \
+    const T *a0 = A + va.off + (sa < 0 ? -sa * (nbk - 1) : 0);                 \
+    const T *b0 = B + vb.off + (sb < 0 ? -sb * (nbk - 1) : 0);                 \
+    int64_t c0 = GUARD + vc.off + (sc < 0 ? -sc * (nbk - 1) : 0);              \
+    int done = kt->gemm_batch_##SFX(nb, sa, sb, sc, c->m, c->n, c->k, a0,        \
+                                   va.rs, va.cs, b0, vb.rs, vb.cs, C1 + c0,    \
+                                   vc.rs, vc.cs, c->acc);                      \
+    if (done) {                                                                \
+        for (int64_t b = 0; b < nb; b++)                                       \
+            kt->gemm_##SFX(c->m, c->n, c->k, a0 + b * sa, va.rs, va.cs,          \
+                           b0 + b * sb, vb.rs, vb.cs, C2 + c0 + b * sc, vc.rs,  \
+                           vc.cs, c->acc, 1);                                  \
+        for (int64_t q = 0; q < nc; q++)                                       \
+            cr_assert(memcmp(&C1[q], &C2[q], sizeof *C1) == 0,                 \
+                      "%s " #SFX " batch of %lld, m=%lld n=%lld k=%lld A %s "  \
+                      "B %s C %s acc=%d mode %d: element %lld is %.17g, one "  \
+                      "call each gave %.17g", kt->name, (long long)nb,         \
+                      (long long)c->m, (long long)c->n, (long long)c->k,       \
+                      k_lname[c->la], k_lname[c->lb], k_lname[c->lc], c->acc,  \
+                      mode, (long long)(q - c0), (double)C1[q], (double)C2[q]); \
+    } else {                                                                   \
+        cr_assert(memcmp(C1, C0, (size_t)nc * sizeof *C0) == 0,                \
+                  "%s " #SFX " batch refused m=%lld n=%lld k=%lld but wrote C", \
+                  kt->name, (long long)c->m, (long long)c->n, (long long)c->k); \
+    }                                                                          \
+    free(A); free(B); free(C0); free(C1); free(C2); free(tmp);                 \
+    return done;                                                               \
+}
+DEFINE_BATCH_CHECK(f32, float)
+DEFINE_BATCH_CHECK(f64, double)
+#undef DEFINE_BATCH_CHECK
+
+Test(gemm_small, batches_match_one_call_each)
+{
+    static const int64_t nbs[] = {0, 1, 2, 3, 7, 16};
+    int tables = 0;
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt || !kt->gemm_batch_f32)
+            continue;
+        cr_assert(kt->gemm_batch_f64, "%s batches f32 but not f64", kt->name);
+        tables++;
+        ts_rng rng = {0x5eed0400u + (uint64_t)t};
+        int batched = 0;
+        for (int it = 0; it < 600; it++) {
+            gcase c = {.m = ts_range(&rng, 0, 24), .n = ts_range(&rng, 0, 40),
+                       .k = ts_range(&rng, 0, 20)};
+            if (it % 50 == 0) {   /* past the crossover: refused */
+                c.m = 150;
+                c.n = 150;
+                c.k = 150;
+            }
+            random_layout(&c, &rng);
+            int64_t nb = nbs[ts_range(&rng, 0, 5)];
+            int mode = (int)ts_range(&rng, 0, 3);
+            int d32 = batch_check_f32(kt, &c, nb, mode, &rng);
+            int d64 = batch_check_f64(kt, &c, nb, mode, &rng);
+            cr_assert_eq(d32, d64, "%s: f32 and f64 batch entries disagree on "
+                         "m=%lld n=%lld k=%lld", kt->name, (long long)c.m,
+                         (long long)c.n, (long long)c.k);
+            /* The shapes the entry must take: two or more rows and
+             * columns, small, C row- or column-major. */
+            int must = c.m >= 2 && c.n >= 2 && c.k >= 1 && c.m * c.n * c.k <= 4096 &&
+                       c.lc != STRIDED;
+            if (must)
+                cr_assert(d32, "%s refused a batch of %lld %lldx%lldx%lld products",
+                          kt->name, (long long)nb, (long long)c.m, (long long)c.n,
+                          (long long)c.k);
+            batched += d32 && nb > 1;
+        }
+        cr_assert_gt(batched, 100, "%s: only %d batches ran", kt->name, batched);
+    }
+    /* Where the build has a table with the entry, it was tested. */
+    if (ein_ktable_named("avx2"))
+        cr_assert_gt(tables, 0);
+}

@@ -394,4 +394,6 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
 #define TAB_NR_F64 NR_F64
 #define TAB_SMALL_F32 ein_gemm_small_f32_avx2
 #define TAB_SMALL_F64 ein_gemm_small_f64_avx2
+#define TAB_SMALL_BATCH_F32 ein_gemm_small_batch_f32_avx2
+#define TAB_SMALL_BATCH_F64 ein_gemm_small_batch_f64_avx2
 #include "kernels/table_t.h"

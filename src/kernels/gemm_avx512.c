@@ -802,6 +802,8 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
 #define TAB_NR_F64 NR_F64
 #define TAB_SMALL_F32 ein_gemm_small_f32_avx512
 #define TAB_SMALL_F64 ein_gemm_small_f64_avx512
+#define TAB_SMALL_BATCH_F32 ein_gemm_small_batch_f32_avx512
+#define TAB_SMALL_BATCH_F64 ein_gemm_small_batch_f64_avx512
 #define TAB_PACK_A_F32 pack_a_f32
 #define TAB_PACK_A_F64 pack_a_f64
 #define TAB_PACK_B_F32 pack_b_f32

@@ -3,7 +3,9 @@
  * the packing frame.  Same arguments as ein_gemm_f32_fn less nthreads
  * (the path is single-threaded and keeps no state).  Returns 1 when it
  * computed C, 0 when the shape or layout is the frame's to do (nothing
- * written then). */
+ * written then).  The _batch entries take nb products at once, operand b
+ * at A + b * sa, B + b * sb, C + b * sc, each computed exactly as its
+ * own call would compute it. */
 #ifndef EIN_KERNELS_GEMM_SMALL_H
 #define EIN_KERNELS_GEMM_SMALL_H
 
@@ -25,5 +27,17 @@ int ein_gemm_small_f64_avx2(int64_t m, int64_t n, int64_t k, const double *A,
                             int64_t rsa, int64_t csa, const double *B,
                             int64_t rsb, int64_t csb, double *C, int64_t rsc,
                             int64_t csc, int acc);
+
+#define EIN_SMALL_BATCH_DECL(SFX, T)                                          \
+    int ein_gemm_small_batch_##SFX(int64_t nb, int64_t sa, int64_t sb,         \
+                                   int64_t sc, int64_t m, int64_t n, int64_t k,\
+                                   const T *A, int64_t rsa, int64_t csa,       \
+                                   const T *B, int64_t rsb, int64_t csb, T *C, \
+                                   int64_t rsc, int64_t csc, int acc);
+EIN_SMALL_BATCH_DECL(f32_avx512, float)
+EIN_SMALL_BATCH_DECL(f64_avx512, double)
+EIN_SMALL_BATCH_DECL(f32_avx2, float)
+EIN_SMALL_BATCH_DECL(f64_avx2, double)
+#undef EIN_SMALL_BATCH_DECL
 
 #endif

@@ -31,6 +31,21 @@ typedef void ein_gemm_f64_fn(int64_t m, int64_t n, int64_t k,
  * y[i*incy].  Both orientations (rows contiguous: csa == 1, "ij,j->i";
  * columns contiguous: rsa == 1, "ij,i->j" after the planner swaps the
  * roles) must be fast. */
+/* nb GEMMs of one shape, operand b at A + b * sa, B + b * sb, C + b * sc
+ * (element strides, any sign): each product computed exactly as one
+ * gemm call computes it.  Returns 0, writing nothing, when the shape is
+ * not one the entry batches (the caller then calls gemm per product). */
+typedef int ein_gemm_batch_f32_fn(int64_t nb, int64_t sa, int64_t sb,
+                                  int64_t sc, int64_t m, int64_t n, int64_t k,
+                                  const float *A, int64_t rsa, int64_t csa,
+                                  const float *B, int64_t rsb, int64_t csb,
+                                  float *C, int64_t rsc, int64_t csc, int acc);
+typedef int ein_gemm_batch_f64_fn(int64_t nb, int64_t sa, int64_t sb,
+                                  int64_t sc, int64_t m, int64_t n, int64_t k,
+                                  const double *A, int64_t rsa, int64_t csa,
+                                  const double *B, int64_t rsb, int64_t csb,
+                                  double *C, int64_t rsc, int64_t csc, int acc);
+
 typedef void ein_gemv_f32_fn(int64_t m, int64_t n,
                              const float *A, int64_t rsa, int64_t csa,
                              const float *x, int64_t incx,
@@ -144,6 +159,9 @@ typedef struct ein_ktable {
     ein_product_f64_fn *product_f64;
     ein_sum_f32_fn     *sum_f32;
     ein_sum_f64_fn     *sum_f64;
+    /* Optional: a batch of small GEMMs in one call (NULL: one call each). */
+    ein_gemm_batch_f32_fn *gemm_batch_f32;
+    ein_gemm_batch_f64_fn *gemm_batch_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;

@@ -7,9 +7,16 @@
  *   ukr_, gemv_rows_, gemv_cols_, dot_ f32/f64   its inner loops
  *   TAB_SMALL_F32/F64 (optional)     an unpacked small-GEMM entry tried
  *                                    first; nonzero when it ran
+ *   TAB_SMALL_BATCH_F32/F64 (optional)   the same over a batch
  *   TAB_PACK_A_/TAB_PACK_B_ F32/F64 (optional)   its packing loops for
  *                                    full panels of contiguous rows */
 
+#ifndef TAB_SMALL_BATCH_F32
+#define TAB_SMALL_BATCH_F32 NULL
+#endif
+#ifndef TAB_SMALL_BATCH_F64
+#define TAB_SMALL_BATCH_F64 NULL
+#endif
 #ifndef TAB_PACK_A_F32
 #define TAB_PACK_A_F32 NULL
 #endif
@@ -111,6 +118,7 @@ const ein_ktable TAB_VAR = {
     .unary_f32 = unary_f32, .unary_f64 = unary_f64,
     .product_f32 = product_f32, .product_f64 = product_f64,
     .sum_f32 = sum_run_f32, .sum_f64 = sum_run_f64,
+    .gemm_batch_f32 = TAB_SMALL_BATCH_F32, .gemm_batch_f64 = TAB_SMALL_BATCH_F64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
     .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
 };
