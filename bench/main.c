@@ -173,9 +173,12 @@ static void build_workloads(const options *o)
             add(o, both, 2, false, false, name, what, "ij,jk->ik", shapes, NULL, dt);
         }
     }
+    /* The last two: many tiny products, where the cost between the
+     * products counts as much as the products. */
     static const struct { const char *dt; int b, n; } bg[] = {
-        {"f32", 256, 32}, {"f32", 32, 256}, {"f64", 32, 256}};
-    for (int i = 0; i < 3; i++) {
+        {"f32", 256, 32}, {"f32", 32, 256}, {"f64", 32, 256},
+        {"f32", 4096, 4}, {"f64", 1024, 8}};
+    for (size_t i = 0; i < sizeof bg / sizeof bg[0]; i++) {
         int b = bg[i].b, n = bg[i].n;
         if (o->quick)
             b /= 4;
