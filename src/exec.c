@@ -201,13 +201,27 @@ static void run_tgemm(const ein_plan *p, const ein_step *s, const char *a,
                          (double *)c, 0, nth);
 }
 
-/* Work below which a step's batch loop stays on one thread, in flops:
- * the same hand-off cost the GEMM kernels measured (gemm_frame.c).  A
- * batch of GEMVs or dots is bound by the bytes it reads, 2 flops per
+/* When a step's batch loop is split between threads.  Only calls that
+ * stay on one thread themselves split: below EIN_BATCH_MT_FLOPS each.
+ *
+ * GEMMs: when the batch's work, its flops plus EIN_BATCH_CALL_FLOPS for
+ * each call (what a tiny product costs beyond its flops: a 4x4x4 f32
+ * product takes ~9 ns, ~1200 flops at this VM's ~150 GFLOP/s), reaches
+ * EIN_BATCH_MT_WORK, about 3 us of one thread's time.  Measured on the
+ * 2-core VM, bij,bjk->bik f32, 1 thread -> 2 threads: 128 x 4^3 1.15 ->
+ * 1.68 us and 64 x 8^3 1.36 -> 1.86 us (below it, stay); 32 x 16^3 2.53
+ * -> 2.37 us (below, about even); 512 x 4^3 4.8 -> 3.9 us, 256 x 8^3 5.8
+ * -> 4.7 us, 64 x 16^3 4.8 -> 3.9 us, 4 x 40^3 3.7 -> 2.9 us, 1024 x 8^3
+ * 22.8 -> 13.2 us (above, split).  (A threshold of 4 MFLOP alone had
+ * kept all of these on one thread.)
+ *
+ * A batch of GEMVs or dots is bound by the bytes it reads, 2 flops per
  * matrix element, so it splits from the GEMV kernel's own threshold, a
  * quarter of a million elements (bij,bj->bi, 64 x 128 x 128 f32, 2
  * threads: 140 -> 36 us; abc,b->ac 100^3: 133 -> 40 us). */
 #define EIN_BATCH_MT_FLOPS 4.0e6
+#define EIN_BATCH_CALL_FLOPS 1200.0
+#define EIN_BATCH_MT_WORK 4.5e5
 #define EIN_BATCH_MT_FLOPS_MV (2.0 * 262144.0)
 
 typedef struct dense_job {
@@ -355,9 +369,11 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
         return;
     }
     double per_call = s->flops / (double)j.calls;
-    double mt = s->kind == EIN_K_GEMV || s->kind == EIN_K_DOT ? EIN_BATCH_MT_FLOPS_MV
-                                                              : EIN_BATCH_MT_FLOPS;
-    if (p->nthreads > 1 && j.calls > 1 && !any_sum && per_call < mt && s->flops >= mt) {
+    bool mv = s->kind == EIN_K_GEMV || s->kind == EIN_K_DOT;
+    double mt = mv ? EIN_BATCH_MT_FLOPS_MV : EIN_BATCH_MT_FLOPS;
+    double work = mv ? s->flops : s->flops + EIN_BATCH_CALL_FLOPS * (double)j.calls;
+    double enough = mv ? EIN_BATCH_MT_FLOPS_MV : EIN_BATCH_MT_WORK;
+    if (p->nthreads > 1 && j.calls > 1 && !any_sum && per_call < mt && work >= enough) {
         j.nthreads = 1;
         int nt = p->nthreads < j.calls ? p->nthreads : (int)j.calls;
         ein_pool_run(nt, dense_task, &j);
