@@ -230,8 +230,8 @@ typedef struct dense_job {
     const char *a, *b;
     char *c;
     bool tg;          /* tensor GEMM: only the batch loops run here */
-    bool batch;       /* small GEMMs: the innermost loop's runs go to the
-                         table's batch entry */
+    bool batch;       /* small GEMMs or GEMVs: the innermost loop's runs
+                         go to the table's batch entry */
     int no;           /* loops run here: s->loops[0..no) */
     int64_t calls;    /* product of their extents */
     int nthreads;     /* handed to each kernel call */
@@ -240,18 +240,30 @@ typedef struct dense_job {
 
 /* A run of nb calls along one loop (element strides st) in one batch
  * call; false when the table does not batch this shape (nothing done). */
-static bool run_gemm_batch(const ein_plan *p, const ein_step *s, int64_t nb,
-                           const int64_t *st, const char *a, const char *b, char *c)
+#define DEFINE_RUN_BATCH(SFX, T)                                               \
+static bool run_batch_##SFX(const ein_ktable *kt, const ein_step *s, int64_t nb, \
+                            const int64_t *st, const T *A, const T *B, T *C)   \
+{                                                                              \
+    if (s->kind == EIN_K_GEMV)   /* the matrix is in[1] when swapped */        \
+        return kt->gemv_batch_##SFX(nb, st[s->swap], st[!s->swap], st[2], s->m, \
+                                    s->k, s->swap ? B : A, s->rsa, s->csa,     \
+                                    s->swap ? A : B, s->rsb, C, s->rsc, 0);    \
+    return kt->gemm_batch_##SFX(nb, st[0], st[1], st[2], s->m, s->n, s->k, A,   \
+                                s->rsa, s->csa, B, s->rsb, s->csb, C, s->rsc,  \
+                                s->csc, 0);                                    \
+}
+DEFINE_RUN_BATCH(f32, float)
+DEFINE_RUN_BATCH(f64, double)
+#undef DEFINE_RUN_BATCH
+
+static bool run_batch(const ein_plan *p, const ein_step *s, int64_t nb,
+                      const int64_t *st, const char *a, const char *b, char *c)
 {
     if (p->dtype == EIN_F32)
-        return p->kt->gemm_batch_f32(nb, st[0], st[1], st[2], s->m, s->n, s->k,
-                                     (const float *)a, s->rsa, s->csa,
-                                     (const float *)b, s->rsb, s->csb, (float *)c,
-                                     s->rsc, s->csc, 0);
-    return p->kt->gemm_batch_f64(nb, st[0], st[1], st[2], s->m, s->n, s->k,
-                                 (const double *)a, s->rsa, s->csa,
-                                 (const double *)b, s->rsb, s->csb, (double *)c,
-                                 s->rsc, s->csc, 0);
+        return run_batch_f32(p->kt, s, nb, st, (const float *)a, (const float *)b,
+                             (float *)c);
+    return run_batch_f64(p->kt, s, nb, st, (const double *)a, (const double *)b,
+                         (double *)c);
 }
 
 /* The odometer moved `steps` along loop l (steps <= what is left of it),
@@ -300,7 +312,7 @@ static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
             int64_t run = L->extent - idx[no - 1];
             if (run > hi - call)
                 run = hi - call;
-            if (run_gemm_batch(j->p, s, run, L->stride, pa, pb, pc))
+            if (run_batch(j->p, s, run, L->stride, pa, pb, pc))
                 done = run;
             else
                 batch = false;
@@ -358,9 +370,11 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     }
     if (j.calls == 0)
         return;
-    j.batch = !tg && !any_sum && (s->kind == EIN_K_GEMM || s->kind == EIN_K_OUTER) &&
-              (p->dtype == EIN_F32 ? p->kt->gemm_batch_f32 != NULL
-                                   : p->kt->gemm_batch_f64 != NULL);
+    bool f32 = p->dtype == EIN_F32;
+    if (!tg && !any_sum && (s->kind == EIN_K_GEMM || s->kind == EIN_K_OUTER))
+        j.batch = f32 ? p->kt->gemm_batch_f32 != NULL : p->kt->gemm_batch_f64 != NULL;
+    else if (!any_sum && s->kind == EIN_K_GEMV)
+        j.batch = f32 ? p->kt->gemv_batch_f32 != NULL : p->kt->gemv_batch_f64 != NULL;
     if (j.no == 0) {           /* the common case: one kernel call */
         if (tg)
             run_tgemm(p, s, a, b, c, p->nthreads);

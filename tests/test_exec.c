@@ -1277,6 +1277,88 @@ Test(exec, small_gemm_batches_under_two_loops)
     free(x); free(y); free(o[0]); free(o[1]); free(want);
 }
 
+/* Batches of tiny GEMVs (the table's batch entry takes runs of the
+ * inner loop): the matrix first or second, two loops that do not fold,
+ * rows shorter and longer than a vector, columns contiguous (not
+ * batched); 1 and 2 threads bitwise equal, against the reference. */
+Test(exec, small_gemv_batches)
+{
+    static const struct {
+        const char *expr;
+        int nd0, nd1;
+        int64_t s0[4], s1[4];
+    } cases[] = {
+        {"bij,bj->bi", 3, 2, {40000, 3, 3}, {40000, 3}},
+        {"bj,bij->bi", 2, 3, {30000, 5}, {30000, 7, 5}},
+        {"bji,bj->bi", 3, 2, {20000, 4, 4}, {20000, 4}},
+        {"bij,bj->bi", 3, 2, {3000, 6, 21}, {3000, 21}},
+        {"abij,abj->abi", 4, 3, {301, 97, 3, 2}, {301, 97, 2}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int64_t n0 = 1, n1 = 1;
+        for (int d = 0; d < cases[c].nd0; d++) n0 *= cases[c].s0[d];
+        for (int d = 0; d < cases[c].nd1; d++) n1 *= cases[c].s1[d];
+        /* the 4-D case stores its operand with a and b swapped */
+        int64_t st0[4] = {0};
+        bool perm = cases[c].nd0 == 4;
+        if (perm) {
+            const int64_t *sh = cases[c].s0;
+            st0[3] = 1;
+            st0[2] = sh[3];
+            st0[0] = sh[2] * sh[3];
+            st0[1] = sh[0] * sh[2] * sh[3];
+        }
+        for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
+            size_t es = ein_dtype_size((ein_dtype)dt);
+            void *x = malloc((size_t)n0 * es), *y = malloc((size_t)n1 * es);
+            cr_assert(x && y);
+            ts_rng r = {900 + c};
+            if (dt == EIN_F32) {
+                ts_fill_f32(x, (size_t)n0, &r);
+                ts_fill_f32(y, (size_t)n1, &r);
+            } else {
+                ts_fill_f64(x, (size_t)n0, &r);
+                ts_fill_f64(y, (size_t)n1, &r);
+            }
+            ein_tensor t0 = {x, (ein_dtype)dt, cases[c].nd0, cases[c].s0, perm ? st0 : NULL};
+            ein_tensor t1 = {y, (ein_dtype)dt, cases[c].nd1, cases[c].s1, NULL};
+            const ein_tensor *ops[] = {&t0, &t1};
+            void *o[2] = {NULL, NULL};
+            int64_t shape[EIN_MAX_DIMS], no = 1;
+            int nd = 0;
+            for (int nt = 1; nt <= 2; nt++) {
+                ein_options opt = {.num_threads = nt};
+                ein_status st;
+                ein_plan *p = ein_plan_new(cases[c].expr, 2, ops, NULL, &opt, &st);
+                cr_assert(p, "%s: %s", cases[c].expr, ein_last_error());
+                nd = ein_plan_result(p, NULL, shape);
+                no = 1;
+                for (int d = 0; d < nd; d++) no *= shape[d];
+                o[nt - 1] = malloc((size_t)no * es);
+                cr_assert(o[nt - 1]);
+                ein_tensor out = {o[nt - 1], (ein_dtype)dt, nd, shape, NULL};
+                cr_assert_eq(ein_execute(p, ops, &out), EIN_OK, "%s", ein_last_error());
+                ein_plan_free(p);
+            }
+            cr_assert(memcmp(o[0], o[1], (size_t)no * es) == 0, "%s %s: 1 and 2 threads "
+                      "differ", cases[c].expr, ein_dtype_name((ein_dtype)dt));
+            double *want = malloc((size_t)no * sizeof *want);
+            int64_t rn;
+            cr_assert(want);
+            cr_assert_eq(ts_reference(cases[c].expr, 2, ops, want, &rn), EIN_OK);
+            cr_assert_eq(rn, no);
+            double tol = dt == EIN_F32 ? 1e-5 : 1e-13;
+            for (int64_t q = 0; q < no; q++) {
+                double got = dt == EIN_F32 ? ((float *)o[0])[q] : ((double *)o[0])[q];
+                cr_assert(fabs(got - want[q]) <= tol * (8 + fabs(want[q])),
+                          "%s %s element %lld: %.17g, expected %.17g", cases[c].expr,
+                          ein_dtype_name((ein_dtype)dt), (long long)q, got, want[q]);
+            }
+            free(want); free(o[0]); free(o[1]); free(x); free(y);
+        }
+    }
+}
+
 /* Found by fuzz_plan: an empty view (an extent 0 after a dimension with a
  * hostile stride) has nothing to reach, so bind does not check its
  * strides; ein_view_span multiplied INT64_MIN by the extent before it

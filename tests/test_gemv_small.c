@@ -226,3 +226,106 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
         }
     }
 }
+
+/* ---- batches ----------------------------------------------------------- */
+
+/* nb GEMVs through the table's batch entry against one gemv call each,
+ * on copies of the same buffers: bitwise equal everywhere.  Matrix b at
+ * A + b * sa, x at x + b * sx, y at y + b * sy, the strides running
+ * forward or backward, or A or x shared by the batch.  Returns whether
+ * the entry took the batch. */
+#define DEFINE_BATCH_CHECK(SFX, T)                                             \
+static int batch_check_##SFX(const ein_ktable *kt, const gcase *c, int64_t nb, \
+                             int mode, ts_rng *rng)                            \
+{                                                                              \
+    int64_t m = c->m, n = c->n;                                                \
+    int64_t asz = 1 + (m > 0 ? (m - 1) * c->rsa : 0) + (n > 0 ? (n - 1) * c->csa : 0); \
+    int64_t xsz = 1 + (n > 0 ? (n - 1) * c->incx : 0);                         \
+    int64_t ysz = 1 + (m > 0 ? (m - 1) * llabs(c->incy) : 0);                  \
+    int64_t nbk = nb > 0 ? nb : 1, sa = asz, sx = xsz, sy = ysz;               \
+    if (mode == 1) { sa = -sa; sx = -sx; sy = -sy; }                           \
+    if (mode == 2) sa = 0;                                                     \
+    if (mode == 3) sx = 0;                                                     \
+    int64_t na = asz * nbk, nx = xsz * nbk, ny = ysz * nbk;                    \
+    T *A = malloc((size_t)na * sizeof *A), *x = malloc((size_t)nx * sizeof *x); \
+    T *y0 = malloc((size_t)ny * sizeof *y0), *y1 = malloc((size_t)ny * sizeof *y1); \
+    T *y2 = malloc((size_t)ny * sizeof *y2);                                   \
+    double *tmp = malloc((size_t)(na + nx + ny) * sizeof *tmp);                \
+    cr_assert(A && x && y0 && y1 && y2 && tmp);                                \
+    ts_fill_f64(tmp, (size_t)(na + nx + ny), rng);                             \
+    for (int64_t q = 0; q < na; q++) A[q] = (T)tmp[q];                         \
+    for (int64_t q = 0; q < nx; q++) x[q] = (T)tmp[na + q];                    \
+    for (int64_t q = 0; q < ny; q++) y0[q] = (T)tmp[na + nx + q];              \
+    memcpy(y1, y0, (size_t)ny * sizeof *y0);                                   \
+    memcpy(y2, y0, (size_t)ny * sizeof *y0);                                   \
+    /* matrix 0: the first block, or the last when going backward; a       \
+     * negative incy starts y at its block's far end */                        \
+    const T *a0 = A + (sa < 0 ? -sa * (nbk - 1) : 0);                          \
+    const T *x0 = x + (sx < 0 ? -sx * (nbk - 1) : 0);                          \
+    int64_t yo = (sy < 0 ? -sy * (nbk - 1) : 0) + (c->incy < 0 ? ysz - 1 : 0);  \
+    int done = kt->gemv_batch_##SFX(nb, sa, sx, sy, m, n, a0, c->rsa, c->csa, x0, \
+                                   c->incx, y1 + yo, c->incy, c->acc);         \
+    if (done) {                                                                \
+        for (int64_t b = 0; b < nb; b++)                                       \
+            kt->gemv_##SFX(m, n, a0 + b * sa, c->rsa, c->csa, x0 + b * sx,      \
+                           c->incx, y2 + yo + b * sy, c->incy, c->acc, 1);     \
+        for (int64_t q = 0; q < ny; q++)                                       \
+            cr_assert(memcmp(&y1[q], &y2[q], sizeof *y1) == 0,                 \
+                      "%s " #SFX " batch of %lld, m=%lld n=%lld rsa=%lld "     \
+                      "incy=%lld acc=%d mode %d: y element %lld is %.17g, one " \
+                      "call each gave %.17g", kt->name, (long long)nb,         \
+                      (long long)m, (long long)n, (long long)c->rsa,           \
+                      (long long)c->incy, c->acc, mode, (long long)q,          \
+                      (double)y1[q], (double)y2[q]);                           \
+    } else {                                                                   \
+        cr_assert(memcmp(y1, y0, (size_t)ny * sizeof *y0) == 0,                \
+                  "%s " #SFX " batch refused m=%lld n=%lld but wrote y",       \
+                  kt->name, (long long)m, (long long)n);                       \
+    }                                                                          \
+    free(A); free(x); free(y0); free(y1); free(y2); free(tmp);                 \
+    return done;                                                               \
+}
+DEFINE_BATCH_CHECK(f32, float)
+DEFINE_BATCH_CHECK(f64, double)
+#undef DEFINE_BATCH_CHECK
+
+Test(gemv_small, batches_match_one_call_each, .timeout = 120)
+{
+    static const int64_t nbs[] = {0, 1, 2, 3, 5, 17, 64};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        cr_assert(kt->gemv_batch_f32 && kt->gemv_batch_f64, "%s has no GEMV batch entry",
+                  kt->name);
+        ts_rng rng = {0xba7c0000u + (uint64_t)t};
+        int batched = 0;
+        for (int it = 0; it < 800; it++) {
+            gcase c = {.m = ts_range(&rng, 0, 12), .n = ts_range(&rng, 0, 20), .csa = 1,
+                       .incx = 1, .incy = 1, .acc = (int)ts_range(&rng, 0, 1)};
+            c.rsa = c.n + (ts_range(&rng, 0, 2) ? 0 : ts_range(&rng, 1, 5));
+            if (c.rsa == 0)
+                c.rsa = 1;
+            switch (ts_range(&rng, 0, 9)) {   /* layouts the entry refuses */
+            case 0: c.csa = c.m + 1; c.rsa = 1; break;
+            case 1: c.incx = 2; break;
+            default: break;
+            }
+            if (ts_range(&rng, 0, 3) == 0)
+                c.incy = ts_range(&rng, 0, 1) ? -1 : 3;
+            int64_t nb = nbs[ts_range(&rng, 0, 6)];
+            int mode = (int)ts_range(&rng, 0, 3);
+            int d32 = batch_check_f32(kt, &c, nb, mode, &rng);
+            int d64 = batch_check_f64(kt, &c, nb, mode, &rng);
+            cr_assert_eq(d32, d64, "%s: f32 and f64 batch entries disagree", kt->name);
+            int must = c.csa == 1 && c.incx == 1 && c.m >= 1 && c.n >= 1 &&
+                       (c.rsa != 1 || c.n >= c.m);
+            cr_assert_eq(d32, must, "%s: batch of %lldx%lld (rsa %lld csa %lld incx "
+                         "%lld) %s", kt->name, (long long)c.m, (long long)c.n,
+                         (long long)c.rsa, (long long)c.csa, (long long)c.incx,
+                         d32 ? "taken" : "refused");
+            batched += d32 && nb > 1;
+        }
+        cr_assert_gt(batched, 200, "%s: only %d batches ran", kt->name, batched);
+    }
+}

@@ -30,6 +30,20 @@ typedef void ein_gemv_rows_f32_fn(int64_t m, int64_t n, const float *A,
 typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
                                   int64_t rsa, const double *x, double *y,
                                   int64_t incy, int acc);
+/* Optional: nb such GEMVs at once, matrix b at A + b * sa, its x at
+ * x + b * sx, its y at y + b * sy, each row summed exactly as
+ * gemv_rows sums it.  Returns 0, writing nothing, for a shape it does
+ * not take (the frame then calls gemv_rows per matrix). */
+typedef int ein_gemv_rows_batch_f32_fn(int64_t nb, int64_t sa, int64_t sx,
+                                       int64_t sy, int64_t m, int64_t n,
+                                       const float *A, int64_t rsa,
+                                       const float *x, float *y, int64_t incy,
+                                       int acc);
+typedef int ein_gemv_rows_batch_f64_fn(int64_t nb, int64_t sa, int64_t sx,
+                                       int64_t sy, int64_t m, int64_t n,
+                                       const double *A, int64_t rsa,
+                                       const double *x, double *y,
+                                       int64_t incy, int acc);
 /* GEMV, columns contiguous: y[0:m] = (acc ? y : 0) + sum_j A[j*csa + 0:m]
  * * x[j*incx] with y contiguous, j ascending.  Same rule on rows.  span:
  * the bytes of A the calling thread reads in the whole GEMV this call is
@@ -64,6 +78,7 @@ typedef struct ein_arch_f32 {
     ein_gemv_cols_f32_fn *gemv_cols;
     ein_pack_a_f32_fn    *pack_a;
     ein_pack_b_f32_fn    *pack_b;
+    ein_gemv_rows_batch_f32_fn *gemv_rows_batch;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -73,6 +88,7 @@ typedef struct ein_arch_f64 {
     ein_gemv_cols_f64_fn *gemv_cols;
     ein_pack_a_f64_fn    *pack_a;
     ein_pack_b_f64_fn    *pack_b;
+    ein_gemv_rows_batch_f64_fn *gemv_rows_batch;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
@@ -93,6 +109,21 @@ void ein_frame_gemv_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
                         const double *A, int64_t rsa, int64_t csa,
                         const double *x, int64_t incx, double *y,
                         int64_t incy, int accumulate, int nthreads);
+
+/* nb GEMVs of one shape (matrix b at A + b * sa, x at x + b * sx, y at
+ * y + b * sy), each computed exactly as ein_frame_gemv computes it; for
+ * the shapes that go straight to the rows loop (small, rows and x
+ * contiguous).  Returns 0, writing nothing, for any other shape. */
+int ein_frame_gemv_batch_f32(const ein_arch_f32 *arch, int64_t nb, int64_t sa,
+                             int64_t sx, int64_t sy, int64_t m, int64_t n,
+                             const float *A, int64_t rsa, int64_t csa,
+                             const float *x, int64_t incx, float *y,
+                             int64_t incy, int accumulate);
+int ein_frame_gemv_batch_f64(const ein_arch_f64 *arch, int64_t nb, int64_t sa,
+                             int64_t sx, int64_t sy, int64_t m, int64_t n,
+                             const double *A, int64_t rsa, int64_t csa,
+                             const double *x, int64_t incx, double *y,
+                             int64_t incy, int accumulate);
 
 /* Tensor GEMM over m, n, k groups (kernels.h): packing reads A and B
  * through per-index offset tables, so permuted and strided operands cost

@@ -286,6 +286,66 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         }                                                                     \
     }
 
+/* ROWS8 across a batch of GEMVs (gemv_rows_batch): row g of the batch
+ * is row g % m of matrix g / m, with that matrix's x, so a 3 x 3 matrix
+ * shares its block of eight rows with its neighbours instead of
+ * repeating its last row five times, and the call, the x load and the
+ * set-up are paid once for the batch.  Each row gets ROWS8's masked
+ * loads, FMA and tree, so a batch gives the bits of one call per
+ * matrix.  Taken for matrices of fewer than eight rows (ROWS8 per
+ * matrix wastes none of a block from eight up: 4096 x 8 x 8 f32 ran
+ * 60 us per call, 72 us here) and rows shorter than W (longer ones keep
+ * x in registers per call, SHORT_ROWS).  Measured, bij,bj->bi f32, one
+ * thread, against one ROWS8 call per matrix: 10000 x 3 x 3 136 -> 68 us,
+ * 10000 x 4 x 4 151 -> 91 us. */
+#define ROWS8_BATCH(NAME, T, V, W, MLOAD, FMA, SETZ, MASK, LANES_, HSUM, STORE) \
+    static int NAME(int64_t nb, int64_t sa, int64_t sx, int64_t sy, int64_t m, \
+                    int64_t n, const T *A, int64_t rsa, const T *x, T *y,     \
+                    int64_t incy, int acc)                                    \
+    {                                                                         \
+        if (n < 1 || n >= (W) || m < 1 || m >= 8)                             \
+            return 0;                                                         \
+        MASK mk = (MASK)LANES_(n);                                            \
+        int64_t total = nb * m, i = 0;                                        \
+        const T *pa = A, *px = x;   /* this row's matrix and x */            \
+        T *py = y;                                                            \
+        for (int64_t g = 0; g < total; g += 8) {                              \
+            int cnt = total - g < 8 ? (int)(total - g) : 8;                   \
+            const T *r[8], *xq[8];                                            \
+            T *yq[8];                                                         \
+            for (int q = 0; q < cnt; q++) {                                   \
+                r[q] = pa + i * rsa;                                          \
+                xq[q] = px;                                                   \
+                yq[q] = py + i * incy;                                        \
+                if (++i == m) {                                               \
+                    i = 0;                                                    \
+                    pa += sa;                                                 \
+                    px += sx;                                                 \
+                    py += sy;                                                 \
+                }                                                             \
+            }                                                                 \
+            for (int q = cnt; q < 8; q++) {   /* repeat the last row */      \
+                r[q] = r[cnt - 1];                                            \
+                xq[q] = xq[cnt - 1];                                          \
+            }                                                                 \
+            V a[8];                                                           \
+            for (int q = 0; q < 8; q++)                                       \
+                a[q] = FMA(MLOAD(mk, r[q]), MLOAD(mk, xq[q]), SETZ());        \
+            _Alignas(64) T s[8];                                              \
+            STORE(s, HSUM(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]));   \
+            for (int q = 0; q < cnt; q++)                                     \
+                *yq[q] = (acc ? *yq[q] : 0) + s[q];                           \
+        }                                                                     \
+        return 1;                                                             \
+    }
+ROWS8_BATCH(gemv_rows_batch_f32, float, __m512, 16, _mm512_maskz_loadu_ps,
+            _mm512_fmadd_ps, _mm512_setzero_ps, __mmask16, lanes16, hsum8_f32,
+            _mm256_storeu_ps)
+ROWS8_BATCH(gemv_rows_batch_f64, double, __m512d, 8, _mm512_maskz_loadu_pd,
+            _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, lanes8, hsum8_f64,
+            _mm512_storeu_pd)
+#undef ROWS8_BATCH
+
 /* Short rows, W <= n < 8W (the headline 100 x 50 f32), any m: x stays
  * in registers, the number of full vectors is a constant of the code,
  * and eight rows are summed at a time (a partial block re-runs eight
@@ -804,6 +864,8 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
 #define TAB_SMALL_F64 ein_gemm_small_f64_avx512
 #define TAB_SMALL_BATCH_F32 ein_gemm_small_batch_f32_avx512
 #define TAB_SMALL_BATCH_F64 ein_gemm_small_batch_f64_avx512
+#define TAB_ROWS_BATCH_F32 gemv_rows_batch_f32
+#define TAB_ROWS_BATCH_F64 gemv_rows_batch_f64
 #define TAB_PACK_A_F32 pack_a_f32
 #define TAB_PACK_A_F64 pack_a_f64
 #define TAB_PACK_B_F32 pack_b_f32

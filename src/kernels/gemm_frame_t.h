@@ -459,15 +459,38 @@ static __attribute__((noinline)) void F(gemv_general)(
     const ARCH *ar, int64_t m, int64_t n, const T *A, int64_t rsa, int64_t csa,
     const T *x, int64_t incx, T *y, int64_t incy, int accumulate, int nthreads);
 
+/* The common small case, which goes straight to the rows loop: rows and
+ * x contiguous, too small for a second thread (the headline 100x50). */
+static inline int F(gemv_direct_rows)(int64_t m, int64_t n, int64_t rsa,
+                                      int64_t csa, int64_t incx)
+{
+    return csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
+           (double)m * (double)n < EIN_GEMV_MT_ELEMS;
+}
+
+int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
+                            int64_t sy, int64_t m, int64_t n, const T *A,
+                            int64_t rsa, int64_t csa, const T *x, int64_t incx,
+                            T *y, int64_t incy, int accumulate)
+{
+    if (!F(gemv_direct_rows)(m, n, rsa, csa, incx))
+        return 0;
+    if (nb <= 0)
+        return 1;
+    if (ar->gemv_rows_batch &&
+        ar->gemv_rows_batch(nb, sa, sx, sy, m, n, A, rsa, x, y, incy, accumulate != 0))
+        return 1;
+    for (int64_t b = 0; b < nb; b++)
+        ar->gemv_rows(m, n, A + b * sa, rsa, x + b * sx, y + b * sy, incy,
+                      accumulate != 0);
+    return 1;
+}
+
 void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                        int64_t rsa, int64_t csa, const T *x, int64_t incx,
                        T *y, int64_t incy, int accumulate, int nthreads)
 {
-    /* The common small case straight to the inner loop, before the frame
-     * of the general function is even set up: rows and x contiguous, too
-     * small for a second thread (the headline 100x50). */
-    if (csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
-        (double)m * (double)n < EIN_GEMV_MT_ELEMS) {
+    if (F(gemv_direct_rows)(m, n, rsa, csa, incx)) {
         ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
         return;
     }

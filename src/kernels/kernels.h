@@ -31,6 +31,20 @@ typedef void ein_gemm_f64_fn(int64_t m, int64_t n, int64_t k,
  * y[i*incy].  Both orientations (rows contiguous: csa == 1, "ij,j->i";
  * columns contiguous: rsa == 1, "ij,i->j" after the planner swaps the
  * roles) must be fast. */
+/* nb GEMVs of one shape, matrix b at A + b * sa, its x at x + b * sx,
+ * its y at y + b * sy: each computed exactly as one gemv call computes
+ * it.  Returns 0, writing nothing, when the shape is not one the entry
+ * batches. */
+typedef int ein_gemv_batch_f32_fn(int64_t nb, int64_t sa, int64_t sx,
+                                  int64_t sy, int64_t m, int64_t n,
+                                  const float *A, int64_t rsa, int64_t csa,
+                                  const float *x, int64_t incx, float *y,
+                                  int64_t incy, int acc);
+typedef int ein_gemv_batch_f64_fn(int64_t nb, int64_t sa, int64_t sx,
+                                  int64_t sy, int64_t m, int64_t n,
+                                  const double *A, int64_t rsa, int64_t csa,
+                                  const double *x, int64_t incx, double *y,
+                                  int64_t incy, int acc);
 /* nb GEMMs of one shape, operand b at A + b * sa, B + b * sb, C + b * sc
  * (element strides, any sign): each product computed exactly as one
  * gemm call computes it.  Returns 0, writing nothing, when the shape is
@@ -159,9 +173,12 @@ typedef struct ein_ktable {
     ein_product_f64_fn *product_f64;
     ein_sum_f32_fn     *sum_f32;
     ein_sum_f64_fn     *sum_f64;
-    /* Optional: a batch of small GEMMs in one call (NULL: one call each). */
+    /* Optional: a batch of small GEMMs or GEMVs in one call (NULL: one
+     * call each). */
     ein_gemm_batch_f32_fn *gemm_batch_f32;
     ein_gemm_batch_f64_fn *gemm_batch_f64;
+    ein_gemv_batch_f32_fn *gemv_batch_f32;
+    ein_gemv_batch_f64_fn *gemv_batch_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;

@@ -9,13 +9,20 @@
  *                                    first; nonzero when it ran
  *   TAB_SMALL_BATCH_F32/F64 (optional)   the same over a batch
  *   TAB_PACK_A_/TAB_PACK_B_ F32/F64 (optional)   its packing loops for
- *                                    full panels of contiguous rows */
+ *                                    full panels of contiguous rows
+ *   TAB_ROWS_BATCH_F32/F64 (optional)   gemv_rows over a batch */
 
 #ifndef TAB_SMALL_BATCH_F32
 #define TAB_SMALL_BATCH_F32 NULL
 #endif
 #ifndef TAB_SMALL_BATCH_F64
 #define TAB_SMALL_BATCH_F64 NULL
+#endif
+#ifndef TAB_ROWS_BATCH_F32
+#define TAB_ROWS_BATCH_F32 NULL
+#endif
+#ifndef TAB_ROWS_BATCH_F64
+#define TAB_ROWS_BATCH_F64 NULL
 #endif
 #ifndef TAB_PACK_A_F32
 #define TAB_PACK_A_F32 NULL
@@ -31,10 +38,10 @@
 #endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
-                                      TAB_PACK_B_F32};
+                                      TAB_PACK_B_F32, TAB_ROWS_BATCH_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
                                       gemv_cols_f64, TAB_PACK_A_F64,
-                                      TAB_PACK_B_F64};
+                                      TAB_PACK_B_F64, TAB_ROWS_BATCH_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
@@ -80,6 +87,24 @@ static void gemv_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                        accumulate, nthreads);
 }
 
+static int gemv_batch_f32(int64_t nb, int64_t sa, int64_t sx, int64_t sy,
+                          int64_t m, int64_t n, const float *A, int64_t rsa,
+                          int64_t csa, const float *x, int64_t incx, float *y,
+                          int64_t incy, int accumulate)
+{
+    return ein_frame_gemv_batch_f32(&arch_f32, nb, sa, sx, sy, m, n, A, rsa, csa,
+                                    x, incx, y, incy, accumulate);
+}
+
+static int gemv_batch_f64(int64_t nb, int64_t sa, int64_t sx, int64_t sy,
+                          int64_t m, int64_t n, const double *A, int64_t rsa,
+                          int64_t csa, const double *x, int64_t incx, double *y,
+                          int64_t incy, int accumulate)
+{
+    return ein_frame_gemv_batch_f64(&arch_f64, nb, sa, sx, sy, m, n, A, rsa, csa,
+                                    x, incx, y, incy, accumulate);
+}
+
 static void tgemm_f32(const ein_group *m, const ein_group *n,
                       const ein_group *k, const float *A, const float *B,
                       float *C, int accumulate, int nthreads)
@@ -119,6 +144,7 @@ const ein_ktable TAB_VAR = {
     .product_f32 = product_f32, .product_f64 = product_f64,
     .sum_f32 = sum_run_f32, .sum_f64 = sum_run_f64,
     .gemm_batch_f32 = TAB_SMALL_BATCH_F32, .gemm_batch_f64 = TAB_SMALL_BATCH_F64,
+    .gemv_batch_f32 = gemv_batch_f32, .gemv_batch_f64 = gemv_batch_f64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
     .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
 };
