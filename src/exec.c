@@ -230,7 +230,7 @@ typedef struct dense_job {
     const char *a, *b;
     char *c;
     bool tg;          /* tensor GEMM: only the batch loops run here */
-    bool batch;       /* small GEMMs or GEMVs: the innermost loop's runs
+    bool batch;       /* GEMMs, GEMVs or dots: the innermost loop's runs
                          go to the table's batch entry */
     int no;           /* loops run here: s->loops[0..no) */
     int64_t calls;    /* product of their extents */
@@ -244,6 +244,10 @@ typedef struct dense_job {
 static bool run_batch_##SFX(const ein_ktable *kt, const ein_step *s, int64_t nb, \
                             const int64_t *st, const T *A, const T *B, T *C)   \
 {                                                                              \
+    if (s->kind == EIN_K_DOT) {                                                \
+        kt->dot_batch_##SFX(nb, st[0], st[1], st[2], s->k, A, s->csa, B, s->rsb, C, 0); \
+        return true;                                                           \
+    }                                                                          \
     if (s->kind == EIN_K_GEMV)   /* the matrix is in[1] when swapped */        \
         return kt->gemv_batch_##SFX(nb, st[s->swap], st[!s->swap], st[2], s->m, \
                                     s->k, s->swap ? B : A, s->rsa, s->csa,     \
@@ -375,6 +379,8 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
         j.batch = f32 ? p->kt->gemm_batch_f32 != NULL : p->kt->gemm_batch_f64 != NULL;
     else if (!any_sum && s->kind == EIN_K_GEMV)
         j.batch = f32 ? p->kt->gemv_batch_f32 != NULL : p->kt->gemv_batch_f64 != NULL;
+    else if (!any_sum && s->kind == EIN_K_DOT)
+        j.batch = f32 ? p->kt->dot_batch_f32 != NULL : p->kt->dot_batch_f64 != NULL;
     if (j.no == 0) {           /* the common case: one kernel call */
         if (tg)
             run_tgemm(p, s, a, b, c, p->nthreads);

@@ -1277,11 +1277,12 @@ Test(exec, small_gemm_batches_under_two_loops)
     free(x); free(y); free(o[0]); free(o[1]); free(want);
 }
 
-/* Batches of tiny GEMVs (the table's batch entry takes runs of the
- * inner loop): the matrix first or second, two loops that do not fold,
- * rows shorter and longer than a vector, columns contiguous (not
- * batched); 1 and 2 threads bitwise equal, against the reference. */
-Test(exec, small_gemv_batches)
+/* Batches of tiny GEMVs and dots (the table's batch entries take runs
+ * of the inner loop): the matrix first or second, two loops that do not
+ * fold, rows shorter and longer than a vector, columns contiguous (not
+ * batched), dots of contiguous and strided elements; 1 and 2 threads
+ * bitwise equal, against the reference. */
+Test(exec, small_gemv_and_dot_batches)
 {
     static const struct {
         const char *expr;
@@ -1293,6 +1294,10 @@ Test(exec, small_gemv_batches)
         {"bji,bj->bi", 3, 2, {20000, 4, 4}, {20000, 4}},
         {"bij,bj->bi", 3, 2, {3000, 6, 21}, {3000, 21}},
         {"abij,abj->abi", 4, 3, {301, 97, 3, 2}, {301, 97, 2}},
+        {"ij,ij->i", 2, 2, {100000, 3}, {100000, 3}},
+        {"bij,bij->b", 3, 3, {30000, 3, 3}, {30000, 3, 3}},
+        {"ij,ji->i", 2, 2, {500, 700}, {700, 500}},
+        {"abij,abij->ab", 4, 4, {301, 97, 3, 2}, {301, 97, 3, 2}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int64_t n0 = 1, n1 = 1;

@@ -329,3 +329,65 @@ Test(gemv_small, batches_match_one_call_each, .timeout = 120)
         cr_assert_gt(batched, 200, "%s: only %d batches ran", kt->name, batched);
     }
 }
+
+/* nb dots through the batch entry against one dot call each: bitwise
+ * equal, with unit and strided elements, batch strides forward,
+ * backward or zero (one operand shared), accumulating or not. */
+#define DEFINE_DOT_BATCH_CHECK(SFX, T)                                         \
+static void dot_batch_check_##SFX(const ein_ktable *kt, int64_t nb, int64_t n, \
+                                  int64_t inc, int mode, int acc, ts_rng *rng) \
+{                                                                              \
+    int64_t len = 1 + (n > 0 ? (n - 1) * inc : 0), nbk = nb > 0 ? nb : 1;      \
+    int64_t sx = len, sy = len + 3, so = 2;                                    \
+    if (mode == 1) { sx = -sx; sy = -sy; so = -so; }                           \
+    if (mode == 2) sy = 0;                                                     \
+    int64_t nx = len * nbk, ny = (len + 3) * nbk, no = 2 * nbk;                \
+    T *x = malloc((size_t)nx * sizeof *x), *y = malloc((size_t)ny * sizeof *y); \
+    T *o0 = malloc((size_t)no * sizeof *o0), *o1 = malloc((size_t)no * sizeof *o1); \
+    T *o2 = malloc((size_t)no * sizeof *o2);                                   \
+    double *tmp = malloc((size_t)(nx + ny + no) * sizeof *tmp);                \
+    cr_assert(x && y && o0 && o1 && o2 && tmp);                                \
+    ts_fill_f64(tmp, (size_t)(nx + ny + no), rng);                             \
+    for (int64_t q = 0; q < nx; q++) x[q] = (T)tmp[q];                         \
+    for (int64_t q = 0; q < ny; q++) y[q] = (T)tmp[nx + q];                    \
+    for (int64_t q = 0; q < no; q++) o0[q] = (T)tmp[nx + ny + q];              \
+    memcpy(o1, o0, (size_t)no * sizeof *o0);                                   \
+    memcpy(o2, o0, (size_t)no * sizeof *o0);                                   \
+    const T *x0 = x + (sx < 0 ? -sx * (nbk - 1) : 0);                          \
+    const T *y0 = y + (sy < 0 ? -sy * (nbk - 1) : 0);                          \
+    int64_t oo = so < 0 ? -so * (nbk - 1) : 0;                                 \
+    kt->dot_batch_##SFX(nb, sx, sy, so, n, x0, inc, y0, inc, o1 + oo, acc);     \
+    for (int64_t b = 0; b < nb; b++) {                                         \
+        T d = kt->dot_##SFX(n, x0 + b * sx, inc, y0 + b * sy, inc);             \
+        T *o = o2 + oo + b * so;                                               \
+        *o = acc ? *o + d : d;                                                 \
+    }                                                                          \
+    cr_assert(memcmp(o1, o2, (size_t)no * sizeof *o1) == 0,                    \
+              "%s " #SFX " batch of %lld dots of %lld (inc %lld, mode %d, acc %d) " \
+              "differ from one call each", kt->name, (long long)nb,            \
+              (long long)n, (long long)inc, mode, acc);                        \
+    free(x); free(y); free(o0); free(o1); free(o2); free(tmp);                 \
+}
+DEFINE_DOT_BATCH_CHECK(f32, float)
+DEFINE_DOT_BATCH_CHECK(f64, double)
+#undef DEFINE_DOT_BATCH_CHECK
+
+Test(gemv_small, dot_batches_match_one_call_each)
+{
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        cr_assert(kt->dot_batch_f32 && kt->dot_batch_f64, "%s has no dot batch entry",
+                  kt->name);
+        ts_rng rng = {0xd07b0000u + (uint64_t)t};
+        for (int64_t n = 0; n <= 70; n++)
+            for (int mode = 0; mode < 3; mode++) {
+                int64_t nb = ts_range(&rng, 0, 9);
+                int64_t inc = ts_range(&rng, 0, 3) ? 1 : ts_range(&rng, 2, 3);
+                int acc = (int)ts_range(&rng, 0, 1);
+                dot_batch_check_f32(kt, nb, n, inc, mode, acc, &rng);
+                dot_batch_check_f64(kt, nb, n, inc, mode, acc, &rng);
+            }
+    }
+}

@@ -31,6 +31,17 @@ typedef void ein_gemm_f64_fn(int64_t m, int64_t n, int64_t k,
  * y[i*incy].  Both orientations (rows contiguous: csa == 1, "ij,j->i";
  * columns contiguous: rsa == 1, "ij,i->j" after the planner swaps the
  * roles) must be fast. */
+/* nb dots of one length, the operands of dot b at x + b * sx and
+ * y + b * sy, out[b * so] = (acc ? out[b * so] : 0) + the dot, each dot
+ * computed exactly as one dot call computes it. */
+typedef void ein_dot_batch_f32_fn(int64_t nb, int64_t sx, int64_t sy, int64_t so,
+                                  int64_t n, const float *x, int64_t incx,
+                                  const float *y, int64_t incy, float *out,
+                                  int acc);
+typedef void ein_dot_batch_f64_fn(int64_t nb, int64_t sx, int64_t sy, int64_t so,
+                                  int64_t n, const double *x, int64_t incx,
+                                  const double *y, int64_t incy, double *out,
+                                  int acc);
 /* nb GEMVs of one shape, matrix b at A + b * sa, its x at x + b * sx,
  * its y at y + b * sy: each computed exactly as one gemv call computes
  * it.  Returns 0, writing nothing, when the shape is not one the entry
@@ -173,12 +184,14 @@ typedef struct ein_ktable {
     ein_product_f64_fn *product_f64;
     ein_sum_f32_fn     *sum_f32;
     ein_sum_f64_fn     *sum_f64;
-    /* Optional: a batch of small GEMMs or GEMVs in one call (NULL: one
-     * call each). */
+    /* Optional: a batch of small GEMMs, GEMVs or dots in one call (NULL:
+     * one call each). */
     ein_gemm_batch_f32_fn *gemm_batch_f32;
     ein_gemm_batch_f64_fn *gemm_batch_f64;
     ein_gemv_batch_f32_fn *gemv_batch_f32;
     ein_gemv_batch_f64_fn *gemv_batch_f64;
+    ein_dot_batch_f32_fn  *dot_batch_f32;
+    ein_dot_batch_f64_fn  *dot_batch_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;
