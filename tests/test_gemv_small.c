@@ -230,7 +230,8 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
 /* ---- batches ----------------------------------------------------------- */
 
 /* nb GEMVs through the table's batch entry against one gemv call each,
- * on copies of the same buffers: bitwise equal everywhere.  Matrix b at
+ * on copies of the same buffers: bitwise equal everywhere, rows or
+ * columns contiguous.  Matrix b at
  * A + b * sa, x at x + b * sx, y at y + b * sy, the strides running
  * forward or backward, or A or x shared by the batch.  Returns whether
  * the entry took the batch. */
@@ -306,9 +307,10 @@ Test(gemv_small, batches_match_one_call_each, .timeout = 120)
             c.rsa = c.n + (ts_range(&rng, 0, 2) ? 0 : ts_range(&rng, 1, 5));
             if (c.rsa == 0)
                 c.rsa = 1;
-            switch (ts_range(&rng, 0, 9)) {   /* layouts the entry refuses */
-            case 0: c.csa = c.m + 1; c.rsa = 1; break;
-            case 1: c.incx = 2; break;
+            switch (ts_range(&rng, 0, 9)) {
+            case 0:   /* columns contiguous, strided or not */
+            case 1: c.csa = c.m + ts_range(&rng, 0, 2); c.rsa = 1; break;
+            case 2: c.incx = 2; break;   /* refused: x strided, rows */
             default: break;
             }
             if (ts_range(&rng, 0, 3) == 0)
@@ -318,8 +320,9 @@ Test(gemv_small, batches_match_one_call_each, .timeout = 120)
             int d32 = batch_check_f32(kt, &c, nb, mode, &rng);
             int d64 = batch_check_f64(kt, &c, nb, mode, &rng);
             cr_assert_eq(d32, d64, "%s: f32 and f64 batch entries disagree", kt->name);
-            int must = c.csa == 1 && c.incx == 1 && c.m >= 1 && c.n >= 1 &&
-                       (c.rsa != 1 || c.n >= c.m);
+            int must = c.m >= 1 && c.n >= 1 &&
+                       ((c.csa == 1 && c.incx == 1 && (c.rsa != 1 || c.n >= c.m)) ||
+                        (c.rsa == 1 && c.csa != 1 && c.incy == 1));
             cr_assert_eq(d32, must, "%s: batch of %lldx%lld (rsa %lld csa %lld incx "
                          "%lld) %s", kt->name, (long long)c.m, (long long)c.n,
                          (long long)c.rsa, (long long)c.csa, (long long)c.incx,

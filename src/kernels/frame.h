@@ -112,8 +112,9 @@ void ein_frame_gemv_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
 
 /* nb GEMVs of one shape (matrix b at A + b * sa, x at x + b * sx, y at
  * y + b * sy), each computed exactly as ein_frame_gemv computes it; for
- * the shapes that go straight to the rows loop (small, rows and x
- * contiguous).  Returns 0, writing nothing, for any other shape. */
+ * small shapes that take one call of the rows loop (rows and x
+ * contiguous) or of the columns loop (columns and y contiguous).
+ * Returns 0, writing nothing, for any other shape. */
 int ein_frame_gemv_batch_f32(const ein_arch_f32 *arch, int64_t nb, int64_t sa,
                              int64_t sx, int64_t sy, int64_t m, int64_t n,
                              const float *A, int64_t rsa, int64_t csa,

@@ -473,8 +473,19 @@ int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
                             int64_t rsa, int64_t csa, const T *x, int64_t incx,
                             T *y, int64_t incy, int accumulate)
 {
-    if (!F(gemv_direct_rows)(m, n, rsa, csa, incx))
-        return 0;
+    if (!F(gemv_direct_rows)(m, n, rsa, csa, incx)) {
+        /* Columns contiguous, small: gemv_general's one call of the
+         * columns loop for each matrix, without its set-up (the same
+         * kernel call: one thread, no halves below EIN_GEMV_MT_ELEMS, y
+         * contiguous so no temporary, no reversal with |csa| != 1). */
+        if (rsa != 1 || csa == 1 || csa == -1 || incy != 1 || m <= 0 || n <= 0 ||
+            (double)m * (double)n >= EIN_GEMV_MT_ELEMS)
+            return 0;
+        for (int64_t b = 0; b < nb; b++)
+            ar->gemv_cols(m, n, A + b * sa, csa, x + b * sx, incx, y + b * sy,
+                          accumulate != 0, (int64_t)(m * n * (int64_t)sizeof(T)));
+        return 1;
+    }
     if (nb <= 0)
         return 1;
     if (ar->gemv_rows_batch &&
