@@ -174,6 +174,24 @@ static double UN(sum_run)(const T *a, int64_t n)
     return lane[0];
 }
 
+/* sum_run of a run shorter than UN_LANES, without its lanes past the
+ * eighth: those hold zeros, which change no sum but their sign, and a
+ * zero's sign is lost when the sum is added to the row's +0 (UN(rows)).
+ * The eight lanes and their tree are sum_run's.  Rows of three, "bi->b"
+ * 100000 x 3 f32 on one thread: 9.1 ms through sum_run's 64 lanes. */
+static inline double UN(sum_short)(const T *a, int64_t n)
+{
+    double lane[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++)
+            lane[l] += (double)a[i + l];
+    for (int l = 0; i < n; i++, l++)
+        lane[l] += (double)a[i];
+    return ((lane[0] + lane[4]) + (lane[2] + lane[6])) +
+           ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+}
+
 /* rows: the summed loop `pick` reads the input with stride 1. */
 static void UN(rows)(const un_loops *L, const T *in, T *out)
 {
@@ -181,11 +199,40 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     un_split(L, L->pick, -1, fr, &nf, sm, &ns);
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     const int64_t len = L->ext[L->pick];
+    const bool short_run = len < UN_LANES;
+    if (ns == 0 && nf > 0 && len < 8) {
+        /* Rows of 1 to 7 with nothing else summed ("bi->b", "bij->bi"):
+         * the last free loop runs as a plain loop around a sum whose
+         * length the switch makes a constant. */
+        const int w = fr[--nf];
+        const int64_t nw = L->ext[w], wi = L->st[0][w], wo = L->st[1][w];
+        do {
+            const T *x = in + f[0];
+            T *y = out + f[1];
+            switch (len) {
+#define UN_ROWS_CASE(N)                                                       \
+            case N:                                                           \
+                for (int64_t r = 0; r < nw; r++, x += wi, y += wo) {          \
+                    double acc = 0;                                           \
+                    acc += UN(sum_short)(x, N);                               \
+                    *y = (T)acc + (T)0;                                       \
+                }                                                             \
+                break;
+            UN_ROWS_CASE(1) UN_ROWS_CASE(2) UN_ROWS_CASE(3) UN_ROWS_CASE(4)
+            UN_ROWS_CASE(5) UN_ROWS_CASE(6) UN_ROWS_CASE(7)
+#undef UN_ROWS_CASE
+            default: break;
+            }
+        } while (un_next(L, fr, nf, fc, f));
+        return;
+    }
     do {
         double acc = 0;
-        int64_t sc[UN_MAXL] = {0}, s[3] = {f[0], 0, 0};
+        int64_t sc[UN_MAXL], s[3] = {f[0], 0, 0};
+        for (int q = 0; q < ns; q++)   /* not all UN_MAXL: this runs per row */
+            sc[q] = 0;
         do
-            acc += UN(sum_run)(in + s[0], len);
+            acc += short_run ? UN(sum_short)(in + s[0], len) : UN(sum_run)(in + s[0], len);
         while (un_next(L, sm, ns, sc, s));
         out[f[1]] = (T)acc + (T)0;   /* see UN_PLUS_ZERO */
     } while (un_next(L, fr, nf, fc, f));
@@ -245,7 +292,9 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
              * sum still adding row after row: ((acc + r0) + r1) + ... */
             const int q = sm[ns - 1];
             const int64_t nq = L->ext[q], qa = L->st[0][q], qb = o == 2 ? L->st[1][q] : 0;
-            int64_t sc[UN_MAXL] = {0}, s[3] = {f[0] + j0 * xa, f[1] + j0 * xb, 0};
+            int64_t sc[UN_MAXL], s[3] = {f[0] + j0 * xa, f[1] + j0 * xb, 0};
+            for (int u = 0; u < ns; u++)
+                sc[u] = 0;
             do {
                 int64_t r = 0;
                 /* Four rows a pass while they last: acc[] is read and
