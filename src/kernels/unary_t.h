@@ -92,6 +92,29 @@ static int un_prepare(un_loops *L, int nin, int nloops, int nfree,
     const int o = nin;   /* the output's strides */
     if (empty_sum)
         return L->kind = EIN_GK_ZERO;
+    /* Two neighbouring loops of the same kind that every tensor walks as
+     * one ("bij->b": i steps 3, j steps 1 over 3) become one loop, so a
+     * sum over both is one run of 9 rather than three runs of 3. */
+    for (int l = 0; l + 1 < L->n;) {
+        bool same_kind = (l < L->nfree) == (l + 1 < L->nfree);
+        bool joined = same_kind;
+        for (int t = 0; t < L->nt && joined; t++)
+            joined = L->st[t][l] == L->st[t][l + 1] * L->ext[l + 1];
+        if (!joined) {
+            l++;
+            continue;
+        }
+        L->ext[l] *= L->ext[l + 1];
+        for (int t = 0; t < L->nt; t++)
+            L->st[t][l] = L->st[t][l + 1];
+        for (int m = l + 1; m + 1 < L->n; m++) {
+            L->ext[m] = L->ext[m + 1];
+            for (int t = 0; t < L->nt; t++)
+                L->st[t][m] = L->st[t][m + 1];
+        }
+        L->n--;
+        L->nfree -= l < L->nfree;
+    }
     if (L->n == L->nfree) {   /* nothing summed */
         /* The output's innermost loop; a second loop to tile with when an
          * input strides along it but is contiguous elsewhere. */
@@ -200,10 +223,10 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     const int64_t len = L->ext[L->pick];
     const bool short_run = len < UN_LANES;
-    if (ns == 0 && nf > 0 && len < 8) {
-        /* Rows of 1 to 7 with nothing else summed ("bi->b", "bij->bi"):
-         * the last free loop runs as a plain loop around a sum whose
-         * length the switch makes a constant. */
+    if (ns == 0 && nf > 0 && short_run) {
+        /* Short rows with nothing else summed ("bi->b", "bij->bi"): the
+         * last free loop runs as a plain loop around the sum, whose
+         * length the switch makes a constant from 1 to 7. */
         const int w = fr[--nf];
         const int64_t nw = L->ext[w], wi = L->st[0][w], wo = L->st[1][w];
         do {
@@ -221,7 +244,13 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
             UN_ROWS_CASE(1) UN_ROWS_CASE(2) UN_ROWS_CASE(3) UN_ROWS_CASE(4)
             UN_ROWS_CASE(5) UN_ROWS_CASE(6) UN_ROWS_CASE(7)
 #undef UN_ROWS_CASE
-            default: break;
+            default:
+                for (int64_t r = 0; r < nw; r++, x += wi, y += wo) {
+                    double acc = 0;
+                    acc += UN(sum_short)(x, len);
+                    *y = (T)acc + (T)0;
+                }
+                break;
             }
         } while (un_next(L, fr, nf, fc, f));
         return;
