@@ -374,13 +374,6 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     }
     if (j.calls == 0)
         return;
-    bool f32 = p->dtype == EIN_F32;
-    if (!tg && !any_sum && (s->kind == EIN_K_GEMM || s->kind == EIN_K_OUTER))
-        j.batch = f32 ? p->kt->gemm_batch_f32 != NULL : p->kt->gemm_batch_f64 != NULL;
-    else if (!any_sum && s->kind == EIN_K_GEMV)
-        j.batch = f32 ? p->kt->gemv_batch_f32 != NULL : p->kt->gemv_batch_f64 != NULL;
-    else if (!any_sum && s->kind == EIN_K_DOT)
-        j.batch = f32 ? p->kt->dot_batch_f32 != NULL : p->kt->dot_batch_f64 != NULL;
     if (j.no == 0) {           /* the common case: one kernel call */
         if (tg)
             run_tgemm(p, s, a, b, c, p->nthreads);
@@ -388,6 +381,13 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
             run_kernel(p, s, a, b, c, 0, p->nthreads);
         return;
     }
+    bool f32 = p->dtype == EIN_F32;
+    if (!tg && !any_sum && (s->kind == EIN_K_GEMM || s->kind == EIN_K_OUTER))
+        j.batch = f32 ? p->kt->gemm_batch_f32 != NULL : p->kt->gemm_batch_f64 != NULL;
+    else if (!any_sum && s->kind == EIN_K_GEMV)
+        j.batch = f32 ? p->kt->gemv_batch_f32 != NULL : p->kt->gemv_batch_f64 != NULL;
+    else if (!any_sum && s->kind == EIN_K_DOT)
+        j.batch = f32 ? p->kt->dot_batch_f32 != NULL : p->kt->dot_batch_f64 != NULL;
     double per_call = s->flops / (double)j.calls;
     bool mv = s->kind == EIN_K_GEMV || s->kind == EIN_K_DOT;
     double mt = mv ? EIN_BATCH_MT_FLOPS_MV : EIN_BATCH_MT_FLOPS;

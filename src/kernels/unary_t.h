@@ -225,6 +225,19 @@ static inline double UN(sum_short)(const T *a, int64_t n, int64_t sa)
            ((lane[1] + lane[5]) + (lane[3] + lane[7]));
 }
 
+/* nw short rows of n elements (stride sa), row r at x + r * wi, its sum
+ * stored + 0 at y + r * wo.  n is a constant where this is inlined. */
+static inline __attribute__((always_inline)) void
+UN(rows_short)(int64_t n, int64_t nw, const T *x, int64_t wi, int64_t sa, T *y,
+               int64_t wo)
+{
+    for (int64_t r = 0; r < nw; r++, x += wi, y += wo) {
+        double acc = 0;
+        acc += UN(sum_short)(x, n, sa);
+        *y = (T)acc + (T)0;   /* see UN_PLUS_ZERO */
+    }
+}
+
 /* rows: the summed loop `pick` reads the input with stride 1, or is
  * short (then any stride). */
 static void UN(rows)(const un_loops *L, const T *in, T *out)
@@ -245,23 +258,11 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
             T *y = out + f[1];
             switch (len) {
 #define UN_ROWS_CASE(N)                                                       \
-            case N:                                                           \
-                for (int64_t r = 0; r < nw; r++, x += wi, y += wo) {          \
-                    double acc = 0;                                           \
-                    acc += UN(sum_short)(x, N, sp);                           \
-                    *y = (T)acc + (T)0;                                       \
-                }                                                             \
-                break;
+            case N: UN(rows_short)(N, nw, x, wi, sp, y, wo); break;
             UN_ROWS_CASE(1) UN_ROWS_CASE(2) UN_ROWS_CASE(3) UN_ROWS_CASE(4)
             UN_ROWS_CASE(5) UN_ROWS_CASE(6) UN_ROWS_CASE(7)
 #undef UN_ROWS_CASE
-            default:
-                for (int64_t r = 0; r < nw; r++, x += wi, y += wo) {
-                    double acc = 0;
-                    acc += UN(sum_short)(x, len, sp);
-                    *y = (T)acc + (T)0;
-                }
-                break;
+            default: UN(rows_short)(len, nw, x, wi, sp, y, wo); break;
             }
         } while (un_next(L, fr, nf, fc, f));
         return;
