@@ -41,6 +41,7 @@
 #define UN_SHORT_RUN 16  /* copy and product runs shorter than this, */
 #define UN_BLOCK 64      /* in blocks of at most this many, go by table */
 #define UN_NARROW 8      /* column sums this narrow keep each sum in a register */
+#define UN_ROWS8_MIN 7   /* contiguous short rows this long go eight at a time */
 #define UN_MAXL  EIN_UN_MAXL
 
 /* A step's loops after normalisation: extent-1 loops dropped, free loops
@@ -238,6 +239,51 @@ UN(rows_short)(int64_t n, int64_t nw, const T *x, int64_t wi, int64_t sa, T *y,
     }
 }
 
+#if defined(__AVX512F__)
+#ifdef UN_F32
+#define UN_LOAD8(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+#define UN_MLOAD8(k, p) _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, p))
+#else
+#define UN_LOAD8(p) _mm512_loadu_pd(p)
+#define UN_MLOAD8(k, p) _mm512_maskz_loadu_pd(k, p)
+#endif
+/* rows_short for contiguous rows (sa = 1), eight rows at a time: a row's
+ * eight lanes are one zmm of doubles, lane l adding elements l, l + 8,
+ * ... in order, as sum_short's lanes do, and hsum8_f64 folds eight rows
+ * at once by sum_short's tree, ((0+4)+(2+6))+((1+5)+(3+7)).  The last,
+ * partial chunk is a masked load: its missing lanes add +0, which can
+ * only turn a -0 lane into +0, and the final 0 + sum makes either zero
+ * +0, so every row gets rows_short's bits.  The rows past the last eight
+ * go to rows_short. */
+static void UN(rows8)(int64_t n, int64_t nw, const T *x, int64_t wi, T *y, int64_t wo)
+{
+    const __mmask8 tail = (__mmask8)((1u << (n % 8)) - 1);
+    const int64_t full = n / 8 * 8;
+    int64_t r = 0;
+    for (; r + 8 <= nw; r += 8, x += 8 * wi, y += 8 * wo) {
+        __m512d v[8];
+        for (int q = 0; q < 8; q++) {
+            const T *p = x + q * wi;
+            __m512d a = _mm512_setzero_pd();
+            for (int64_t i = 0; i < full; i += 8)
+                a = _mm512_add_pd(a, UN_LOAD8(p + i));
+            if (tail)
+                a = _mm512_add_pd(a, UN_MLOAD8(tail, p + full));
+            v[q] = a;
+        }
+        _Alignas(64) double s[8];
+        _mm512_store_pd(s, _mm512_add_pd(_mm512_setzero_pd(),
+                                         hsum8_f64(v[0], v[1], v[2], v[3], v[4],
+                                                   v[5], v[6], v[7])));
+        for (int q = 0; q < 8; q++)
+            y[q * wo] = (T)s[q] + (T)0;   /* see UN_PLUS_ZERO */
+    }
+    UN(rows_short)(n, nw - r, x, wi, 1, y, wo);
+}
+#undef UN_LOAD8
+#undef UN_MLOAD8
+#endif
+
 /* rows: the summed loop `pick` reads the input with stride 1, or is
  * short (then any stride). */
 static void UN(rows)(const un_loops *L, const T *in, T *out)
@@ -256,6 +302,12 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
         do {
             const T *x = in + f[0];
             T *y = out + f[1];
+#if defined(__AVX512F__)
+            if (sp == 1 && len >= UN_ROWS8_MIN) {
+                UN(rows8)(len, nw, x, wi, y, wo);
+                continue;
+            }
+#endif
             switch (len) {
 #define UN_ROWS_CASE(N)                                                       \
             case N: UN(rows_short)(N, nw, x, wi, sp, y, wo); break;
