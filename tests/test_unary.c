@@ -632,3 +632,47 @@ Test(unary, short_rows_sum_in_eight_lanes)
             }
         }
 }
+
+/* Short rows under another summed loop ("aci->c", and "ijk->j" in the
+ * README): each output adds its rows' eight-lane sums to +0 in the
+ * order of a, to the bit, on every table; 101 outputs, so the AVX-512
+ * table's blocks of eight end with five done one at a time. */
+Test(unary, short_rows_under_a_summed_loop)
+{
+    ts_rng r = {90210};
+    enum { NA = 3, NC = 101, MAXLEN = 63 };
+    static double buf[NA * NC * MAXLEN], res[NC];
+    static const int64_t lens[] = {3, 7, 9, 30, 63};
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        const ein_ktable *kt = ein_ktable_named(tables[t]);
+        if (!kt)
+            continue;
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
+            for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
+                const int64_t n = lens[li];
+                const bool f32 = dt == EIN_F32;
+                const size_t es = f32 ? sizeof(float) : sizeof(double);
+                ts_fill_f64(buf, (size_t)(NA * NC * n), &r);
+                if (f32)
+                    for (int64_t e = 0; e < NA * NC * n; e++)
+                        ((float *)buf)[e] = (float)buf[e];
+                int64_t ext[3] = {NC, NA, n};
+                int64_t si[3] = {n, NC * n, 1}, so[3] = {1, 0, 0};
+                int handled = f32 ? kt->unary_f32(3, 1, ext, si, so, (float *)buf, (float *)res)
+                                  : kt->unary_f64(3, 1, ext, si, so, buf, res);
+                cr_assert(handled, "%s: aci->c with rows of %lld declined", tables[t],
+                          (long long)n);
+                for (int64_t c = 0; c < NC; c++) {
+                    double acc = 0;
+                    for (int64_t a = 0; a < NA; a++)
+                        acc += lane8_sum((char *)buf + (a * NC + c) * n * es, f32, n);
+                    double got = f32 ? (double)((float *)res)[c] : res[c];
+                    double want = f32 ? (double)((float)acc + 0.0f) : acc + 0.0;
+                    cr_assert(memcmp(&got, &want, sizeof got) == 0,
+                              "%s %s rows of %lld: output %lld is %.17g, want %.17g",
+                              tables[t], f32 ? "f32" : "f64", (long long)n, (long long)c,
+                              got, want);
+                }
+            }
+    }
+}

@@ -239,6 +239,21 @@ UN(rows_short)(int64_t n, int64_t nw, const T *x, int64_t wi, int64_t sa, T *y,
     }
 }
 
+/* One output of rows: its accumulator (+0) adds the sums of its rows,
+ * row by row in the summed loops' order; x is the output's first row. */
+static inline T UN(row_sum)(const un_loops *L, const int *sm, int ns, const T *x,
+                            int64_t len, int64_t sp)
+{
+    double acc = 0;
+    int64_t sc[UN_MAXL], s[3] = {0, 0, 0};
+    for (int q = 0; q < ns; q++)   /* not all UN_MAXL: this runs per row */
+        sc[q] = 0;
+    do
+        acc += len < UN_LANES ? UN(sum_short)(x + s[0], len, sp) : UN(sum_run)(x + s[0], len);
+    while (un_next(L, sm, ns, sc, s));
+    return (T)acc + (T)0;   /* see UN_PLUS_ZERO */
+}
+
 #if defined(__AVX512F__)
 #ifdef UN_F32
 #define UN_LOAD8(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
@@ -247,38 +262,59 @@ UN(rows_short)(int64_t n, int64_t nw, const T *x, int64_t wi, int64_t sa, T *y,
 #define UN_LOAD8(p) _mm512_loadu_pd(p)
 #define UN_MLOAD8(k, p) _mm512_maskz_loadu_pd(k, p)
 #endif
-/* rows_short for contiguous rows (sa = 1), eight rows at a time: a row's
- * eight lanes are one zmm of doubles, lane l adding elements l, l + 8,
- * ... in order, as sum_short's lanes do, and hsum8_f64 folds eight rows
- * at once by sum_short's tree, ((0+4)+(2+6))+((1+5)+(3+7)).  The last,
- * partial chunk is a masked load: its missing lanes add +0, which can
- * only turn a -0 lane into +0, and the final 0 + sum makes either zero
- * +0, so every row gets rows_short's bits.  The rows past the last eight
- * go to rows_short. */
-static void UN(rows8)(int64_t n, int64_t nw, const T *x, int64_t wi, T *y, int64_t wo)
+/* sum_short of eight contiguous rows (sa = 1) of n elements, row q at
+ * x + q * wi, at once: a row's eight lanes are one zmm of doubles, lane
+ * l adding elements l, l + 8, ... in order, as sum_short's lanes do, and
+ * hsum8_f64 folds the eight rows by sum_short's tree,
+ * ((0+4)+(2+6))+((1+5)+(3+7)).  The last, partial chunk is a masked
+ * load: its missing lanes add +0, which can only turn a -0 lane into +0,
+ * and a row's sum is always added to a +0 accumulator, which makes
+ * either zero +0; so each row gets sum_short's bits. */
+static inline __m512d UN(sum8_short)(int64_t n, const T *x, int64_t wi)
 {
     const __mmask8 tail = (__mmask8)((1u << (n % 8)) - 1);
     const int64_t full = n / 8 * 8;
-    int64_t r = 0;
-    for (; r + 8 <= nw; r += 8, x += 8 * wi, y += 8 * wo) {
-        __m512d v[8];
-        for (int q = 0; q < 8; q++) {
-            const T *p = x + q * wi;
-            __m512d a = _mm512_setzero_pd();
-            for (int64_t i = 0; i < full; i += 8)
-                a = _mm512_add_pd(a, UN_LOAD8(p + i));
-            if (tail)
-                a = _mm512_add_pd(a, UN_MLOAD8(tail, p + full));
-            v[q] = a;
-        }
-        _Alignas(64) double s[8];
-        _mm512_store_pd(s, _mm512_add_pd(_mm512_setzero_pd(),
-                                         hsum8_f64(v[0], v[1], v[2], v[3], v[4],
-                                                   v[5], v[6], v[7])));
-        for (int q = 0; q < 8; q++)
-            y[q * wo] = (T)s[q] + (T)0;   /* see UN_PLUS_ZERO */
+    __m512d v[8];
+    for (int q = 0; q < 8; q++) {
+        const T *p = x + q * wi;
+        __m512d a = _mm512_setzero_pd();
+        for (int64_t i = 0; i < full; i += 8)
+            a = _mm512_add_pd(a, UN_LOAD8(p + i));
+        if (tail)
+            a = _mm512_add_pd(a, UN_MLOAD8(tail, p + full));
+        v[q] = a;
     }
-    UN(rows_short)(n, nw - r, x, wi, 1, y, wo);
+    return hsum8_f64(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+}
+
+/* rows for short contiguous rows, eight outputs of the free loop w at a
+ * time: each output's accumulator (+0) adds its rows' sum8_short in the
+ * summed loops' order, as UN(rows) adds sum_short's.  The outputs past
+ * the last eight go to UN(row_sum). */
+static void UN(rows8)(const un_loops *L, int w, const int *fr, int nf,
+                      const int *sm, int ns, const T *in, T *out)
+{
+    const int64_t len = L->ext[L->pick], nw = L->ext[w];
+    const int64_t wi = L->st[0][w], wo = L->st[1][w];
+    int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
+    do {
+        int64_t r = 0;
+        for (; r + 8 <= nw; r += 8) {
+            __m512d acc = _mm512_setzero_pd();
+            int64_t sc[UN_MAXL], s[3] = {f[0] + r * wi, 0, 0};
+            for (int q = 0; q < ns; q++)
+                sc[q] = 0;
+            do
+                acc = _mm512_add_pd(acc, UN(sum8_short)(len, in + s[0], wi));
+            while (un_next(L, sm, ns, sc, s));
+            _Alignas(64) double a[8];
+            _mm512_store_pd(a, acc);
+            for (int q = 0; q < 8; q++)
+                out[f[1] + (r + q) * wo] = (T)a[q] + (T)0;   /* see UN_PLUS_ZERO */
+        }
+        for (; r < nw; r++)
+            out[f[1] + r * wo] = UN(row_sum)(L, sm, ns, in + f[0] + r * wi, len, 1);
+    } while (un_next(L, fr, nf, fc, f));
 }
 #undef UN_LOAD8
 #undef UN_MLOAD8
@@ -293,6 +329,13 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     const int64_t len = L->ext[L->pick], sp = L->st[0][L->pick];
     const bool short_run = len < UN_LANES;   /* always, where sp != 1 */
+#if defined(__AVX512F__)
+    if (nf > 0 && sp == 1 && short_run && len >= UN_ROWS8_MIN) {
+        const int w = fr[--nf];
+        UN(rows8)(L, w, fr, nf, sm, ns, in, out);
+        return;
+    }
+#endif
     if (ns == 0 && nf > 0 && short_run) {
         /* Short rows with nothing else summed ("bi->b", "bij->bi"): the
          * last free loop runs as a plain loop around the sum, whose
@@ -302,12 +345,6 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
         do {
             const T *x = in + f[0];
             T *y = out + f[1];
-#if defined(__AVX512F__)
-            if (sp == 1 && len >= UN_ROWS8_MIN) {
-                UN(rows8)(len, nw, x, wi, y, wo);
-                continue;
-            }
-#endif
             switch (len) {
 #define UN_ROWS_CASE(N)                                                       \
             case N: UN(rows_short)(N, nw, x, wi, sp, y, wo); break;
@@ -319,16 +356,9 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
         } while (un_next(L, fr, nf, fc, f));
         return;
     }
-    do {
-        double acc = 0;
-        int64_t sc[UN_MAXL], s[3] = {f[0], 0, 0};
-        for (int q = 0; q < ns; q++)   /* not all UN_MAXL: this runs per row */
-            sc[q] = 0;
-        do
-            acc += short_run ? UN(sum_short)(in + s[0], len, sp) : UN(sum_run)(in + s[0], len);
-        while (un_next(L, sm, ns, sc, s));
-        out[f[1]] = (T)acc + (T)0;   /* see UN_PLUS_ZERO */
-    } while (un_next(L, fr, nf, fc, f));
+    do
+        out[f[1]] = UN(row_sum)(L, sm, ns, in + f[0], len, sp);
+    while (un_next(L, fr, nf, fc, f));
 }
 
 #if defined(__AVX512F__) && defined(UN_F32)
