@@ -168,6 +168,34 @@ int ein_pool_run(int nthreads, ein_task_fn *fn, void *ctx);
  * for the thread's next call; NULL if it cannot be had. */
 void *ein_scratch(size_t bytes);
 
+/* A dot whose operands stride, for every table: sixteen or more
+ * elements go into eight partial sums, element i into sum i % 8, folded
+ * ((0+4)+(2+6))+((1+5)+(3+7)); shorter dots are one chain.  MADD(a, b, s)
+ * is s + a b as the table computes it (fused where it has FMA).  The sum
+ * ends + 0: a -0 sum is +0, as numpy's sum from 0.  One chain waits on
+ * the adder's latency for every element: ij,ji-> 300 x 300 f32, one
+ * thread, 75 -> 30 us (numpy.einsum 44 us). */
+#define EIN_DEFINE_DOT_STRIDED(NAME, T, MADD)                                 \
+    static T NAME(int64_t n, const T *x, int64_t incx, const T *y,            \
+                  int64_t incy)                                               \
+    {                                                                         \
+        if (n < 16) {                                                         \
+            T s = 0;                                                          \
+            for (int64_t i = 0; i < n; i++)                                   \
+                s = MADD(x[i * incx], y[i * incy], s);                        \
+            return s + (T)0;                                                  \
+        }                                                                     \
+        T l[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                    \
+        int64_t i = 0;                                                        \
+        for (; i + 8 <= n; i += 8, x += 8 * incx, y += 8 * incy)              \
+            for (int q = 0; q < 8; q++)                                       \
+                l[q] = MADD(x[q * incx], y[q * incy], l[q]);                  \
+        for (int q = 0; i < n; i++, q++)                                      \
+            l[q] = MADD(x[q * incx], y[q * incy], l[q]);                      \
+        return (((l[0] + l[4]) + (l[2] + l[6])) +                             \
+                ((l[1] + l[5]) + (l[3] + l[7]))) + (T)0;                      \
+    }
+
 /* The tables, defined by their ISA files. */
 extern const ein_ktable ein_ktable_generic_tab;
 extern const ein_ktable ein_ktable_avx2_tab;

@@ -337,9 +337,14 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
 
 /* ---- dots --------------------------------------------------------------- */
 
+EIN_DEFINE_DOT_STRIDED(dot_strided_f32, float, __builtin_fmaf)
+EIN_DEFINE_DOT_STRIDED(dot_strided_f64, double, __builtin_fma)
+
 static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
                      int64_t incy)
 {
+    if (incx != 1 || incy != 1)
+        return dot_strided_f32(n, x, incx, y, incy);
     float s = 0;
     int64_t i = 0;
     if (incx == 1 && incy == 1) {
@@ -364,6 +369,8 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
 static double dot_f64(int64_t n, const double *x, int64_t incx,
                       const double *y, int64_t incy)
 {
+    if (incx != 1 || incy != 1)
+        return dot_strided_f64(n, x, incx, y, incy);
     double s = 0;
     int64_t i = 0;
     if (incx == 1 && incy == 1) {

@@ -788,15 +788,14 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
  * accumulators; one xmm and two adds give the same lane sums in the same
  * order ((0 + 2) + (1 + 3)); a prebuilt 4-element f32 dot: 16.2 -> 14.6
  * ns (alternating runs). */
+EIN_DEFINE_DOT_STRIDED(dot_strided_f32, float, __builtin_fmaf)
+EIN_DEFINE_DOT_STRIDED(dot_strided_f64, double, __builtin_fma)
+
 static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
                      int64_t incy)
 {
-    if (incx != 1 || incy != 1) {
-        float s = 0;
-        for (int64_t i = 0; i < n; i++)
-            s = __builtin_fmaf(x[i * incx], y[i * incy], s);
-        return s + 0.0f;
-    }
+    if (incx != 1 || incy != 1)
+        return dot_strided_f32(n, x, incx, y, incy);
     if (n <= 4) {   /* tiny: one xmm, a short reduction (see TINY_DOT) */
         __mmask8 mk = (__mmask8)((1u << n) - 1);
         __m128 p = _mm_fmadd_ps(_mm_maskz_loadu_ps(mk, x), _mm_maskz_loadu_ps(mk, y),
@@ -824,12 +823,8 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
 static double dot_f64(int64_t n, const double *x, int64_t incx,
                       const double *y, int64_t incy)
 {
-    if (incx != 1 || incy != 1) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++)
-            s = __builtin_fma(x[i * incx], y[i * incy], s);
-        return s + 0.0;
-    }
+    if (incx != 1 || incy != 1)
+        return dot_strided_f64(n, x, incx, y, incy);
     if (n <= 2) {   /* tiny: one xmm (see TINY_DOT) */
         __mmask8 mk = (__mmask8)((1u << n) - 1);
         __m128d p = _mm_fmadd_pd(_mm_maskz_loadu_pd(mk, x), _mm_maskz_loadu_pd(mk, y),

@@ -11,6 +11,8 @@
 #define GEN_NR_F64 4
 /* Independent partial sums per row in dots, so additions pipeline. */
 #define GEN_LANES 8
+/* s + a b, rounded twice: baseline x86-64 has no FMA. */
+#define GEN_MADD(a, b, s) ((s) + (a) * (b))
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -85,15 +87,14 @@ static void F(gemv_cols)(int64_t m, int64_t n, const T *A, int64_t csa,      \
     }                                                                         \
 }                                                                             \
                                                                               \
+EIN_DEFINE_DOT_STRIDED(F(dot_strided), T, GEN_MADD)                            \
+                                                                              \
 static T F(dot)(int64_t n, const T *x, int64_t incx, const T *y,             \
                 int64_t incy)                                                 \
 {                                                                             \
     if (incx == 1 && incy == 1)                                               \
         return F(dot_unit)(n, x, y);                                          \
-    T s = 0;                                                                  \
-    for (int64_t i = 0; i < n; i++)                                           \
-        s += x[i * incx] * y[i * incy];                                       \
-    return s;                                                                 \
+    return F(dot_strided)(n, x, incx, y, incy);                               \
 }
 
 #define T float
