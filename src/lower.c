@@ -73,18 +73,30 @@ static int pick(const ein_loop *loops, const int *role, int n, int want)
 /* A dot under batch loops whose sum strides while some batch loop is
  * contiguous in both inputs and the output ("ij,ij->j"): one strided dot
  * per output element would read a column at a time, so the product
- * kernel sums whole rows into a block of outputs instead. */
+ * kernel sums whole rows into a block of outputs instead.  So too a
+ * short strided dot under batch loops, one of them contiguous in the
+ * output ("bij,bji->b", "bij,bij->bj" on 3 x 3 blocks): a call per dot
+ * of three costs more than the dot. */
+#define EIN_SHORT_DOT 16
 static bool strided_dot(const ein_step *s, const int *role, int ik)
 {
     const ein_loop *K = &s->loops[ik];
     if (llabs(K->stride[0]) == 1 && llabs(K->stride[1]) == 1)
         return false;
-    for (int i = 0; i < s->nloops; i++)
-        if (role[i] == R_BATCH && s->loops[i].extent >= 16 &&
-            llabs(s->loops[i].stride[0]) == 1 && llabs(s->loops[i].stride[1]) == 1 &&
-            llabs(s->loops[i].stride[2]) == 1)
+    int64_t calls = 1;
+    bool out_unit = false;
+    for (int i = 0; i < s->nloops; i++) {
+        const ein_loop *L = &s->loops[i];
+        if (role[i] != R_BATCH)
+            continue;
+        calls *= L->extent;
+        if (llabs(L->stride[2]) != 1)
+            continue;
+        out_unit = true;
+        if (L->extent >= 16 && llabs(L->stride[0]) == 1 && llabs(L->stride[1]) == 1)
             return true;
-    return false;
+    }
+    return out_unit && K->extent < EIN_SHORT_DOT && calls >= EIN_SHORT_DOT;
 }
 
 /* The loops of one role as a tensor-GEMM group, outermost first by the

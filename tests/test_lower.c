@@ -170,6 +170,28 @@ Test(lower, dot_outer_and_zero)
     free(t);
 }
 
+/* Dots of a few strided elements, one per output element of a batch
+ * ("bij,bji->b" on 3 x 3 blocks), run as product loops, not as a dot
+ * call each; a contiguous short dot, or too few of them, stays a dot. */
+Test(lower, short_strided_dots_in_a_batch_are_product_loops)
+{
+    char *t = explain("bij,bji->b", 2, SHAPES("100,3,3", "100,3,3"));
+    expect_has(t, "LOOPS  out = op0 * op1");
+    free(t);
+    t = explain("bij,bij->bj", 2, SHAPES("100,3,3", "100,3,3"));
+    expect_has(t, "LOOPS  out = op0 * op1");
+    free(t);
+    t = explain("bij,bij->bj", 2, SHAPES("100,20,3", "100,20,3"));
+    expect_has(t, "DOT  out = op0 * op1");   /* dots of 20 */
+    free(t);
+    t = explain("bij,bji->b", 2, SHAPES("5,3,3", "5,3,3"));
+    expect_has(t, "DOT  out = op0 * op1");   /* 5 dots */
+    free(t);
+    t = explain("bi,bi->b", 2, SHAPES("100,3", "100,3"));
+    expect_has(t, "DOT  out = op0 * op1");   /* contiguous */
+    free(t);
+}
+
 Test(lower, sums_over_one_operand_stay_in_the_loop_nest)
 {
     /* j is summed but only op0 carries it and there is one operand. */
