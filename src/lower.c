@@ -73,7 +73,9 @@ static int pick(const ein_loop *loops, const int *role, int n, int want)
 /* A dot under batch loops whose sum strides while some batch loop is
  * contiguous in both inputs and the output ("ij,ij->j"): one strided dot
  * per output element would read a column at a time, so the product
- * kernel sums whole rows into a block of outputs instead.  So too a
+ * kernel sums whole rows into a block of outputs instead, when that
+ * block is 16 wide or the sum 64 long (bn,bn->n 100000 x 8 f32, one
+ * thread: 1.86 -> 0.24 ms; at 20 x 4 the dots stay faster).  So too a
  * short strided dot under batch loops, one of them contiguous in the
  * output ("bij,bji->b", "bij,bij->bj" on 3 x 3 blocks): a call per dot
  * of three costs more than the dot. */
@@ -93,7 +95,8 @@ static bool strided_dot(const ein_step *s, const int *role, int ik)
         if (llabs(L->stride[2]) != 1)
             continue;
         out_unit = true;
-        if (L->extent >= 16 && llabs(L->stride[0]) == 1 && llabs(L->stride[1]) == 1)
+        if ((L->extent >= 16 || K->extent >= 64) && llabs(L->stride[0]) == 1 &&
+            llabs(L->stride[1]) == 1)
             return true;
     }
     return out_unit && K->extent < EIN_SHORT_DOT && calls >= EIN_SHORT_DOT;

@@ -172,7 +172,8 @@ Test(lower, dot_outer_and_zero)
 
 /* Dots of a few strided elements, one per output element of a batch
  * ("bij,bji->b" on 3 x 3 blocks), run as product loops, not as a dot
- * call each; a contiguous short dot, or too few of them, stays a dot. */
+ * call each; a contiguous short dot, or too few of them, stays a dot.
+ * So do long strided dots whose batch loop is contiguous everywhere. */
 Test(lower, short_strided_dots_in_a_batch_are_product_loops)
 {
     char *t = explain("bij,bji->b", 2, SHAPES("100,3,3", "100,3,3"));
@@ -189,6 +190,13 @@ Test(lower, short_strided_dots_in_a_batch_are_product_loops)
     free(t);
     t = explain("bi,bi->b", 2, SHAPES("100,3", "100,3"));
     expect_has(t, "DOT  out = op0 * op1");   /* contiguous */
+    free(t);
+    /* Long strided dots side by side: rows summed into the outputs. */
+    t = explain("bn,bn->n", 2, SHAPES("1000,8", "1000,8"));
+    expect_has(t, "LOOPS  out = op0 * op1");
+    free(t);
+    t = explain("bn,bn->n", 2, SHAPES("20,4", "20,4"));
+    expect_has(t, "DOT  out = op0 * op1");
     free(t);
 }
 
