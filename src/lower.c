@@ -102,6 +102,33 @@ static bool strided_dot(const ein_step *s, const int *role, int ik)
     return out_unit && K->extent < EIN_SHORT_DOT && calls >= EIN_SHORT_DOT;
 }
 
+/* An outer product or a GEMV that strides where some loop outside it is
+ * contiguous ("ij,kj->ikj": i x k outer products, one per j, each
+ * writing with strides 10000 and 100; "ijk,j->ik": GEMVs over a matrix
+ * with strides 2400 and 8, one per k): the product loops walk the
+ * contiguous loop innermost instead.  For an outer product, a loop
+ * contiguous in the output while neither of the kernel's is; for a GEMV,
+ * one contiguous in the output and the matrix while the matrix strides
+ * both ways.  f32, one thread: ij,kj->ikj 100^2 1.63 -> 0.19 ms,
+ * ijk,j->ik 300 x 300 x 8 0.76 -> 0.29 ms. */
+static bool strided_vector_kernel(const ein_step *s, int im, int in, int ik)
+{
+    if ((im >= 0) + (in >= 0) + (ik >= 0) != 2)
+        return false;
+    const int mat = im >= 0 ? 0 : 1;         /* the GEMV's matrix operand */
+    for (int i = 0; i < s->nloops; i++) {
+        const ein_loop *L = &s->loops[i];
+        if (i == im || i == in || i == ik || llabs(L->stride[2]) != 1)
+            continue;
+        if (ik < 0)   /* outer product */
+            return llabs(s->loops[im].stride[2]) != 1 && llabs(s->loops[in].stride[2]) != 1;
+        const int iv = im >= 0 ? im : in;     /* the matrix's free loop */
+        return llabs(L->stride[mat]) == 1 && llabs(s->loops[iv].stride[mat]) != 1 &&
+               llabs(s->loops[ik].stride[mat]) != 1;
+    }
+    return false;
+}
+
 /* The loops of one role as a tensor-GEMM group, outermost first by the
  * stride of the tensor `by` (so the innermost index walks the smallest
  * stride), with strides for tensors t0 and t1 of the step. */
@@ -152,6 +179,8 @@ static void choose_dense(ein_step *s)
     if (in >= 0 && im < 0 && ik < 0)
         return;
     if (im < 0 && in < 0 && ik >= 0 && strided_dot(s, role, ik))
+        return;
+    if (strided_vector_kernel(s, im, in, ik))
         return;
 
     /* Everything but the kernel's loops runs outside: batch loops first,

@@ -200,6 +200,25 @@ Test(lower, short_strided_dots_in_a_batch_are_product_loops)
     free(t);
 }
 
+/* An outer product or a GEMV whose operands stride where a loop outside
+ * it is contiguous runs as product loops with that loop innermost; with
+ * the kernel's own loops contiguous it stays the kernel. */
+Test(lower, strided_outer_and_gemv_under_a_contiguous_loop_are_product_loops)
+{
+    char *t = explain("ij,kj->ikj", 2, SHAPES("10,10", "10,10"));
+    expect_has(t, "LOOPS  out = op0 * op1");
+    free(t);
+    t = explain("ijk,j->ik", 2, SHAPES("30,30,8", "30"));
+    expect_has(t, "LOOPS  out = op0 * op1");
+    free(t);
+    t = explain("ij,kj->ijk", 2, SHAPES("10,10", "10,10"));
+    expect_has(t, "OUTER  out = op0 * op1");
+    free(t);
+    t = explain("ijk,k->ij", 2, SHAPES("30,30,8", "8"));
+    expect_has(t, "GEMV  out = op0 * op1");
+    free(t);
+}
+
 Test(lower, sums_over_one_operand_stay_in_the_loop_nest)
 {
     /* j is summed but only op0 carries it and there is one operand. */
