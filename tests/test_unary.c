@@ -15,7 +15,7 @@
 static const char *const tables[] = {"generic", "avx2", "avx512"};
 
 #define MAXN 4
-#define BUF  (1 << 16)
+#define BUF  (1 << 17)
 
 typedef struct ucase {
     int     n, nfree;
@@ -215,6 +215,10 @@ Test(unary, named_shapes_are_handled)
         {1, 0, {9000}, {-1}, {0}, 8999, 0},
         /* ijk->kji */
         {3, 3, {20, 30, 40}, {1, 20, 600}, {1200, 40, 1}, 0, 0},
+        /* ijk->kj: columns contiguous in the input only, in one block
+         * and in two; sums of 64 or more (shorter ones are rows) */
+        {3, 2, {16, 20, 100}, {1, 16, 320}, {20, 1, 0}, 0, 0},
+        {3, 2, {600, 2, 64}, {1, 600, 1200}, {2, 1, 0}, 0, 0},
     };
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         const ein_ktable *kt = ein_ktable_named(tables[t]);

@@ -18,7 +18,8 @@
  *            short summed loop strides ("bii->b");
  *   columns  one operand, a free loop contiguous in input and output while
  *            the sums stride ("ij->j"): a block of UN_SEG double sums takes
- *            one input row segment after another;
+ *            one input row segment after another; or contiguous in the
+ *            input only ("ijk->kj"), each sum then stored strided;
  *   product  two operands, no sum: out = a * b along the output's
  *            contiguous loop, tiled like copy when an operand is
  *            transposed ("ij,ji->ij");
@@ -143,6 +144,14 @@ static int un_prepare(un_loops *L, int nin, int nloops, int nfree,
             L->pick = l;
             return L->kind = nin == 1 ? EIN_GK_COLUMNS : EIN_GK_PRODUCT_COLUMNS;
         }
+    /* Columns that are contiguous in the input only ("ijk->kj"): the
+     * sums still take whole input rows; each is stored once, strided. */
+    if (nin == 1)
+        for (int l = 0; l < L->nfree; l++)
+            if (L->st[0][l] == 1) {
+                L->pick = l;
+                return L->kind = EIN_GK_COLUMNS;
+            }
     /* A short strided sum ("bii->b", a trace per matrix): rows whose
      * elements stride, summed as short rows are. */
     if (nin == 1)
@@ -430,8 +439,9 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
     un_split(L, L->pick, -1, fr, &nf, sm, &ns);
     const int o = L->nt - 1;
     const int64_t xa = L->st[0][L->pick], xb = o == 2 ? L->st[1][L->pick] : 0;
+    const int64_t yo = L->st[o][L->pick];   /* 1 but where only the input is */
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
-    if (nf > 0 && ns == 1 && L->ext[L->pick] <= UN_NARROW) {
+    if (nf > 0 && ns == 1 && L->ext[L->pick] <= UN_NARROW && yo == 1) {
         /* Narrow columns under one sum ("bij->bj" on 3 x 3 blocks): at
          * most UN_NARROW sums, each adding row after row as below, and
          * the last free loop a plain loop; the blocks of UN_SEG sums
@@ -524,9 +534,13 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
                     }
                 }
             } while (un_next(L, sm, ns - 1, sc, s));
-            T *y = out + f[o] + j0;
-            for (int64_t j = 0; j < w; j++)
-                y[j] = (T)acc[j] + (T)0;   /* see UN_PLUS_ZERO */
+            T *y = out + f[o] + j0 * yo;   /* see UN_PLUS_ZERO: + 0 */
+            if (yo == 1)
+                for (int64_t j = 0; j < w; j++)
+                    y[j] = (T)acc[j] + (T)0;
+            else
+                for (int64_t j = 0; j < w; j++)
+                    y[j * yo] = (T)acc[j] + (T)0;
         }
     } while (un_next(L, fr, nf, fc, f));
 }
