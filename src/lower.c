@@ -330,6 +330,29 @@ static int temp_order(const ein_bound *b, const ein_pathstep *path, int npath,
     lset ck = j < npath ? path[j].keep : ps->keep;
     bool consumer_last = j == npath - 1;
     int n = 0;
+    /* When the partner carries every label the consumer keeps from this
+     * intermediate (no m or n loop on its side: "ij,ij,ij->j" as
+     * (op0 * op2) . op1), lay it out as the partner is laid out: the
+     * consumer then walks both alike, and the producer of an elementwise
+     * product writes in its inputs' order.  Batch first, sums innermost
+     * made both a transposing product and a strided dot of it. */
+    bool aligned = partner >= 0;
+    for (int l = 0; l < b->nlabels && aligned; l++)
+        if (ein_ls_has(ps->keep, l) && ein_ls_has(ck, l) && !info[partner].has[l])
+            aligned = false;
+    if (aligned) {
+        for (int l = 0; l < b->nlabels; l++)
+            if (ein_ls_has(ps->keep, l))
+                order[n++] = l;
+        const int64_t *by = info[partner].stride;
+        for (int x = 1; x < n; x++)
+            for (int y = x; y > 0 && llabs(by[order[y]]) > llabs(by[order[y - 1]]); y--) {
+                int t = order[y];
+                order[y] = order[y - 1];
+                order[y - 1] = t;
+            }
+        return n;
+    }
     for (int grp = 0; grp < 3; grp++) {
         int start = n;
         for (int l = 0; l < b->nlabels; l++) {

@@ -288,6 +288,19 @@ Test(lower, path_section_for_three_or_more_operands)
     free(t);
 }
 
+/* An intermediate whose consumer keeps only labels its partner also
+ * carries is laid out as the partner is: "ij,ij,ij->j" multiplies
+ * elementwise in one fused loop, then sums columns of two alike matrices,
+ * instead of writing a transposed temporary and taking strided dots. */
+Test(lower, intermediate_laid_out_as_its_partner)
+{
+    char *t = explain("ij,ij,ij->j", 3, SHAPES("30,40", "30,40", "30,40"));
+    expect_has(t, "|   |-- 0: ij,ij->ij");
+    expect_has(t, "LOOPS  t0 = op0 * op2\n|   |-- loops   ij=1200 ");
+    expect_has(t, "LOOPS  out = t0 * op1");
+    free(t);
+}
+
 /* Limits: a step whose loops multiply past int64 is refused while
  * planning, and the message names the step's loops and their extents:
  * every view and the result (2^58 elements) are countable, but the GEMM
