@@ -567,6 +567,98 @@ static void run_generic(const ein_plan *p, const ein_step *s,
     ein_pool_run(nt, generic_task, &j);
 }
 
+/* A tiled chain (ein_step.chain): thread t runs every step of the chain
+ * over tiles of rows it claims, keeping its tiles of the intermediates
+ * at tile_rows + 1 rows times t into their blocks (the planner checked
+ * that those do not overlap).  Each output element is computed by the same kernel
+ * from the same inputs as without tiles, so the bits are the same, and
+ * the same for any thread count. */
+typedef struct chain_job {
+    const ein_plan  *p;
+    int              first, n;
+    const void     **base;
+    int64_t          ntiles;
+    atomic_llong     next;
+} chain_job;
+
+/* Bytes into intermediate `slot` where thread t keeps its tile. */
+static size_t tile_offset(const ein_plan *p, int t, int slot)
+{
+    const ein_step *head = NULL;
+    for (int k = 0; k < p->nsteps && !head; k++)
+        if (p->steps[k].out == slot)
+            head = &p->steps[k];
+    int64_t row = p->slots[slot].size / head->tile_ext;
+    return (size_t)t * (size_t)((head->tile_rows + 1) * row) * ein_dtype_size(p->dtype);
+}
+
+static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
+{
+    const ein_plan *p = j->p;
+    const size_t es = ein_dtype_size(p->dtype);
+    for (int k = j->first; k < j->first + j->n; k++) {
+        const ein_step *s = &p->steps[k];
+        const bool last = k == j->first + j->n - 1;
+        int64_t ext[EIN_MAX_LABELS], st[EIN_MAX_LABELS * EIN_STEP_MAXT];
+        step_loops(s, ext, st);
+        const ein_loop *L = &s->loops[s->tile_loop];
+        ext[s->tile_loop] = (hi - lo) * s->tile_unit;
+        const int64_t first_el = lo * s->tile_unit;
+        const void *in[2] = {NULL, NULL};
+        for (int q = 0; q < s->nin; q++) {
+            const char *x = j->base[s->in[q]];
+            if (k > j->first && s->in[q] == p->steps[k - 1].out)   /* a tile */
+                in[q] = x + tile_offset(p, t, s->in[q]);
+            else
+                in[q] = x + first_el * L->stride[q] * (int64_t)es;
+        }
+        char *o = (char *)j->base[s->out];
+        if (!last)
+            o += tile_offset(p, t, s->out);
+        else
+            o += first_el * L->stride[s->nin] * (int64_t)es;
+        if (!generic_kernel(p, s, ext, st, in, o))
+            ein_loopnest(p->dtype, s->nin, in, o, s->nloops, s->nfree, ext, st);
+    }
+}
+
+static void chain_task(void *ctx, int t, int nt)
+{
+    chain_job *j = ctx;
+    (void)nt;
+    const ein_step *head = &j->p->steps[j->first];
+    for (;;) {
+        int64_t k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->ntiles)
+            return;
+        int64_t lo = k * head->tile_rows, hi = lo + head->tile_rows;
+        if (hi > head->tile_ext || head->tile_ext - hi < 2)   /* no 1-row tile */
+            hi = head->tile_ext;
+        chain_tile(j, t, lo, hi);
+    }
+}
+
+static void run_chain(const ein_plan *p, int first, const void **base)
+{
+    const ein_step *head = &p->steps[first];
+    chain_job j = {.p = p, .first = first, .n = head->chain, .base = base};
+    /* The last tile takes a remainder under two rows (see chain_task). */
+    j.ntiles = head->tile_ext / head->tile_rows;
+    if (head->tile_ext % head->tile_rows >= 2)
+        j.ntiles++;
+    atomic_init(&j.next, 0);
+    double bytes = 0;
+    for (int k = first; k < first + head->chain; k++)
+        bytes += p->steps[k].bytes;
+    int nt = p->nthreads > 1 && bytes >= EIN_GENERIC_MT_BYTES ? head->tile_threads : 1;
+    if (nt > j.ntiles)
+        nt = (int)j.ntiles;
+    if (nt > 1)
+        ein_pool_run(nt, chain_task, &j);
+    else
+        chain_task(&j, 0, 1);
+}
+
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
 {
     /* ein_execute made a direct plan's call itself unless the output
@@ -616,6 +708,12 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
     for (int i = 0; i < p->nsteps; i++) {
         const ein_step *s = &p->steps[i];
         void *o = (void *)base[s->out];
+        if (s->chained)
+            continue;          /* ran with its chain's first step */
+        if (s->chain) {
+            run_chain(p, i, base);
+            continue;
+        }
         switch (s->kind) {
         case EIN_K_ZERO:
             fill_zero(o, p->dtype, p->out_ndim, p->out_shape, p->out_stride);

@@ -164,6 +164,14 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
             break;
         }
     }
+    if (st->chain > 2)
+        put(s, "%s|-- tiled   with steps %d-%d, %lld rows of %s a tile\n", stem, i + 1,
+            i + st->chain - 1, (long long)st->tile_rows, st->tile_label);
+    else if (st->chain)
+        put(s, "%s|-- tiled   with step %d, %lld rows of %s a tile\n", stem, i + 1,
+            (long long)st->tile_rows, st->tile_label);
+    else if (st->chained)
+        put(s, "%s|-- tiled   with step %d, its input a tile at a time\n", stem, i - 1);
     put(s, "%s`-- cost    %.0f flops, %.0f bytes\n", stem, st->flops, st->bytes);
 }
 

@@ -186,6 +186,21 @@ typedef struct ein_step {
      * the output). */
     char     pexpr[192];
     double   pflops, psize;
+    /* A tiled chain (lower.c plans it, exec.c runs it): loop steps each
+     * of whose results only the next one reads, run together a tile of
+     * rows of a label free in all of them at a time, so each result
+     * stays in cache as a tile instead of going to memory whole.  The
+     * chain's first step holds its length (0: not a chain's first) and
+     * the rows: tile_rows a tile of tile_ext; every step of it has
+     * tile_loop, the loop that walks the label (fused loops: tile_unit
+     * of its elements a row), and `chained` on all but the first.  Thread
+ * t keeps its tiles of the intermediates at tile_rows + 1 rows times t
+ * into their blocks (the last tile of a chain may have one more row). */
+    int      chain, tile_threads;   /* at most this many threads */
+    bool     chained;
+    int      tile_loop;
+    int64_t  tile_unit, tile_rows, tile_ext;
+    char     tile_label[24];
 } ein_step;
 
 typedef struct ein_slot {

@@ -465,6 +465,127 @@ static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
     return top;
 }
 
+/* ---- tiled chains --------------------------------------------------- */
+
+/* Elements of each intermediate a tile aims at: the tiles of a chain's
+ * results stay in L2 while the chain runs over them. */
+#define EIN_TILE_ELEMS 32768
+
+/* Whether loop name `nm` walks label `lab` outermost: it is the label
+ * or a fusion that starts with it ("i" in "ij", not "...1" in "...12"). */
+static bool walks_label(const char *nm, const char *lab)
+{
+    size_t n = strlen(lab);
+    return strncmp(nm, lab, n) == 0 && !(nm[n] >= '0' && nm[n] <= '9');
+}
+
+/* Step j's result is a temporary that step j + 1 alone reads, and both
+ * are loop steps. */
+static bool links(const ein_plan *p, int j)
+{
+    const ein_step *s = &p->steps[j], *t = &p->steps[j + 1];
+    int os = s->out;
+    if (s->kind != EIN_K_GENERIC || t->kind != EIN_K_GENERIC || os < p->nops ||
+        os >= EIN_OUT_SLOT(p) || !p->slots[os].in_workspace)
+        return false;
+    if (t->in[0] != os && !(t->nin == 2 && t->in[1] == os))
+        return false;
+    for (int k = 0; k < p->nsteps; k++)
+        if (k != j + 1 && (p->steps[k].in[0] == os ||
+                           (p->steps[k].nin == 2 && p->steps[k].in[1] == os)))
+            return false;
+    return true;
+}
+
+/* Tile steps first..last along label l if every one of them has it free,
+ * outermost in each temporary; the thread tiles of the temporaries must
+ * not overlap (those of results two steps apart may share memory). */
+static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int l,
+                       size_t esize)
+{
+    char nb[16];
+    const char *lab = ein_label_name(l, nb);
+    const int64_t ext = b->extent[l];
+    int q[EIN_MAX_OPERANDS];
+    int64_t unit[EIN_MAX_OPERANDS], row = 1;
+    for (int k = first; k <= last; k++) {
+        const ein_step *s = &p->steps[k];
+        q[k - first] = -1;
+        for (int x = 0; x < s->nfree && q[k - first] < 0; x++)
+            if (walks_label(s->loops[x].name, lab))
+                q[k - first] = x;
+        if (q[k - first] < 0)
+            return false;
+        const ein_loop *L = &s->loops[q[k - first]];
+        if (L->extent % ext)
+            return false;
+        unit[k - first] = L->extent / ext;
+        if (k == last)
+            continue;
+        /* The result's rows of the label: outermost, forward, dense. */
+        int64_t r = unit[k - first] * L->stride[s->nin];
+        if (r <= 0 || r * ext != p->slots[s->out].size)
+            return false;
+        if (r > row)
+            row = r;
+    }
+    int64_t rows = EIN_TILE_ELEMS / row;
+    if (rows < 2)
+        rows = 2;
+    if (ext < 2 * rows)
+        return false;            /* a tile or less: nothing to gain */
+    /* Each thread's tiles take rows + 1 rows of the intermediates. */
+    int64_t fit = ext / (rows + 1);
+    int nt = p->nthreads < fit ? p->nthreads : (int)fit;
+    for (int k = first; k < last; k++)
+        for (int m = k + 1; m < last; m++) {
+            const ein_slot *a = &p->slots[p->steps[k].out], *c = &p->slots[p->steps[m].out];
+            size_t ea = a->offset + (size_t)(nt * (rows + 1) * (a->size / ext)) * esize;
+            size_t ec = c->offset + (size_t)(nt * (rows + 1) * (c->size / ext)) * esize;
+            if (a->offset < ec && c->offset < ea)
+                return false;
+        }
+    for (int k = first; k <= last; k++) {
+        ein_step *s = &p->steps[k];
+        s->chain = k == first ? last - first + 1 : 0;
+        s->tile_threads = nt;
+        s->chained = k > first;
+        s->tile_loop = q[k - first];
+        s->tile_unit = unit[k - first];
+        s->tile_rows = rows;
+        s->tile_ext = ext;
+        snprintf(s->tile_label, sizeof s->tile_label, "%s", lab);
+    }
+    return true;
+}
+
+/* Find the chains: the longest run of linked steps from each step whose
+ * last step's free labels, outermost first, one tiles; else shorter. */
+static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize)
+{
+    const char *env = getenv("EIN_TILE");   /* "0": off, for comparisons */
+    if (env && strcmp(env, "0") == 0)
+        return;
+    for (int i = 0; i + 1 < p->nsteps;) {
+        int j = i;
+        while (j + 1 < p->nsteps && links(p, j))
+            j++;
+        bool done = false;
+        for (int last = j; last > i && !done; last--) {
+            const ein_step *t = &p->steps[last];
+            for (int x = 0; x < t->nfree && !done; x++)
+                for (int l = 0; l < b->nlabels && !done; l++) {
+                    char nb[16];
+                    if (walks_label(t->loops[x].name, ein_label_name(l, nb)))
+                        done = tile_chain(p, b, i, last, l, esize);
+                }
+            if (done)
+                j = last;
+        }
+        i = done ? j + 1 : i + 1;
+    }
+}
+
 ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
                      bool force_generic)
 {
@@ -636,6 +757,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
     p->nsteps = npath;
     p->nslots = out_slot + 1;
     p->workspace = pack_workspace(p, ws, esize);
+    plan_chains(p, b, esize);
     ein_free(path);
     ein_free(info);
 

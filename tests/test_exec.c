@@ -1557,3 +1557,123 @@ Test(exec, negative_zero_only_where_numpy_keeps_it)
                           (long long)i, (double)out[i], cases[c].keep ? "-0" : "+0");
         }
 }
+
+/* ---- tiled chains ----------------------------------------------------- */
+
+typedef struct chain_case {
+    const char *expr;
+    int         nops;
+    int         nd[4];
+    int64_t     shape[4][3];
+    bool        fortran[4];   /* 2-D operand stored transposed */
+    bool        tiled;        /* the plan must tile (explain says so) */
+} chain_case;
+
+/* Run c's plan, tiled or not (EIN_TILE=0), on `threads` threads into res;
+ * returns whether explain showed a tiled chain. */
+static bool run_chain_case(const chain_case *c, ein_dtype dt, bool tile, int threads,
+                           void *const *data, void *res, const int64_t *oshape, int ond)
+{
+    int64_t st[4][3];
+    ein_tensor t[4];
+    const ein_tensor *ops[4];
+    for (int k = 0; k < c->nops; k++) {
+        int64_t acc = 1;
+        for (int d = c->nd[k] - 1; d >= 0; d--) {
+            st[k][d] = acc;
+            acc *= c->shape[k][d];
+        }
+        if (c->fortran[k]) {
+            st[k][0] = 1;
+            st[k][1] = c->shape[k][0];
+        }
+        t[k] = (ein_tensor){data[k], dt, c->nd[k], c->shape[k], st[k]};
+        ops[k] = &t[k];
+    }
+    ein_tensor o = {res, dt, ond, oshape, NULL};
+    if (!tile)
+        setenv("EIN_TILE", "0", 1);
+    ein_options opt = {.num_threads = threads};
+    ein_status s;
+    ein_plan *p = ein_plan_new(c->expr, c->nops, ops, &o, &opt, &s);
+    unsetenv("EIN_TILE");
+    cr_assert(p, "%s: %s", c->expr, ein_last_error());
+    char text[8192];
+    ein_plan_explain(p, text, sizeof text);
+    cr_assert_eq(ein_execute(p, ops, &o), EIN_OK, "%s", ein_last_error());
+    ein_plan_free(p);
+    return strstr(text, "tiled") != NULL;
+}
+
+/* Loop steps whose intermediate only the next one reads run a tile of
+ * rows at a time (ein_step.chain): the result has the bits of the plan
+ * run step by step, on 1 and 2 threads, both dtypes; odd extents leave
+ * short last tiles, transposed operands stride across the tiles. */
+Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
+{
+    static const chain_case cases[] = {
+        {"i,i,i->i", 3, {1, 1, 1}, {{70001}, {70001}, {70001}}, {0}, true},
+        {"ij,ij,ij->ij", 3, {2, 2, 2}, {{301, 299}, {301, 299}, {301, 299}}, {0}, true},
+        {"ij,ij,ij,ij->ij", 4, {2, 2, 2, 2}, {{257, 300}, {257, 300}, {257, 300}, {257, 300}},
+         {0}, true},
+        {"ij,i,j->ij", 3, {2, 1, 1}, {{400, 300}, {400}, {300}}, {0}, true},
+        {"ij,ji,ij->ij", 3, {2, 2, 2}, {{300, 250}, {250, 300}, {300, 250}}, {0, 1, 0}, true},
+        {"ijk,ijk,ik->ijk", 3, {3, 3, 2}, {{61, 40, 30}, {61, 40, 30}, {61, 30}}, {0}, true},
+        /* not chains: the last step sums the only long label */
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, false},
+    };
+    ts_rng r = {2718};
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const chain_case *c = &cases[ci];
+        for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
+            size_t es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
+            void *data[4];
+            for (int k = 0; k < c->nops; k++) {
+                size_t n = 1;
+                for (int d = 0; d < c->nd[k]; d++)
+                    n *= (size_t)c->shape[k][d];
+                data[k] = malloc(n * es);
+                if (dt == EIN_F32)
+                    ts_fill_f32(data[k], n, &r);
+                else
+                    ts_fill_f64(data[k], n, &r);
+            }
+            /* The result's shape: the output labels' extents. */
+            const char *arrow = strstr(c->expr, "->") + 2;
+            int64_t oshape[3];
+            int ond = 0;
+            size_t on = 1;
+            for (const char *q = arrow; *q; q++)
+                for (int k = 0; k < c->nops; k++) {
+                    const char *term = c->expr;
+                    for (int skip = 0; skip < k; skip++)
+                        term = strchr(term, ',') + 1;
+                    const char *hit = strchr(term, *q);
+                    size_t len = strcspn(term, ",-");
+                    if (hit && hit < term + len) {
+                        oshape[ond++] = c->shape[k][hit - term];
+                        on *= (size_t)oshape[ond - 1];
+                        break;
+                    }
+                }
+            void *want = malloc(on * es), *got = malloc(on * es);
+            bool tiled0 = run_chain_case(c, (ein_dtype)dt, false, 1, data, want, oshape, ond);
+            cr_assert(!tiled0, "%s: EIN_TILE=0 still tiled", c->expr);
+            for (int threads = 1; threads <= 2; threads++) {
+                memset(got, 0x7f, on * es);
+                bool tiled = run_chain_case(c, (ein_dtype)dt, true, threads, data, got,
+                                            oshape, ond);
+                cr_assert_eq(tiled, c->tiled, "%s: tiled %d, expected %d", c->expr,
+                             tiled, c->tiled);
+                for (size_t e = 0; e < on; e++)
+                    cr_assert(memcmp((char *)got + e * es, (char *)want + e * es, es) == 0,
+                              "%s %s, %d threads: element %zu differs from the untiled run",
+                              c->expr, dt == EIN_F32 ? "f32" : "f64", threads, e);
+            }
+            free(want);
+            free(got);
+            for (int k = 0; k < c->nops; k++)
+                free(data[k]);
+        }
+    }
+}

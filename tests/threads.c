@@ -78,6 +78,11 @@ static const spec k_specs[] = {
     {"ij->j", 1, {EIN_F32}, {2}, {{700, 400}}, false},
     {"ij,ji->ij", 2, {EIN_F64, EIN_F64}, {2, 2}, {{300, 260}, {260, 300}}, false},
     {"ij,ij->j", 2, {EIN_F32, EIN_F32}, {2, 2}, {{500, 300}, {500, 300}}, false},
+    /* A tiled chain: two loop steps run a tile of rows at a time, the
+     * tiles claimed by the kernel threads, each with its own tile of
+     * the intermediate. */
+    {"ij,ij,ij->ij", 3, {EIN_F32, EIN_F32, EIN_F32}, {2, 2, 2},
+     {{400, 300}, {400, 300}, {400, 300}}, false},
     /* The output over an input: a scratch copy per run. */
     {"ij,jk->ik", 2, {EIN_F64, EIN_F64}, {2, 2}, {{40, 40}, {40, 40}}, true},
 };
