@@ -508,6 +508,8 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
     const int64_t ext = b->extent[l];
     int q[EIN_MAX_OPERANDS];
     int64_t unit[EIN_MAX_OPERANDS], row = 1;
+    if (last - first + 1 > EIN_MAX_OPERANDS)
+        return false;
     for (int k = first; k <= last; k++) {
         const ein_step *s = &p->steps[k];
         q[k - first] = -1;
