@@ -497,11 +497,49 @@ static bool links(const ein_plan *p, int j)
     return true;
 }
 
+/* The workspace a tiled chain uses at once must not overlap: the thread
+ * tiles (`rows` rows of the label, extent ext) of its intermediates, and
+ * whole, the temporaries its steps read from outside it and the last
+ * step's result.  The workspace packing let a temporary share memory
+ * with one that died before it was made; in a chain all are alive. */
+static bool chain_memory_apart(const ein_plan *p, int first, int last, size_t rows,
+                               int64_t ext, size_t esize)
+{
+    size_t lo[3 * EIN_MAX_OPERANDS], hi[3 * EIN_MAX_OPERANDS];
+    int slot[3 * EIN_MAX_OPERANDS], n = 0;
+    for (int k = first; k <= last; k++) {
+        const ein_step *s = &p->steps[k];
+        for (int q = 0; q <= s->nin; q++) {
+            int sl = q < s->nin ? s->in[q] : s->out;
+            bool inside = q < s->nin ? k > first && sl == p->steps[k - 1].out : k < last;
+            if (sl < p->nops || sl >= EIN_OUT_SLOT(p) || !p->slots[sl].in_workspace)
+                continue;        /* an operand or the output: not workspace */
+            if (q < s->nin && inside)
+                continue;        /* counted as the step before's result */
+            bool seen = false;   /* read by two of the steps */
+            for (int m = 0; m < n && !seen; m++)
+                seen = slot[m] == sl;
+            if (seen)
+                continue;
+            const ein_slot *x = &p->slots[sl];
+            size_t elems = inside ? rows * (size_t)(x->size / ext) : (size_t)x->size;
+            slot[n] = sl;
+            lo[n] = x->offset;
+            hi[n++] = x->offset + elems * esize;
+        }
+    }
+    for (int a = 0; a < n; a++)
+        for (int c = a + 1; c < n; c++)
+            if (lo[a] < hi[c] && lo[c] < hi[a])
+                return false;
+    return true;
+}
+
 /* Tile steps first..last along label l if every one of them has it free,
  * outermost in each temporary; the thread tiles of the temporaries must
  * not overlap (those of results two steps apart may share memory). */
 static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int l,
-                       size_t esize)
+                       size_t esize, int64_t elems)
 {
     char nb[16];
     const char *lab = ein_label_name(l, nb);
@@ -531,7 +569,7 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
         if (r > row)
             row = r;
     }
-    int64_t rows = EIN_TILE_ELEMS / row;
+    int64_t rows = elems / row;
     if (rows < 2)
         rows = 2;
     if (ext < 2 * rows)
@@ -539,14 +577,8 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
     /* Each thread's tiles take rows + 1 rows of the intermediates. */
     int64_t fit = ext / (rows + 1);
     int nt = p->nthreads < fit ? p->nthreads : (int)fit;
-    for (int k = first; k < last; k++)
-        for (int m = k + 1; m < last; m++) {
-            const ein_slot *a = &p->slots[p->steps[k].out], *c = &p->slots[p->steps[m].out];
-            size_t ea = a->offset + (size_t)(nt * (rows + 1) * (a->size / ext)) * esize;
-            size_t ec = c->offset + (size_t)(nt * (rows + 1) * (c->size / ext)) * esize;
-            if (a->offset < ec && c->offset < ea)
-                return false;
-        }
+    if (!chain_memory_apart(p, first, last, (size_t)(nt * (rows + 1)), ext, esize))
+        return false;
     for (int k = first; k <= last; k++) {
         ein_step *s = &p->steps[k];
         s->chain = k == first ? last - first + 1 : 0;
@@ -565,9 +597,18 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
  * last step's free labels, outermost first, one tiles; else shorter. */
 static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize)
 {
-    const char *env = getenv("EIN_TILE");   /* "0": off, for comparisons */
-    if (env && strcmp(env, "0") == 0)
-        return;
+    /* EIN_TILE=0: no chains (for comparisons); EIN_TILE=N: tiles of N
+     * elements (tests take tiny ones, so small shapes make chains). */
+    int64_t elems = EIN_TILE_ELEMS;
+    const char *env = getenv("EIN_TILE");
+    if (env && *env) {
+        char *end;
+        long long v = strtoll(env, &end, 10);
+        if (*end == '\0' && v == 0)
+            return;
+        if (*end == '\0' && v > 0 && v <= (1LL << 30))
+            elems = v;
+    }
     for (int i = 0; i + 1 < p->nsteps;) {
         int j = i;
         while (j + 1 < p->nsteps && links(p, j))
@@ -579,7 +620,7 @@ static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize)
                 for (int l = 0; l < b->nlabels && !done; l++) {
                     char nb[16];
                     if (walks_label(t->loops[x].name, ein_label_name(l, nb)))
-                        done = tile_chain(p, b, i, last, l, esize);
+                        done = tile_chain(p, b, i, last, l, esize, elems);
                 }
             if (done)
                 j = last;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "casegen.h"
 #include "support.h"
 
 #define MAXD   8   /* most dimensions a test view has */
@@ -1678,4 +1679,60 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
                 free(data[k]);
         }
     }
+}
+
+/* Generated calls (tests/casegen.c: 1-4 operands, diagonals, ellipses,
+ * broadcasting, strided and negative views, mixed dtypes, 1-3 threads)
+ * planned with tiles of one element (EIN_TILE=1: two rows a tile, so
+ * extents of 4 to 6 make chains) give the bits of the plans without
+ * chains; enough of them must actually chain. */
+Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
+{
+    cg_src src = {.seed = 31337};
+    int chained = 0, ran = 0;
+    for (int i = 0; i < 4000; i++) {
+        cg_case c;
+        cr_assert(cg_make(&c, &src));
+        const ein_tensor *ops[CG_MAXOPS];
+        for (int k = 0; k < c.nops; k++)
+            ops[k] = &c.op[k].t;
+        ein_options opt = {.num_threads = c.num_threads};
+        ein_status st;
+        setenv("EIN_TILE", "0", 1);
+        ein_plan *p0 = ein_plan_new(c.expr, c.nops, ops, NULL, &opt, &st);
+        setenv("EIN_TILE", "1", 1);
+        ein_plan *p1 = ein_plan_new(c.expr, c.nops, ops, NULL, &opt, &st);
+        unsetenv("EIN_TILE");
+        cr_assert((p0 == NULL) == (p1 == NULL), "%s: planned once only", c.expr);
+        if (!p0) {
+            cg_free(&c);
+            continue;
+        }
+        ein_dtype dt;
+        int64_t shape[EIN_MAX_DIMS];
+        int nd = ein_plan_result(p0, &dt, shape);
+        size_t n = 1, es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
+        for (int d = 0; d < nd; d++)
+            n *= (size_t)shape[d];
+        void *r0 = malloc(n * es + 1), *r1 = malloc(n * es + 1);
+        memset(r0, 0x5a, n * es);
+        memset(r1, 0xa5, n * es);
+        ein_tensor o0 = {r0, dt, nd, shape, NULL}, o1 = {r1, dt, nd, shape, NULL};
+        cr_assert_eq(ein_execute(p0, ops, &o0), EIN_OK, "%s: %s", c.expr, ein_last_error());
+        cr_assert_eq(ein_execute(p1, ops, &o1), EIN_OK, "%s: %s", c.expr, ein_last_error());
+        char text[16384];
+        ein_plan_explain(p1, text, sizeof text);
+        cr_assert(memcmp(r0, r1, n * es) == 0, "%s: tiled and untiled results differ:\n%s",
+                  c.expr, text);
+        chained += strstr(text, "tiled") != NULL;
+        ran++;
+        free(r0);
+        free(r1);
+        ein_plan_free(p0);
+        ein_plan_free(p1);
+        cg_free(&c);
+    }
+    cr_log_info("tiled chains: %d of %d generated calls", chained, ran);
+    cr_assert(chained >= 40, "only %d of %d generated calls made a tiled chain", chained,
+              ran);
 }
