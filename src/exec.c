@@ -140,6 +140,21 @@ static void run_kernel_##SFX(const ein_ktable *kt, const ein_step *s,          \
 DEFINE_RUN_KERNEL(f32, float)
 DEFINE_RUN_KERNEL(f64, double)
 
+/* A whole contiguous sum ("ijk->" of a C-order array, fused into one
+ * loop) has no free loop to split.  It is cut into chunks whose size
+ * depends only on its length; the threads sum chunks, and the chunk sums
+ * are added in order, so every thread count gives the same bits. */
+#define EIN_SUM_CHUNK  65536
+#define EIN_SUM_MAXCH  1024
+
+/* A dot of one contiguous run that long (no loops around it: "i,i->",
+ * "ij,ij->") goes by such chunks too, on both cores from 256 KiB. */
+static bool whole_dot(const ein_step *s)
+{
+    return s->kind == EIN_K_DOT && s->nouter == 0 && s->csa == 1 && s->rsb == 1 &&
+           s->k >= 2 * EIN_SUM_CHUNK;
+}
+
 /* A plan's one kernel call on the tensors as they are (the headline
  * GEMV), picked by kind and dtype when the plan is built: ein_execute
  * makes it without ein_run's slot set-up or the kernel switch.  Measured
@@ -170,7 +185,7 @@ ein_direct_fn *ein_direct_pick(const ein_plan *p)
                     s->nouter == 0 && !s->grouped && s->out == EIN_OUT_SLOT(p) &&
                     s->in[0] < 2 && s->in[1] < 2 && !p->slots[0].in_workspace &&
                     !p->slots[1].in_workspace;
-    if (!one_call)
+    if (!one_call || whole_dot(s))   /* long dots go by chunks (ein_run) */
         return NULL;
     bool f32 = p->dtype == EIN_F32;
     switch (s->kind) {
@@ -359,6 +374,9 @@ static void dense_task(void *ctx, int t, int nt)
  * batch loops run here.  Many small calls with no summed loop among them
  * are split between threads, each call whole on one thread, so the bits
  * do not depend on the thread count. */
+static bool run_whole_dot(const ein_plan *p, const ein_step *s, const void *a,
+                          const void *b, void *out);
+
 static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
                       const char *b, char *c)
 {
@@ -375,6 +393,8 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
     if (j.calls == 0)
         return;
     if (j.no == 0) {           /* the common case: one kernel call */
+        if (run_whole_dot(p, s, a, b, c))
+            return;
         if (tg)
             run_tgemm(p, s, a, b, c, p->nthreads);
         else
@@ -491,16 +511,10 @@ static void generic_task(void *ctx, int t, int nt)
     generic_range(j, n * t / nt, n * (t + 1) / nt);
 }
 
-/* A whole contiguous sum ("ijk->" of a C-order array, fused into one
- * loop) has no free loop to split.  It is cut into chunks whose size
- * depends only on its length; the threads sum chunks, and the chunk sums
- * are added in order, so every thread count gives the same bits. */
-#define EIN_SUM_CHUNK  65536
-#define EIN_SUM_MAXCH  1024
 
 typedef struct sum_job {
     const ein_plan *p;
-    const char     *x;        /* the lowest element */
+    const char     *x, *y;    /* the lowest elements; y NULL: a sum, not a dot */
     int64_t         n, chunk, nchunks;
     double         *part;
 } sum_job;
@@ -508,13 +522,51 @@ typedef struct sum_job {
 static void sum_task(void *ctx, int t, int nt)
 {
     const sum_job *j = ctx;
+    const ein_ktable *kt = j->p->kt;
     const size_t es = ein_dtype_size(j->p->dtype);
     for (int64_t c = j->nchunks * t / nt; c < j->nchunks * (t + 1) / nt; c++) {
         int64_t lo = c * j->chunk, len = j->n - lo < j->chunk ? j->n - lo : j->chunk;
-        const char *x = j->x + (size_t)lo * es;
-        j->part[c] = j->p->dtype == EIN_F32 ? j->p->kt->sum_f32((const float *)x, len)
-                                            : j->p->kt->sum_f64((const double *)x, len);
+        const char *x = j->x + (size_t)lo * es, *y = j->y ? j->y + (size_t)lo * es : NULL;
+        if (j->p->dtype == EIN_F32)
+            j->part[c] = y ? kt->dot_f32(len, (const float *)x, 1, (const float *)y, 1)
+                           : kt->sum_f32((const float *)x, len);
+        else
+            j->part[c] = y ? kt->dot_f64(len, (const double *)x, 1, (const double *)y, 1)
+                           : kt->sum_f64((const double *)x, len);
     }
+}
+
+/* Chunks of a whole sum or dot of n elements (their size depends on n
+ * alone), summed on nt threads; the chunk sums are added in order and
+ * stored + 0 (-0 becomes +0, as numpy's). */
+static void chunked_sum(const ein_plan *p, sum_job *j, double bytes, void *out)
+{
+    j->chunk = j->n / EIN_SUM_MAXCH + 1 > EIN_SUM_CHUNK ? j->n / EIN_SUM_MAXCH + 1
+                                                        : EIN_SUM_CHUNK;
+    j->nchunks = (j->n + j->chunk - 1) / j->chunk;
+    double part[EIN_SUM_MAXCH];
+    j->part = part;
+    int nt = p->nthreads > 1 && bytes >= EIN_GENERIC_MT_BYTES ? p->nthreads : 1;
+    if (nt > j->nchunks)
+        nt = (int)j->nchunks;
+    ein_pool_run(nt, sum_task, j);
+    double total = 0;
+    for (int64_t c = 0; c < j->nchunks; c++)
+        total += part[c];
+    if (p->dtype == EIN_F32)
+        *(float *)out = (float)total + 0.0f;
+    else
+        *(double *)out = total + 0.0;
+}
+
+static bool run_whole_dot(const ein_plan *p, const ein_step *s, const void *a,
+                          const void *b, void *out)
+{
+    if (!whole_dot(s))
+        return false;
+    sum_job j = {.p = p, .x = a, .y = b, .n = s->k};
+    chunked_sum(p, &j, s->bytes, out);
+    return true;
 }
 
 static bool run_whole_sum(const ein_plan *p, const ein_step *s, const void *in,
@@ -527,21 +579,7 @@ static bool run_whole_sum(const ein_plan *p, const ein_step *s, const void *in,
     sum_job j = {.p = p, .x = in, .n = s->loops[0].extent};
     if (s->loops[0].stride[0] < 0)   /* read it forwards from its lowest element */
         j.x -= (size_t)(j.n - 1) * es;
-    j.chunk = j.n / EIN_SUM_MAXCH + 1 > EIN_SUM_CHUNK ? j.n / EIN_SUM_MAXCH + 1 : EIN_SUM_CHUNK;
-    j.nchunks = (j.n + j.chunk - 1) / j.chunk;
-    double part[EIN_SUM_MAXCH];
-    j.part = part;
-    int nt = p->nthreads > 1 && s->bytes >= EIN_GENERIC_MT_BYTES ? p->nthreads : 1;
-    if (nt > j.nchunks)
-        nt = (int)j.nchunks;
-    ein_pool_run(nt, sum_task, &j);
-    double total = 0;
-    for (int64_t c = 0; c < j.nchunks; c++)
-        total += part[c];
-    if (p->dtype == EIN_F32)
-        *(float *)out = (float)total + 0.0f;   /* -0 becomes +0, as numpy's */
-    else
-        *(double *)out = total + 0.0;
+    chunked_sum(p, &j, s->bytes, out);
     return true;
 }
 

@@ -1736,3 +1736,74 @@ Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
     cr_assert(chained >= 40, "only %d of %d generated calls made a tiled chain", chained,
               ran);
 }
+
+/* A long contiguous dot ("i,i->", "ij,ij->" fused) is summed by chunks
+ * whose size depends on its length alone, on both cores: 1 and 2
+ * threads give the same bits, within the sum's bound of the reference,
+ * and products that all round to -0 still sum to +0. */
+Test(exec, long_dots_by_chunks_same_bits_on_any_thread_count)
+{
+    static const int64_t ns[] = {131072, 300001};
+    ts_rng r = {1618};
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
+        for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
+            const int64_t n = ns[i];
+            const bool f32 = dt == EIN_F32;
+            const size_t es = f32 ? sizeof(float) : sizeof(double);
+            void *x = malloc((size_t)n * es), *y = malloc((size_t)n * es);
+            for (int neg0 = 0; neg0 < 2; neg0++) {
+                if (neg0) {   /* every product below the smallest subnormal, < 0 */
+                    for (int64_t e = 0; e < n; e++) {
+                        if (f32) {
+                            ((float *)x)[e] = -1e-30f;
+                            ((float *)y)[e] = 1e-30f;
+                        } else {
+                            ((double *)x)[e] = -1e-200;
+                            ((double *)y)[e] = 1e-200;
+                        }
+                    }
+                } else if (f32) {
+                    ts_fill_f32(x, (size_t)n, &r);
+                    ts_fill_f32(y, (size_t)n, &r);
+                } else {
+                    ts_fill_f64(x, (size_t)n, &r);
+                    ts_fill_f64(y, (size_t)n, &r);
+                }
+                int64_t sh[1] = {n};
+                ein_tensor X = {x, (ein_dtype)dt, 1, sh, NULL}, Y = {y, (ein_dtype)dt, 1, sh, NULL};
+                const ein_tensor *ops[2] = {&X, &Y};
+                double got[2];
+                for (int th = 1; th <= 2; th++) {
+                    ein_options opt = {.num_threads = th};
+                    ein_status st;
+                    ein_plan *p = ein_plan_new("i,i->", 2, ops, NULL, &opt, &st);
+                    cr_assert(p, "%s", ein_last_error());
+                    double res = 0;
+                    ein_tensor O = {&res, (ein_dtype)dt, 0, NULL, NULL};
+                    cr_assert_eq(ein_execute(p, ops, &O), EIN_OK, "%s", ein_last_error());
+                    ein_plan_free(p);
+                    got[th - 1] = f32 ? (double)*(float *)&res : res;
+                }
+                cr_assert(memcmp(&got[0], &got[1], sizeof got[0]) == 0,
+                          "%s n=%lld: 1 thread %.17g, 2 threads %.17g", f32 ? "f32" : "f64",
+                          (long long)n, got[0], got[1]);
+                double want = 0, mag = 0;
+                for (int64_t e = 0; e < n; e++) {
+                    double a = f32 ? ((float *)x)[e] : ((double *)x)[e];
+                    double b = f32 ? ((float *)y)[e] : ((double *)y)[e];
+                    want += a * b;
+                    mag += fabs(a * b);
+                }
+                double u = f32 ? 0x1p-24 : 0x1p-53;
+                if (neg0)
+                    cr_assert(got[0] == 0 && !signbit(got[0]), "%s n=%lld: %g, want +0",
+                              f32 ? "f32" : "f64", (long long)n, got[0]);
+                else
+                    cr_assert(fabs(got[0] - want) <= 2.0 * (double)n * u * mag,
+                              "%s n=%lld: %.17g, reference %.17g", f32 ? "f32" : "f64",
+                              (long long)n, got[0], want);
+            }
+            free(x);
+            free(y);
+        }
+}

@@ -78,6 +78,8 @@ static const spec k_specs[] = {
     {"ij->j", 1, {EIN_F32}, {2}, {{700, 400}}, false},
     {"ij,ji->ij", 2, {EIN_F64, EIN_F64}, {2, 2}, {{300, 260}, {260, 300}}, false},
     {"ij,ij->j", 2, {EIN_F32, EIN_F32}, {2, 2}, {{500, 300}, {500, 300}}, false},
+    /* A long dot by chunks, the chunks shared by the kernel threads. */
+    {"i,i->", 2, {EIN_F32, EIN_F32}, {1, 1}, {{300000}, {300000}}, false},
     /* A tiled chain: two loop steps run a tile of rows at a time, the
      * tiles claimed by the kernel threads, each with its own tile of
      * the intermediate. */
