@@ -61,6 +61,15 @@ static void expect_has(const char *text, const char *what)
     cr_assert(strstr(text, what), "plan lacks '%s':\n%s", what, text);
 }
 
+/* The plan of expr over these shapes has `what` in its explain text. */
+static void expect_plan(const char *expr, int n, const char *const *shapes,
+                        const char *what)
+{
+    char *t = explain(expr, n, shapes);
+    expect_has(t, what);
+    free(t);
+}
+
 Test(lower, squeeze_turns_matmul_with_k1_into_gemv)
 {
     char *t = explain("ij,jk->ik", 2, SHAPES("100,50", "50,1"));
@@ -176,28 +185,15 @@ Test(lower, dot_outer_and_zero)
  * So do long strided dots whose batch loop is contiguous everywhere. */
 Test(lower, short_strided_dots_in_a_batch_are_product_loops)
 {
-    char *t = explain("bij,bji->b", 2, SHAPES("100,3,3", "100,3,3"));
-    expect_has(t, "LOOPS  out = op0 * op1");
-    free(t);
-    t = explain("bij,bij->bj", 2, SHAPES("100,3,3", "100,3,3"));
-    expect_has(t, "LOOPS  out = op0 * op1");
-    free(t);
-    t = explain("bij,bij->bj", 2, SHAPES("100,20,3", "100,20,3"));
-    expect_has(t, "DOT  out = op0 * op1");   /* dots of 20 */
-    free(t);
-    t = explain("bij,bji->b", 2, SHAPES("5,3,3", "5,3,3"));
-    expect_has(t, "DOT  out = op0 * op1");   /* 5 dots */
-    free(t);
-    t = explain("bi,bi->b", 2, SHAPES("100,3", "100,3"));
-    expect_has(t, "DOT  out = op0 * op1");   /* contiguous */
-    free(t);
+    const char *loops = "LOOPS  out = op0 * op1", *dot = "DOT  out = op0 * op1";
+    expect_plan("bij,bji->b", 2, SHAPES("100,3,3", "100,3,3"), loops);
+    expect_plan("bij,bij->bj", 2, SHAPES("100,3,3", "100,3,3"), loops);
+    expect_plan("bij,bij->bj", 2, SHAPES("100,20,3", "100,20,3"), dot);   /* dots of 20 */
+    expect_plan("bij,bji->b", 2, SHAPES("5,3,3", "5,3,3"), dot);          /* 5 dots */
+    expect_plan("bi,bi->b", 2, SHAPES("100,3", "100,3"), dot);            /* contiguous */
     /* Long strided dots side by side: rows summed into the outputs. */
-    t = explain("bn,bn->n", 2, SHAPES("1000,8", "1000,8"));
-    expect_has(t, "LOOPS  out = op0 * op1");
-    free(t);
-    t = explain("bn,bn->n", 2, SHAPES("20,4", "20,4"));
-    expect_has(t, "DOT  out = op0 * op1");
-    free(t);
+    expect_plan("bn,bn->n", 2, SHAPES("1000,8", "1000,8"), loops);
+    expect_plan("bn,bn->n", 2, SHAPES("20,4", "20,4"), dot);
 }
 
 /* An outer product or a GEMV whose operands stride where a loop outside
@@ -205,18 +201,10 @@ Test(lower, short_strided_dots_in_a_batch_are_product_loops)
  * the kernel's own loops contiguous it stays the kernel. */
 Test(lower, strided_outer_and_gemv_under_a_contiguous_loop_are_product_loops)
 {
-    char *t = explain("ij,kj->ikj", 2, SHAPES("10,10", "10,10"));
-    expect_has(t, "LOOPS  out = op0 * op1");
-    free(t);
-    t = explain("ijk,j->ik", 2, SHAPES("30,30,8", "30"));
-    expect_has(t, "LOOPS  out = op0 * op1");
-    free(t);
-    t = explain("ij,kj->ijk", 2, SHAPES("10,10", "10,10"));
-    expect_has(t, "OUTER  out = op0 * op1");
-    free(t);
-    t = explain("ijk,k->ij", 2, SHAPES("30,30,8", "8"));
-    expect_has(t, "GEMV  out = op0 * op1");
-    free(t);
+    expect_plan("ij,kj->ikj", 2, SHAPES("10,10", "10,10"), "LOOPS  out = op0 * op1");
+    expect_plan("ijk,j->ik", 2, SHAPES("30,30,8", "30"), "LOOPS  out = op0 * op1");
+    expect_plan("ij,kj->ijk", 2, SHAPES("10,10", "10,10"), "OUTER  out = op0 * op1");
+    expect_plan("ijk,k->ij", 2, SHAPES("30,30,8", "8"), "GEMV  out = op0 * op1");
 }
 
 Test(lower, sums_over_one_operand_stay_in_the_loop_nest)
