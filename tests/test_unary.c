@@ -583,8 +583,8 @@ static double lane8_sum(const void *row, bool f32, int64_t n)
 }
 
 /* Short rows ("bi->b" with rows of 1 to 63, summed by their own loops,
- * eight rows at a time from 7 on the AVX-512 table) have, to the bit,
- * the sums of lane8_sum.  Rows of up to 16 also have the bits of the
+ * a block of rows at a time from 7 on the AVX-512 and AVX2 tables) have,
+ * to the bit, the sums of lane8_sum.  Rows of up to 16 also have the bits of the
  * same rows padded with zeros to 64 elements, which take the 64-lane
  * sum, whose tree then adds the same pairs.  301 rows: whole blocks of
  * eight and five left over.  Both dtypes, the default table (CI runs
@@ -639,8 +639,8 @@ Test(unary, short_rows_sum_in_eight_lanes)
 
 /* Short rows under another summed loop ("aci->c", and "ijk->j" in the
  * README): each output adds its rows' eight-lane sums to +0 in the
- * order of a, to the bit, on every table; 101 outputs, so the AVX-512
- * table's blocks of eight end with five done one at a time. */
+ * order of a, to the bit, on every table; 101 outputs, so the blocks
+ * (eight rows AVX-512, four AVX2) end with outputs done one at a time. */
 Test(unary, short_rows_under_a_summed_loop)
 {
     ts_rng r = {90210};

@@ -42,7 +42,7 @@
 #define UN_SHORT_RUN 16  /* copy and product runs shorter than this, */
 #define UN_BLOCK 64      /* in blocks of at most this many, go by table */
 #define UN_NARROW 8      /* column sums this narrow keep each sum in a register */
-#define UN_ROWS8_MIN 7   /* contiguous short rows this long go eight at a time */
+#define UN_ROWS8_MIN 7   /* contiguous short rows this long go a block at a time */
 #define UN_MAXL  EIN_UN_MAXL
 
 /* A step's loops after normalisation: extent-1 loops dropped, free loops
@@ -271,6 +271,12 @@ static inline T UN(row_sum)(const un_loops *L, const int *sm, int ns, const T *x
 #define UN_LOAD8(p) _mm512_loadu_pd(p)
 #define UN_MLOAD8(k, p) _mm512_maskz_loadu_pd(k, p)
 #endif
+/* Rows a block of rows_blocked sums: a vector of their sums. */
+#define UN_RB 8
+#define UN_VD __m512d
+#define UN_VZERO _mm512_setzero_pd
+#define UN_VADD _mm512_add_pd
+#define UN_VSTORE _mm512_store_pd
 /* sum_short of eight contiguous rows (sa = 1) of n elements, row q at
  * x + q * wi, at once: a row's eight lanes are one zmm of doubles, lane
  * l adding elements l, l + 8, ... in order, as sum_short's lanes do, and
@@ -279,7 +285,7 @@ static inline T UN(row_sum)(const un_loops *L, const int *sm, int ns, const T *x
  * load: its missing lanes add +0, which can only turn a -0 lane into +0,
  * and a row's sum is always added to a +0 accumulator, which makes
  * either zero +0; so each row gets sum_short's bits. */
-static inline __m512d UN(sum8_short)(int64_t n, const T *x, int64_t wi)
+static inline __m512d UN(sum_block)(int64_t n, const T *x, int64_t wi)
 {
     const __mmask8 tail = (__mmask8)((1u << (n % 8)) - 1);
     const int64_t full = n / 8 * 8;
@@ -295,38 +301,96 @@ static inline __m512d UN(sum8_short)(int64_t n, const T *x, int64_t wi)
     }
     return hsum8_f64(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
 }
+#undef UN_LOAD8
+#undef UN_MLOAD8
+#elif defined(__AVX2__)
+#ifdef UN_F32
+#define UN_LOAD4(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#define UN_MLOAD4(k, p) _mm256_cvtps_pd(_mm_maskload_ps(p, k))
+#define UN_MASK4(t, o) _mm_setr_epi32(-((o) < (t)), -((o) + 1 < (t)), -((o) + 2 < (t)), \
+                                      -((o) + 3 < (t)))
+#else
+#define UN_LOAD4(p) _mm256_loadu_pd(p)
+#define UN_MLOAD4(k, p) _mm256_maskload_pd(p, k)
+#define UN_MASK4(t, o) _mm256_setr_epi64x(-(long long)((o) < (t)), -(long long)((o) + 1 < (t)), \
+                                          -(long long)((o) + 2 < (t)), -(long long)((o) + 3 < (t)))
+#endif
+#define UN_RB 4
+#define UN_VD __m256d
+#define UN_VZERO _mm256_setzero_pd
+#define UN_VADD _mm256_add_pd
+#define UN_VSTORE _mm256_store_pd
+/* The AVX2 table's sum_short of four contiguous rows at once: a row's
+ * eight lanes are two ymm of doubles (lanes 0-3 and 4-7), each adding
+ * its elements in order; their sum holds 0+4 .. 3+7, and two 128-bit
+ * swaps and a horizontal add fold four rows by sum_short's tree, as
+ * the AVX-512 block does (the same argument for the masked tail). */
+static inline __m256d UN(sum_block)(int64_t n, const T *x, int64_t wi)
+{
+    const int t = (int)(n % 8);
+    const int64_t full = n / 8 * 8;
+    __m256d s[4];
+    for (int q = 0; q < 4; q++) {
+        const T *p = x + q * wi;
+        __m256d lo = _mm256_setzero_pd(), hi = lo;
+        for (int64_t i = 0; i < full; i += 8) {
+            lo = _mm256_add_pd(lo, UN_LOAD4(p + i));
+            hi = _mm256_add_pd(hi, UN_LOAD4(p + i + 4));
+        }
+        if (t) {
+            lo = _mm256_add_pd(lo, UN_MLOAD4(UN_MASK4(t, 0), p + full));
+            hi = _mm256_add_pd(hi, UN_MLOAD4(UN_MASK4(t, 4), p + full + 4));
+        }
+        s[q] = _mm256_add_pd(lo, hi);      /* 0+4, 1+5, 2+6, 3+7 */
+    }
+    __m256d t01 = _mm256_add_pd(_mm256_permute2f128_pd(s[0], s[1], 0x20),
+                                _mm256_permute2f128_pd(s[0], s[1], 0x31));
+    __m256d t23 = _mm256_add_pd(_mm256_permute2f128_pd(s[2], s[3], 0x20),
+                                _mm256_permute2f128_pd(s[2], s[3], 0x31));
+    /* hadd gives rows 0, 2, 1, 3 */
+    return _mm256_permute4x64_pd(_mm256_hadd_pd(t01, t23), 0xd8);
+}
+#undef UN_LOAD4
+#undef UN_MLOAD4
+#undef UN_MASK4
+#endif
 
-/* rows for short contiguous rows, eight outputs of the free loop w at a
- * time: each output's accumulator (+0) adds its rows' sum8_short in the
+#ifdef UN_RB
+/* rows for short contiguous rows, UN_RB outputs of the free loop w at a
+ * time: each output's accumulator (+0) adds its rows' block sums in the
  * summed loops' order, as UN(rows) adds sum_short's.  The outputs past
- * the last eight go to UN(row_sum). */
-static void UN(rows8)(const un_loops *L, int w, const int *fr, int nf,
-                      const int *sm, int ns, const T *in, T *out)
+ * the last block go to UN(row_sum). */
+static void UN(rows_blocked)(const un_loops *L, int w, const int *fr, int nf,
+                             const int *sm, int ns, const T *in, T *out)
 {
     const int64_t len = L->ext[L->pick], nw = L->ext[w];
     const int64_t wi = L->st[0][w], wo = L->st[1][w];
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     do {
         int64_t r = 0;
-        for (; r + 8 <= nw; r += 8) {
-            __m512d acc = _mm512_setzero_pd();
+        for (; r + UN_RB <= nw; r += UN_RB) {
+            UN_VD acc = UN_VZERO();
             int64_t sc[UN_MAXL], s[3] = {f[0] + r * wi, 0, 0};
             for (int q = 0; q < ns; q++)
                 sc[q] = 0;
             do
-                acc = _mm512_add_pd(acc, UN(sum8_short)(len, in + s[0], wi));
+                acc = UN_VADD(acc, UN(sum_block)(len, in + s[0], wi));
             while (un_next(L, sm, ns, sc, s));
-            _Alignas(64) double a[8];
-            _mm512_store_pd(a, acc);
-            for (int q = 0; q < 8; q++)
+            _Alignas(64) double a[UN_RB];
+            UN_VSTORE(a, acc);
+            for (int q = 0; q < UN_RB; q++)
                 out[f[1] + (r + q) * wo] = (T)a[q] + (T)0;   /* see UN_PLUS_ZERO */
         }
         for (; r < nw; r++)
             out[f[1] + r * wo] = UN(row_sum)(L, sm, ns, in + f[0] + r * wi, len, 1);
     } while (un_next(L, fr, nf, fc, f));
 }
-#undef UN_LOAD8
-#undef UN_MLOAD8
+#undef UN_RB
+#undef UN_VD
+#undef UN_VZERO
+#undef UN_VADD
+#undef UN_VSTORE
+#define UN_ROWS_BLOCKED 1
 #endif
 
 /* rows: the summed loop `pick` reads the input with stride 1, or is
@@ -338,10 +402,10 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     const int64_t len = L->ext[L->pick], sp = L->st[0][L->pick];
     const bool short_run = len < UN_LANES;   /* always, where sp != 1 */
-#if defined(__AVX512F__)
+#ifdef UN_ROWS_BLOCKED
     if (nf > 0 && sp == 1 && short_run && len >= UN_ROWS8_MIN) {
         const int w = fr[--nf];
-        UN(rows8)(L, w, fr, nf, sm, ns, in, out);
+        UN(rows_blocked)(L, w, fr, nf, sm, ns, in, out);
         return;
     }
 #endif
