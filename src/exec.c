@@ -628,14 +628,10 @@ typedef struct chain_job {
 } chain_job;
 
 /* Bytes into intermediate `slot` where thread t keeps its tile. */
-static size_t tile_offset(const ein_plan *p, int t, int slot)
+static size_t tile_offset(const ein_plan *p, const ein_step *s, int t, int slot)
 {
-    const ein_step *head = NULL;
-    for (int k = 0; k < p->nsteps && !head; k++)
-        if (p->steps[k].out == slot)
-            head = &p->steps[k];
-    int64_t row = p->slots[slot].size / head->tile_ext;
-    return (size_t)t * (size_t)((head->tile_rows + 1) * row) * ein_dtype_size(p->dtype);
+    int64_t row = p->slots[slot].size / s->tile_ext;   /* every chain step's */
+    return (size_t)t * (size_t)((s->tile_rows + 1) * row) * ein_dtype_size(p->dtype);
 }
 
 static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
@@ -654,13 +650,13 @@ static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
         for (int q = 0; q < s->nin; q++) {
             const char *x = j->base[s->in[q]];
             if (k > j->first && s->in[q] == p->steps[k - 1].out)   /* a tile */
-                in[q] = x + tile_offset(p, t, s->in[q]);
+                in[q] = x + tile_offset(p, s, t, s->in[q]);
             else
                 in[q] = x + first_el * L->stride[q] * (int64_t)es;
         }
         char *o = (char *)j->base[s->out];
         if (!last)
-            o += tile_offset(p, t, s->out);
+            o += tile_offset(p, s, t, s->out);
         else
             o += first_el * L->stride[s->nin] * (int64_t)es;
         if (!generic_kernel(p, s, ext, st, in, o))
