@@ -2,6 +2,7 @@
  * in place through their strides; temporaries live in one workspace
  * allocation per run (none for a single dense step).  An output that
  * overlaps an input is computed into a scratch copy and then stored. */
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,18 +445,26 @@ typedef struct generic_job {
 /* The table's loops for step s over extents ext and strides st (loop-
  * major, the output last); returns the kind that ran, or 0 when the shape
  * is left to the loop nest.  With out == NULL it only classifies. */
-static int generic_kernel(const ein_plan *p, const ein_step *s, const int64_t *ext,
-                          const int64_t *st, const void *const *in, void *out)
+/* A step's interleaved strides st (loop l, tensor t at l * (nin + 1) + t)
+ * as the unary kernels take them: one array per tensor. */
+static void split_strides(const ein_step *s, const int64_t *st, int64_t *sa, int64_t *sb,
+                          int64_t *so)
 {
-    if (s->nloops > EIN_UN_MAXL || s->nin > 2)
-        return 0;
     const int nt = s->nin + 1;
-    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
     for (int l = 0; l < s->nloops; l++) {
         sa[l] = st[l * nt];
         sb[l] = s->nin == 2 ? st[l * nt + 1] : 0;
         so[l] = st[l * nt + s->nin];
     }
+}
+
+static int generic_kernel(const ein_plan *p, const ein_step *s, const int64_t *ext,
+                          const int64_t *st, const void *const *in, void *out)
+{
+    if (s->nloops > EIN_UN_MAXL || s->nin > 2)
+        return 0;
+    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
+    split_strides(s, st, sa, sb, so);
     const void *a = in ? in[0] : NULL, *b = in && s->nin == 2 ? in[1] : NULL;
     if (s->nin == 1)   /* copies, transposes, diagonals, sums over axes */
         return p->dtype == EIN_F32
@@ -465,6 +474,25 @@ static int generic_kernel(const ein_plan *p, const ein_step *s, const int64_t *e
     return p->dtype == EIN_F32
         ? p->kt->product_f32(s->nloops, s->nfree, ext, sa, sb, so, a, b, out)
         : p->kt->product_f64(s->nloops, s->nfree, ext, sa, sb, so, a, b, out);
+}
+
+/* The last step of a chain that sums its tiled label, on the rows of
+ * one tile: column sums carried in `carry` (see ein_carry_f32_fn).  The
+ * planner made such a chain only for a step the carry kernel takes. */
+static void carry_kernel(const ein_plan *p, const ein_step *s, const int64_t *ext,
+                         const int64_t *st, const void *const *in, void *out,
+                         double *carry, bool first, bool last)
+{
+    int64_t sa[EIN_UN_MAXL], sb[EIN_UN_MAXL], so[EIN_UN_MAXL];
+    split_strides(s, st, sa, sb, so);
+    const int64_t *sbp = s->nin == 2 ? sb : NULL;
+    int done = p->dtype == EIN_F32
+        ? p->kt->carry_f32(s->nloops, s->nfree, ext, sa, sbp, so, in[0],
+                           s->nin == 2 ? in[1] : NULL, out, carry, first, last)
+        : p->kt->carry_f64(s->nloops, s->nfree, ext, sa, sbp, so, in[0],
+                           s->nin == 2 ? in[1] : NULL, out, carry, first, last);
+    assert(done);
+    (void)done;
 }
 
 static void step_loops(const ein_step *s, int64_t *ext, int64_t *st)
@@ -623,6 +651,7 @@ typedef struct chain_job {
     const ein_plan  *p;
     int              first, n;
     const void     **base;
+    double          *carry;     /* tile_summed: the sums carried */
     int64_t          ntiles;
     atomic_llong     next;
 } chain_job;
@@ -658,7 +687,11 @@ static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
         if (!last)
             o += tile_offset(p, s, t, s->out);
         else
-            o += first_el * L->stride[s->nin] * (int64_t)es;
+            o += first_el * L->stride[s->nin] * (int64_t)es;   /* summed: 0 */
+        if (last && s->tile_summed) {
+            carry_kernel(p, s, ext, st, in, o, j->carry, lo == 0, hi == s->tile_ext);
+            continue;
+        }
         if (!generic_kernel(p, s, ext, st, in, o))
             ein_loopnest(p->dtype, s->nin, in, o, s->nloops, s->nfree, ext, st);
     }
@@ -680,10 +713,12 @@ static void chain_task(void *ctx, int t, int nt)
     }
 }
 
-static void run_chain(const ein_plan *p, int first, const void **base)
+static void run_chain(const ein_plan *p, int first, const void **base, char *mem)
 {
     const ein_step *head = &p->steps[first];
     chain_job j = {.p = p, .first = first, .n = head->chain, .base = base};
+    if (head->tile_summed)   /* tiles in order, on one thread (tile_threads) */
+        j.carry = (double *)(void *)(mem + head->carry_off);
     /* The last tile takes a remainder under two rows (see chain_task). */
     j.ntiles = head->tile_ext / head->tile_rows;
     if (head->tile_ext % head->tile_rows >= 2)
@@ -753,7 +788,7 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         if (s->chained)
             continue;          /* ran with its chain's first step */
         if (s->chain) {
-            run_chain(p, i, base);
+            run_chain(p, i, base, mem);
             continue;
         }
         switch (s->kind) {

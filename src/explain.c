@@ -170,6 +170,10 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
     else if (st->chain)
         put(s, "%s|-- tiled   with step %d, %lld rows of %s a tile\n", stem, i + 1,
             (long long)st->tile_rows, st->tile_label);
+    else if (st->chained && st->tile_summed &&
+             (i + 1 == p->nsteps || !p->steps[i + 1].chained))
+        put(s, "%s|-- tiled   with step %d, its input a tile at a time, its sums "
+            "carried across tiles in double (one thread)\n", stem, i - 1);
     else if (st->chained)
         put(s, "%s|-- tiled   with step %d, its input a tile at a time\n", stem, i - 1);
     put(s, "%s`-- cost    %.0f flops, %.0f bytes\n", stem, st->flops, st->bytes);

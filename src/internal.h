@@ -194,10 +194,15 @@ typedef struct ein_step {
      * the rows: tile_rows a tile of tile_ext; every step of it has
      * tile_loop, the loop that walks the label (fused loops: tile_unit
      * of its elements a row), and `chained` on all but the first.  Thread
- * t keeps its tiles of the intermediates at tile_rows + 1 rows times t
- * into their blocks (the last tile of a chain may have one more row). */
+     * t keeps its tiles of the intermediates at tile_rows + 1 rows times
+     * t into their blocks (the last tile of a chain may have one more
+     * row).  tile_summed: the label is summed in the last step, a column
+     * sum whose sums go on from tile to tile, in double, in the workspace
+     * at carry_off (one thread, tiles in order, so the bits are those of
+     * one call over all the rows). */
     int      chain, tile_threads;   /* at most this many threads */
-    bool     chained;
+    bool     chained, tile_summed;
+    size_t   carry_off;
     int      tile_loop;
     int64_t  tile_unit, tile_rows, tile_ext;
     char     tile_label[24];

@@ -1567,7 +1567,8 @@ typedef struct chain_case {
     int         nd[4];
     int64_t     shape[4][3];
     bool        fortran[4];   /* 2-D operand stored transposed */
-    bool        tiled;        /* the plan must tile (explain says so) */
+    int         tiled;        /* the plan must tile (explain says so): 0
+                               * never, 1 always, 2 on one thread only */
 } chain_case;
 
 /* Run c's plan, tiled or not (EIN_TILE=0), on `threads` threads into res;
@@ -1609,21 +1610,27 @@ static bool run_chain_case(const chain_case *c, ein_dtype dt, bool tile, int thr
 /* Loop steps whose intermediate only the next one reads run a tile of
  * rows at a time (ein_step.chain): the result has the bits of the plan
  * run step by step, on 1 and 2 threads, both dtypes; odd extents leave
- * short last tiles, transposed operands stride across the tiles. */
+ * short last tiles, transposed operands stride across the tiles.  On one
+ * thread a chain may also tile a label its last step sums, the column
+ * sums carried from tile to tile (ein_step.tile_summed). */
 Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
 {
     static const chain_case cases[] = {
-        {"i,i,i->i", 3, {1, 1, 1}, {{70001}, {70001}, {70001}}, {0}, true},
-        {"ij,ij,ij->ij", 3, {2, 2, 2}, {{301, 299}, {301, 299}, {301, 299}}, {0}, true},
+        {"i,i,i->i", 3, {1, 1, 1}, {{70001}, {70001}, {70001}}, {0}, 1},
+        {"ij,ij,ij->ij", 3, {2, 2, 2}, {{301, 299}, {301, 299}, {301, 299}}, {0}, 1},
         {"ij,ij,ij,ij->ij", 4, {2, 2, 2, 2}, {{257, 300}, {257, 300}, {257, 300}, {257, 300}},
-         {0}, true},
-        {"ij,i,j->ij", 3, {2, 1, 1}, {{400, 300}, {400}, {300}}, {0}, true},
-        {"ij,ji,ij->ij", 3, {2, 2, 2}, {{300, 250}, {250, 300}, {300, 250}}, {0, 1, 0}, true},
-        {"ijk,ijk,ik->ijk", 3, {3, 3, 2}, {{61, 40, 30}, {61, 40, 30}, {61, 30}}, {0}, true},
-        /* not chains: the label kept is inner in the intermediate (tiles
-         * of columns ran slower than no tiles), or nothing is kept */
-        {"ij,ij,ij->j", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, false},
-        {"ij,ij,ij->", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, false},
+         {0}, 1},
+        {"ij,i,j->ij", 3, {2, 1, 1}, {{400, 300}, {400}, {300}}, {0}, 1},
+        {"ij,ji,ij->ij", 3, {2, 2, 2}, {{300, 250}, {250, 300}, {300, 250}}, {0, 1, 0}, 1},
+        {"ijk,ijk,ik->ijk", 3, {3, 3, 2}, {{61, 40, 30}, {61, 40, 30}, {61, 30}}, {0}, 1},
+        /* the label kept is inner in the intermediate: on one thread,
+         * rows of the summed label, the column sums carried */
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 2},
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{3001, 37}, {3001, 37}, {3001, 37}}, {0}, 2},
+        {"ijk,ijk,ijk->jk", 3, {3, 3, 3}, {{61, 40, 30}, {61, 40, 30}, {61, 40, 30}}, {0},
+         2},
+        /* not chains: nothing is kept (the last step is a dot) */
+        {"ij,ij,ij->", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 0},
     };
     ts_rng r = {2718};
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
@@ -1666,8 +1673,9 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
                 memset(got, 0x7f, on * es);
                 bool tiled = run_chain_case(c, (ein_dtype)dt, true, threads, data, got,
                                             oshape, ond);
-                cr_assert_eq(tiled, c->tiled, "%s: tiled %d, expected %d", c->expr,
-                             tiled, c->tiled);
+                bool expect = c->tiled == 1 || (c->tiled == 2 && threads == 1);
+                cr_assert_eq(tiled, expect, "%s, %d threads: tiled %d, expected %d",
+                             c->expr, threads, tiled, expect);
                 for (size_t e = 0; e < on; e++)
                     cr_assert(memcmp((char *)got + e * es, (char *)want + e * es, es) == 0,
                               "%s %s, %d threads: element %zu differs from the untiled run",
@@ -1681,22 +1689,100 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
     }
 }
 
+/* Chains that sum their tiled label, on random extents (2 to 40, so
+ * tiles of 2 rows leave short and long last tiles, and column blocks
+ * wider than one register) with EIN_TILE=1: one thread, both dtypes,
+ * the bits of the untiled plan.  Most must carry their sums. */
+Test(exec, summed_chains_on_random_extents)
+{
+    static const char *const exprs[] = {
+        "ij,ij,ij->j", "ijk,ijk,ijk->jk", "ijk,ijk,ijk->k", "ij,ij,ij,ij->j",
+        "ijk,ijk,ijk->kj", "ij,ij,j->j",
+    };
+    ts_rng r = {4242};
+    int carried = 0, ran = 0;
+    for (int it = 0; it < 240; it++) {
+        const char *expr = exprs[it % (sizeof exprs / sizeof exprs[0])];
+        const ein_dtype dt = it % 2 ? EIN_F64 : EIN_F32;
+        const size_t es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
+        int64_t ext[3] = {ts_range(&r, 4, 40), ts_range(&r, 1, 40), ts_range(&r, 1, 12)};
+        int nops = 0, nd[4];
+        int64_t shape[4][3];
+        void *data[4];
+        const ein_tensor *ops[4];
+        ein_tensor t[4];
+        for (const char *q = expr; *q != '-'; q++) {
+            int n = 0;
+            while (*q >= 'i' && *q <= 'k')
+                shape[nops][n++] = ext[*q++ - 'i'];
+            nd[nops] = n;
+            size_t cnt = 1;
+            for (int d = 0; d < n; d++)
+                cnt *= (size_t)shape[nops][d];
+            data[nops] = malloc(cnt * es);
+            if (dt == EIN_F32)
+                ts_fill_f32(data[nops], cnt, &r);
+            else
+                ts_fill_f64(data[nops], cnt, &r);
+            t[nops] = (ein_tensor){data[nops], dt, nd[nops], shape[nops], NULL};
+            ops[nops] = &t[nops];
+            nops++;
+            if (*q == '-')
+                break;
+        }
+        ein_options opt = {.num_threads = 1};
+        ein_status st;
+        setenv("EIN_TILE", "0", 1);
+        ein_plan *p0 = ein_plan_new(expr, nops, ops, NULL, &opt, &st);
+        setenv("EIN_TILE", "1", 1);
+        ein_plan *p1 = ein_plan_new(expr, nops, ops, NULL, &opt, &st);
+        unsetenv("EIN_TILE");
+        cr_assert(p0 && p1, "%s: %s", expr, ein_last_error());
+        ein_dtype rdt;
+        int64_t oshape[EIN_MAX_DIMS];
+        int ond = ein_plan_result(p0, &rdt, oshape);
+        size_t on = 1;
+        for (int d = 0; d < ond; d++)
+            on *= (size_t)oshape[d];
+        void *r0 = malloc(on * es), *r1 = malloc(on * es);
+        ein_tensor o0 = {r0, dt, ond, oshape, NULL}, o1 = {r1, dt, ond, oshape, NULL};
+        cr_assert_eq(ein_execute(p0, ops, &o0), EIN_OK, "%s", ein_last_error());
+        cr_assert_eq(ein_execute(p1, ops, &o1), EIN_OK, "%s", ein_last_error());
+        char text[8192];
+        ein_plan_explain(p1, text, sizeof text);
+        cr_assert(memcmp(r0, r1, on * es) == 0, "%s %lldx%lldx%lld: tiled and untiled "
+                  "results differ:\n%s", expr, (long long)ext[0], (long long)ext[1],
+                  (long long)ext[2], text);
+        carried += strstr(text, "carried") != NULL;
+        ran++;
+        free(r0);
+        free(r1);
+        ein_plan_free(p0);
+        ein_plan_free(p1);
+        for (int k = 0; k < nops; k++)
+            free(data[k]);
+    }
+    cr_log_info("summed chains: %d of %d", carried, ran);
+    cr_assert(carried >= ran / 2, "only %d of %d calls carried their sums", carried, ran);
+}
+
 /* Generated calls (tests/casegen.c: 1-4 operands, diagonals, ellipses,
  * broadcasting, strided and negative views, mixed dtypes, 1-3 threads)
  * planned with tiles of one element (EIN_TILE=1: two rows a tile, so
  * extents of 4 to 6 make chains) give the bits of the plans without
- * chains; enough of them must actually chain. */
+ * chains; enough of them must actually chain, some summing the label. */
 Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
 {
     cg_src src = {.seed = 31337};
-    int chained = 0, ran = 0;
+    int chained = 0, carried = 0, ran = 0;
     for (int i = 0; i < 4000; i++) {
         cg_case c;
         cr_assert(cg_make(&c, &src));
         const ein_tensor *ops[CG_MAXOPS];
         for (int k = 0; k < c.nops; k++)
             ops[k] = &c.op[k].t;
-        ein_options opt = {.num_threads = c.num_threads};
+        /* Every other call on one thread, where chains may sum their label. */
+        ein_options opt = {.num_threads = i % 2 ? 1 : c.num_threads};
         ein_status st;
         setenv("EIN_TILE", "0", 1);
         ein_plan *p0 = ein_plan_new(c.expr, c.nops, ops, NULL, &opt, &st);
@@ -1725,6 +1811,7 @@ Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
         cr_assert(memcmp(r0, r1, n * es) == 0, "%s: tiled and untiled results differ:\n%s",
                   c.expr, text);
         chained += strstr(text, "tiled") != NULL;
+        carried += strstr(text, "carried") != NULL;
         ran++;
         free(r0);
         free(r1);
@@ -1732,7 +1819,8 @@ Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
         ein_plan_free(p1);
         cg_free(&c);
     }
-    cr_log_info("tiled chains: %d of %d generated calls", chained, ran);
+    cr_log_info("tiled chains: %d of %d generated calls, %d with sums carried", chained,
+                ran, carried);
     cr_assert(chained >= 40, "only %d of %d generated calls made a tiled chain", chained,
               ran);
 }

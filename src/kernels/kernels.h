@@ -159,6 +159,23 @@ typedef int ein_product_f64_fn(int nloops, int nfree, const int64_t *ext,
                                const int64_t *so, const double *a,
                                const double *b, double *out);
 
+/* Column sums carried across calls, a block of the summed rows each
+ * (the last step of a tiled chain that sums the tiled label): as unary
+ * (sb and b NULL) or product, but the sums start from carry (0 when
+ * `first`) and, unless `last`, stay there in double, one per output
+ * element, instead of being rounded into out.  Rows split this way add
+ * in the order one call over all of them would.  Declines (touching
+ * nothing) any shape but column sums (EIN_GK_COLUMNS and
+ * EIN_GK_PRODUCT_COLUMNS); with out == NULL only says which. */
+typedef int ein_carry_f32_fn(int nloops, int nfree, const int64_t *ext,
+                             const int64_t *sa, const int64_t *sb,
+                             const int64_t *so, const float *a, const float *b,
+                             float *out, double *carry, int first, int last);
+typedef int ein_carry_f64_fn(int nloops, int nfree, const int64_t *ext,
+                             const int64_t *sa, const int64_t *sb,
+                             const int64_t *so, const double *a, const double *b,
+                             double *out, double *carry, int first, int last);
+
 /* The sum of x[0..n-1] in double, by the table's lanes (a whole-array
  * reduction is cut into fixed chunks of these). */
 typedef double ein_sum_f32_fn(const float *x, int64_t n);
@@ -182,6 +199,8 @@ typedef struct ein_ktable {
     ein_unary_f64_fn *unary_f64;
     ein_product_f32_fn *product_f32;
     ein_product_f64_fn *product_f64;
+    ein_carry_f32_fn   *carry_f32;
+    ein_carry_f64_fn   *carry_f64;
     ein_sum_f32_fn     *sum_f32;
     ein_sum_f64_fn     *sum_f64;
     /* Optional: a batch of small GEMMs, GEMVs or dots in one call (NULL:

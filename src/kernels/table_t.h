@@ -166,6 +166,7 @@ const ein_ktable TAB_VAR = {
     .tgemm_f32 = tgemm_f32, .tgemm_f64 = tgemm_f64,
     .unary_f32 = unary_f32, .unary_f64 = unary_f64,
     .product_f32 = product_f32, .product_f64 = product_f64,
+    .carry_f32 = carry_f32, .carry_f64 = carry_f64,
     .sum_f32 = sum_run_f32, .sum_f64 = sum_run_f64,
     .gemm_batch_f32 = TAB_SMALL_BATCH_F32, .gemm_batch_f64 = TAB_SMALL_BATCH_F64,
     .gemv_batch_f32 = gemv_batch_f32, .gemv_batch_f64 = gemv_batch_f64,

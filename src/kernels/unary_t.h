@@ -163,6 +163,17 @@ static int un_prepare(un_loops *L, int nin, int nloops, int nfree,
     return L->kind = EIN_GK_DECLINE;
 }
 
+/* Column sums carried from one call to the next (the last step of a
+ * tiled chain that sums the tiled label, ein_step.tile_summed): `in`
+ * holds the sums so far (NULL: each starts from 0) and `out` takes them
+ * back unrounded (NULL: they are final, rounded into the output).  Both
+ * advance past each block of sums as the call makes them, so a call
+ * over the next rows finds every sum where the last one left it. */
+typedef struct un_carry {
+    const double *in;
+    double       *out;
+} un_carry;
+
 /* Odometer over loops idx[0..cnt-1] of L: advances the offsets off[t] of
  * every tensor and returns 0 once every index has wrapped. */
 static inline int un_next(const un_loops *L, const int *idx, int cnt,
@@ -465,6 +476,26 @@ static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float 
 }
 #endif
 
+/* n finished column sums: kept in the carry, or stored (see
+ * UN_PLUS_ZERO: + 0) to y, stride yo. */
+static inline void UN(carry_out)(un_carry *cy, const double *acc, int64_t n, T *y,
+                                 int64_t yo)
+{
+    if (cy->out) {
+        for (int64_t j = 0; j < n; j++)
+            cy->out[j] = acc[j];
+        cy->out += n;
+    } else if (yo == 1) {
+        for (int64_t j = 0; j < n; j++)
+            y[j] = (T)acc[j] + (T)0;
+    } else {
+        for (int64_t j = 0; j < n; j++)
+            y[j * yo] = (T)acc[j] + (T)0;
+    }
+    if (cy->in)
+        cy->in += n;
+}
+
 /* columns (one operand) and product columns (two): the free loop `pick`
  * is contiguous in the output; each block of UN_SEG outputs sums whole
  * row segments, the summed loops in the step's order, so each sum adds
@@ -476,12 +507,12 @@ static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float 
 static inline __attribute__((always_inline)) void
 UN(narrow_columns)(const int np, int64_t nw, int64_t nq, const T *x, int64_t xa,
                    int64_t wa, int64_t qa, const T *y, int64_t xb, int64_t wb,
-                   int64_t qb, T *z, int64_t wo)
+                   int64_t qb, T *z, int64_t wo, un_carry *cy)
 {
     double acc[UN_NARROW];
     for (int64_t r = 0; r < nw; r++, x += wa, z += wo) {
         for (int j = 0; j < np; j++)
-            acc[j] = 0;
+            acc[j] = cy->in ? cy->in[j] : 0;
         if (!y) {
             for (int64_t p = 0; p < nq; p++)
                 for (int j = 0; j < np; j++)
@@ -492,12 +523,12 @@ UN(narrow_columns)(const int np, int64_t nw, int64_t nq, const T *x, int64_t xa,
                     acc[j] += (double)x[p * qa + j * xa] * (double)y[p * qb + j * xb];
             y += wb;
         }
-        for (int j = 0; j < np; j++)
-            z[j] = (T)acc[j] + (T)0;   /* see UN_PLUS_ZERO */
+        UN(carry_out)(cy, acc, np, z, 1);
     }
 }
 
-static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
+static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out,
+                        un_carry *cy)
 {
     int fr[UN_MAXL], sm[UN_MAXL], nf, ns;
     un_split(L, L->pick, -1, fr, &nf, sm, &ns);
@@ -525,13 +556,13 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
 #define UN_NARROW_CASE(N)                                                     \
             case N:                                                           \
                 UN(narrow_columns)(N, nw, nq, x, xa, wa, qa, o == 2 ? b + f[1] : NULL, \
-                                   xb, wb, qb, z, wo);                        \
+                                   xb, wb, qb, z, wo, cy);                    \
                 break;
             UN_NARROW_CASE(1) UN_NARROW_CASE(2) UN_NARROW_CASE(3) UN_NARROW_CASE(4)
 #undef UN_NARROW_CASE
             default:   /* 5 to 8: measured faster with the width a variable */
                 UN(narrow_columns)((int)np, nw, nq, x, xa, wa, qa,
-                                   o == 2 ? b + f[1] : NULL, xb, wb, qb, z, wo);
+                                   o == 2 ? b + f[1] : NULL, xb, wb, qb, z, wo, cy);
                 break;
             }
         } while (un_next(L, fr, nf, fc, f));
@@ -544,7 +575,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
             if (w > UN_SEG)
                 w = UN_SEG;
             for (int64_t j = 0; j < w; j++)
-                acc[j] = 0;
+                acc[j] = cy->in ? cy->in[j] : 0;
             /* The innermost sum runs here several rows at a time, each
              * sum still adding row after row: ((acc + r0) + r1) + ... */
             const int q = sm[ns - 1];
@@ -598,13 +629,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out)
                     }
                 }
             } while (un_next(L, sm, ns - 1, sc, s));
-            T *y = out + f[o] + j0 * yo;   /* see UN_PLUS_ZERO: + 0 */
-            if (yo == 1)
-                for (int64_t j = 0; j < w; j++)
-                    y[j] = (T)acc[j] + (T)0;
-            else
-                for (int64_t j = 0; j < w; j++)
-                    y[j * yo] = (T)acc[j] + (T)0;
+            UN(carry_out)(cy, acc, w, out + f[o] + j0 * yo, yo);
         }
     } while (un_next(L, fr, nf, fc, f));
 }
@@ -727,7 +752,7 @@ static void UN(zero)(const un_loops *L, T *out)
     while (un_next(L, fr, nf, fc, f));
 }
 
-static int UN(execute)(un_loops *L, const T *a, const T *b, T *out)
+static int UN(execute)(un_loops *L, const T *a, const T *b, T *out, un_carry *cy)
 {
     /* Offsets are applied only now: a probe (out == NULL) forms no
      * pointer from NULL. */
@@ -747,7 +772,7 @@ static int UN(execute)(un_loops *L, const T *a, const T *b, T *out)
         break;
     case EIN_GK_COLUMNS:
     case EIN_GK_PRODUCT_COLUMNS:
-        UN(columns)(L, a, b, out);
+        UN(columns)(L, a, b, out, cy);
         break;
     default:
         UN(elementwise)(L, a, b, out);
@@ -763,7 +788,7 @@ static int UN(unary)(int nloops, int nfree, const int64_t *ext, const int64_t *s
     const int64_t *st[2] = {sin, sout};
     if (!un_prepare(&L, 1, nloops, nfree, ext, st))
         return EIN_GK_DECLINE;
-    return UN(execute)(&L, in, NULL, out);
+    return UN(execute)(&L, in, NULL, out, &(un_carry){NULL, NULL});
 }
 
 static int UN(product)(int nloops, int nfree, const int64_t *ext, const int64_t *sa,
@@ -774,5 +799,24 @@ static int UN(product)(int nloops, int nfree, const int64_t *ext, const int64_t 
     const int64_t *st[3] = {sa, sb, so};
     if (!un_prepare(&L, 2, nloops, nfree, ext, st))
         return EIN_GK_DECLINE;
-    return UN(execute)(&L, a, b, out);
+    return UN(execute)(&L, a, b, out, &(un_carry){NULL, NULL});
+}
+
+/* Column sums over some rows of the tiled label (see un_carry): `first`,
+ * the sums start from 0; `last`, they are rounded into out; otherwise
+ * they go on from, or are left in, carry (one double per output
+ * element).  b NULL: one operand.  Anything but the columns kinds is
+ * declined, touching nothing. */
+static int UN(carry)(int nloops, int nfree, const int64_t *ext, const int64_t *sa,
+                     const int64_t *sb, const int64_t *so, const T *a, const T *b,
+                     T *out, double *carry, int first, int last)
+{
+    un_loops L;
+    const int64_t *st2[2] = {sa, so}, *st3[3] = {sa, sb, so};
+    const int nin = sb ? 2 : 1;
+    int kind = un_prepare(&L, nin, nloops, nfree, ext, nin == 2 ? st3 : st2);
+    if (kind != EIN_GK_COLUMNS && kind != EIN_GK_PRODUCT_COLUMNS)
+        return EIN_GK_DECLINE;
+    un_carry cy = {first ? NULL : carry, last ? NULL : carry};
+    return UN(execute)(&L, a, b, out, &cy);
 }
