@@ -1689,6 +1689,46 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
     }
 }
 
+/* Plans expr on ops twice, with EIN_TILE=0 and with EIN_TILE=1 (tiles of
+ * two rows, so small extents make chains), runs both and asserts the
+ * same bits; the tiled plan's explain text goes to text.  `what` names
+ * the call in messages.  Returns false if neither plans (both must
+ * agree). */
+static bool tiled_as_untiled(const char *expr, int nops, const ein_tensor *const *ops,
+                             const ein_options *opt, const char *what, char *text,
+                             size_t cap)
+{
+    ein_status st;
+    setenv("EIN_TILE", "0", 1);
+    ein_plan *p0 = ein_plan_new(expr, nops, ops, NULL, opt, &st);
+    setenv("EIN_TILE", "1", 1);
+    ein_plan *p1 = ein_plan_new(expr, nops, ops, NULL, opt, &st);
+    unsetenv("EIN_TILE");
+    cr_assert((p0 == NULL) == (p1 == NULL), "%s: planned once only", what);
+    if (!p0)
+        return false;
+    ein_dtype dt;
+    int64_t shape[EIN_MAX_DIMS];
+    int nd = ein_plan_result(p0, &dt, shape);
+    size_t n = 1, es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
+    for (int d = 0; d < nd; d++)
+        n *= (size_t)shape[d];
+    void *r0 = malloc(n * es + 1), *r1 = malloc(n * es + 1);
+    memset(r0, 0x5a, n * es);
+    memset(r1, 0xa5, n * es);
+    ein_tensor o0 = {r0, dt, nd, shape, NULL}, o1 = {r1, dt, nd, shape, NULL};
+    cr_assert_eq(ein_execute(p0, ops, &o0), EIN_OK, "%s: %s", what, ein_last_error());
+    cr_assert_eq(ein_execute(p1, ops, &o1), EIN_OK, "%s: %s", what, ein_last_error());
+    ein_plan_explain(p1, text, cap);
+    cr_assert(memcmp(r0, r1, n * es) == 0, "%s: tiled and untiled results differ:\n%s",
+              what, text);
+    free(r0);
+    free(r1);
+    ein_plan_free(p0);
+    ein_plan_free(p1);
+    return true;
+}
+
 /* Chains that sum their tiled label, on random extents (2 to 40, so
  * tiles of 2 rows leave short and long last tiles, and column blocks
  * wider than one register) with EIN_TILE=1: one thread, both dtypes,
@@ -1706,7 +1746,7 @@ Test(exec, summed_chains_on_random_extents)
         const ein_dtype dt = it % 2 ? EIN_F64 : EIN_F32;
         const size_t es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
         int64_t ext[3] = {ts_range(&r, 4, 40), ts_range(&r, 1, 40), ts_range(&r, 1, 12)};
-        int nops = 0, nd[4];
+        int nops = 0;
         int64_t shape[4][3];
         void *data[4];
         const ein_tensor *ops[4];
@@ -1715,7 +1755,6 @@ Test(exec, summed_chains_on_random_extents)
             int n = 0;
             while (*q >= 'i' && *q <= 'k')
                 shape[nops][n++] = ext[*q++ - 'i'];
-            nd[nops] = n;
             size_t cnt = 1;
             for (int d = 0; d < n; d++)
                 cnt *= (size_t)shape[nops][d];
@@ -1724,41 +1763,21 @@ Test(exec, summed_chains_on_random_extents)
                 ts_fill_f32(data[nops], cnt, &r);
             else
                 ts_fill_f64(data[nops], cnt, &r);
-            t[nops] = (ein_tensor){data[nops], dt, nd[nops], shape[nops], NULL};
+            t[nops] = (ein_tensor){data[nops], dt, n, shape[nops], NULL};
             ops[nops] = &t[nops];
             nops++;
             if (*q == '-')
                 break;
         }
         ein_options opt = {.num_threads = 1};
-        ein_status st;
-        setenv("EIN_TILE", "0", 1);
-        ein_plan *p0 = ein_plan_new(expr, nops, ops, NULL, &opt, &st);
-        setenv("EIN_TILE", "1", 1);
-        ein_plan *p1 = ein_plan_new(expr, nops, ops, NULL, &opt, &st);
-        unsetenv("EIN_TILE");
-        cr_assert(p0 && p1, "%s: %s", expr, ein_last_error());
-        ein_dtype rdt;
-        int64_t oshape[EIN_MAX_DIMS];
-        int ond = ein_plan_result(p0, &rdt, oshape);
-        size_t on = 1;
-        for (int d = 0; d < ond; d++)
-            on *= (size_t)oshape[d];
-        void *r0 = malloc(on * es), *r1 = malloc(on * es);
-        ein_tensor o0 = {r0, dt, ond, oshape, NULL}, o1 = {r1, dt, ond, oshape, NULL};
-        cr_assert_eq(ein_execute(p0, ops, &o0), EIN_OK, "%s", ein_last_error());
-        cr_assert_eq(ein_execute(p1, ops, &o1), EIN_OK, "%s", ein_last_error());
-        char text[8192];
-        ein_plan_explain(p1, text, sizeof text);
-        cr_assert(memcmp(r0, r1, on * es) == 0, "%s %lldx%lldx%lld: tiled and untiled "
-                  "results differ:\n%s", expr, (long long)ext[0], (long long)ext[1],
-                  (long long)ext[2], text);
+        char what[96], text[8192];
+        snprintf(what, sizeof what, "%s %s %lldx%lldx%lld", expr,
+                 dt == EIN_F32 ? "f32" : "f64", (long long)ext[0], (long long)ext[1],
+                 (long long)ext[2]);
+        cr_assert(tiled_as_untiled(expr, nops, ops, &opt, what, text, sizeof text),
+                  "%s: %s", what, ein_last_error());
         carried += strstr(text, "carried") != NULL;
         ran++;
-        free(r0);
-        free(r1);
-        ein_plan_free(p0);
-        ein_plan_free(p1);
         for (int k = 0; k < nops; k++)
             free(data[k]);
     }
@@ -1783,40 +1802,12 @@ Test(exec, generated_calls_tiled_as_untiled, .timeout = 300)
             ops[k] = &c.op[k].t;
         /* Every other call on one thread, where chains may sum their label. */
         ein_options opt = {.num_threads = i % 2 ? 1 : c.num_threads};
-        ein_status st;
-        setenv("EIN_TILE", "0", 1);
-        ein_plan *p0 = ein_plan_new(c.expr, c.nops, ops, NULL, &opt, &st);
-        setenv("EIN_TILE", "1", 1);
-        ein_plan *p1 = ein_plan_new(c.expr, c.nops, ops, NULL, &opt, &st);
-        unsetenv("EIN_TILE");
-        cr_assert((p0 == NULL) == (p1 == NULL), "%s: planned once only", c.expr);
-        if (!p0) {
-            cg_free(&c);
-            continue;
-        }
-        ein_dtype dt;
-        int64_t shape[EIN_MAX_DIMS];
-        int nd = ein_plan_result(p0, &dt, shape);
-        size_t n = 1, es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
-        for (int d = 0; d < nd; d++)
-            n *= (size_t)shape[d];
-        void *r0 = malloc(n * es + 1), *r1 = malloc(n * es + 1);
-        memset(r0, 0x5a, n * es);
-        memset(r1, 0xa5, n * es);
-        ein_tensor o0 = {r0, dt, nd, shape, NULL}, o1 = {r1, dt, nd, shape, NULL};
-        cr_assert_eq(ein_execute(p0, ops, &o0), EIN_OK, "%s: %s", c.expr, ein_last_error());
-        cr_assert_eq(ein_execute(p1, ops, &o1), EIN_OK, "%s: %s", c.expr, ein_last_error());
         char text[16384];
-        ein_plan_explain(p1, text, sizeof text);
-        cr_assert(memcmp(r0, r1, n * es) == 0, "%s: tiled and untiled results differ:\n%s",
-                  c.expr, text);
-        chained += strstr(text, "tiled") != NULL;
-        carried += strstr(text, "carried") != NULL;
-        ran++;
-        free(r0);
-        free(r1);
-        ein_plan_free(p0);
-        ein_plan_free(p1);
+        if (tiled_as_untiled(c.expr, c.nops, ops, &opt, c.expr, text, sizeof text)) {
+            chained += strstr(text, "tiled") != NULL;
+            carried += strstr(text, "carried") != NULL;
+            ran++;
+        }
         cg_free(&c);
     }
     cr_log_info("tiled chains: %d of %d generated calls, %d with sums carried", chained,
