@@ -442,9 +442,6 @@ typedef struct generic_job {
  * and 64-128 KiB ones 1.0-1.8x, too uneven to count on. */
 #define EIN_GENERIC_MT_BYTES (1 << 18)
 
-/* The table's loops for step s over extents ext and strides st (loop-
- * major, the output last); returns the kind that ran, or 0 when the shape
- * is left to the loop nest.  With out == NULL it only classifies. */
 /* A step's interleaved strides st (loop l, tensor t at l * (nin + 1) + t)
  * as the unary kernels take them: one array per tensor. */
 static void split_strides(const ein_step *s, const int64_t *st, int64_t *sa, int64_t *sb,
@@ -458,6 +455,9 @@ static void split_strides(const ein_step *s, const int64_t *st, int64_t *sa, int
     }
 }
 
+/* The table's loops for step s over extents ext and strides st (loop-
+ * major, the output last); returns the kind that ran, or 0 when the shape
+ * is left to the loop nest.  With out == NULL it only classifies. */
 static int generic_kernel(const ein_plan *p, const ein_step *s, const int64_t *ext,
                           const int64_t *st, const void *const *in, void *out)
 {

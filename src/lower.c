@@ -592,25 +592,28 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
     /* Each thread's tiles take rows + 1 rows of the intermediates. */
     int64_t fit = ext / (rows + 1);
     int nt = p->nthreads < fit ? p->nthreads : (int)fit;
-    size_t carry_off = 0;
+    size_t carry_off = 0, carry_end = 0;
     if (summed) {
-        /* The column sums carried from tile to tile, one double each:
-         * worth it only while they are few next to a tile's rows. */
+        /* The column sums carried from tile to tile, one double each,
+         * after the rest of the workspace; the tiles go in order on one
+         * thread. */
         const ein_step *t = &p->steps[last];
         int kind = ein_generic_kind(p, t);
+        if (kind != EIN_GK_COLUMNS && kind != EIN_GK_PRODUCT_COLUMNS)
+            return false;
         int64_t sums = 1;
         for (int x = 0; x < t->nfree; x++)
             sums *= t->loops[x].extent;
-        if (kind != EIN_GK_COLUMNS && kind != EIN_GK_PRODUCT_COLUMNS)
-            return false;
         carry_off = (p->workspace + 63) & ~(size_t)63;
-        if (limit > 0 && carry_off + (size_t)sums * sizeof(double) > (size_t)limit)
+        carry_end = carry_off + (size_t)sums * sizeof(double);
+        if (limit > 0 && carry_end > (size_t)limit)
             return false;
-        p->workspace = carry_off + (size_t)sums * sizeof(double);
         nt = 1;
     }
     if (!chain_memory_apart(p, first, last, (size_t)(nt * (rows + 1)), ext, esize))
         return false;
+    if (summed)
+        p->workspace = carry_end;
     for (int k = first; k <= last; k++) {
         ein_step *s = &p->steps[k];
         s->chain = k == first ? last - first + 1 : 0;
