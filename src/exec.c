@@ -150,10 +150,15 @@ DEFINE_RUN_KERNEL(f64, double)
 
 /* A dot of one contiguous run that long (no loops around it: "i,i->",
  * "ij,ij->") goes by such chunks too, on both cores from 256 KiB. */
-static bool whole_dot(const ein_step *s)
+bool ein_whole_dot(const ein_step *s)
 {
     return s->kind == EIN_K_DOT && s->nouter == 0 && s->csa == 1 && s->rsb == 1 &&
            s->k >= 2 * EIN_SUM_CHUNK;
+}
+
+int64_t ein_sum_chunk(int64_t n)
+{
+    return n / EIN_SUM_MAXCH + 1 > EIN_SUM_CHUNK ? n / EIN_SUM_MAXCH + 1 : EIN_SUM_CHUNK;
 }
 
 /* A plan's one kernel call on the tensors as they are (the headline
@@ -186,7 +191,7 @@ ein_direct_fn *ein_direct_pick(const ein_plan *p)
                     s->nouter == 0 && !s->grouped && s->out == EIN_OUT_SLOT(p) &&
                     s->in[0] < 2 && s->in[1] < 2 && !p->slots[0].in_workspace &&
                     !p->slots[1].in_workspace;
-    if (!one_call || whole_dot(s))   /* long dots go by chunks (ein_run) */
+    if (!one_call || ein_whole_dot(s))   /* long dots go by chunks (ein_run) */
         return NULL;
     bool f32 = p->dtype == EIN_F32;
     switch (s->kind) {
@@ -564,22 +569,12 @@ static void sum_task(void *ctx, int t, int nt)
     }
 }
 
-/* Chunks of a whole sum or dot of n elements (their size depends on n
- * alone), summed on nt threads; the chunk sums are added in order and
- * stored + 0 (-0 becomes +0, as numpy's). */
-static void chunked_sum(const ein_plan *p, sum_job *j, double bytes, void *out)
+/* The sum of n chunk sums, added in order, stored + 0 (-0 becomes +0,
+ * as numpy's). */
+static void store_total(const ein_plan *p, const double *part, int64_t n, void *out)
 {
-    j->chunk = j->n / EIN_SUM_MAXCH + 1 > EIN_SUM_CHUNK ? j->n / EIN_SUM_MAXCH + 1
-                                                        : EIN_SUM_CHUNK;
-    j->nchunks = (j->n + j->chunk - 1) / j->chunk;
-    double part[EIN_SUM_MAXCH];
-    j->part = part;
-    int nt = p->nthreads > 1 && bytes >= EIN_GENERIC_MT_BYTES ? p->nthreads : 1;
-    if (nt > j->nchunks)
-        nt = (int)j->nchunks;
-    ein_pool_run(nt, sum_task, j);
     double total = 0;
-    for (int64_t c = 0; c < j->nchunks; c++)
+    for (int64_t c = 0; c < n; c++)
         total += part[c];
     if (p->dtype == EIN_F32)
         *(float *)out = (float)total + 0.0f;
@@ -587,10 +582,26 @@ static void chunked_sum(const ein_plan *p, sum_job *j, double bytes, void *out)
         *(double *)out = total + 0.0;
 }
 
+/* Chunks of a whole sum or dot of n elements (their size depends on n
+ * alone), summed on nt threads; the chunk sums are added in order and
+ * stored + 0 (-0 becomes +0, as numpy's). */
+static void chunked_sum(const ein_plan *p, sum_job *j, double bytes, void *out)
+{
+    j->chunk = ein_sum_chunk(j->n);
+    j->nchunks = (j->n + j->chunk - 1) / j->chunk;
+    double part[EIN_SUM_MAXCH];
+    j->part = part;
+    int nt = p->nthreads > 1 && bytes >= EIN_GENERIC_MT_BYTES ? p->nthreads : 1;
+    if (nt > j->nchunks)
+        nt = (int)j->nchunks;
+    ein_pool_run(nt, sum_task, j);
+    store_total(p, part, j->nchunks, out);
+}
+
 static bool run_whole_dot(const ein_plan *p, const ein_step *s, const void *a,
                           const void *b, void *out)
 {
-    if (!whole_dot(s))
+    if (!ein_whole_dot(s))
         return false;
     sum_job j = {.p = p, .x = a, .y = b, .n = s->k};
     chunked_sum(p, &j, s->bytes, out);
@@ -651,7 +662,8 @@ typedef struct chain_job {
     const ein_plan  *p;
     int              first, n;
     const void     **base;
-    double          *carry;     /* tile_summed: the sums carried */
+    double          *carry;     /* tile_summed: the sums carried;
+                                 * tile_flat: each chunk's sum */
     int64_t          ntiles;
     atomic_llong     next;
 } chain_job;
@@ -692,6 +704,14 @@ static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
             carry_kernel(p, s, ext, st, in, o, j->carry, lo == 0, hi == s->tile_ext);
             continue;
         }
+        if (last && s->tile_flat) {   /* one chunk of the whole dot */
+            const ein_ktable *kt = p->kt;
+            j->carry[lo / s->tile_rows] =
+                p->dtype == EIN_F32
+                    ? kt->dot_f32(hi - lo, in[0], 1, in[1], 1)
+                    : kt->dot_f64(hi - lo, in[0], 1, in[1], 1);
+            continue;
+        }
         if (!generic_kernel(p, s, ext, st, in, o))
             ein_loopnest(p->dtype, s->nin, in, o, s->nloops, s->nfree, ext, st);
     }
@@ -707,8 +727,9 @@ static void chain_task(void *ctx, int t, int nt)
         if (k >= j->ntiles)
             return;
         int64_t lo = k * head->tile_rows, hi = lo + head->tile_rows;
-        if (hi > head->tile_ext || head->tile_ext - hi < 2)   /* no 1-row tile */
-            hi = head->tile_ext;
+        if (head->tile_flat ? hi > head->tile_ext   /* the dot's chunks exactly */
+                            : hi > head->tile_ext || head->tile_ext - hi < 2)
+            hi = head->tile_ext;                     /* no 1-row tile */
         chain_tile(j, t, lo, hi);
     }
 }
@@ -717,11 +738,14 @@ static void run_chain(const ein_plan *p, int first, const void **base, char *mem
 {
     const ein_step *head = &p->steps[first];
     chain_job j = {.p = p, .first = first, .n = head->chain, .base = base};
+    double part[EIN_SUM_MAXCH];   /* tile_flat: the sum of each chunk */
     if (head->tile_summed)   /* tiles in order, on one thread (tile_threads) */
         j.carry = (double *)(void *)(mem + head->carry_off);
+    else if (head->tile_flat)
+        j.carry = part;
     /* The last tile takes a remainder under two rows (see chain_task). */
     j.ntiles = head->tile_ext / head->tile_rows;
-    if (head->tile_ext % head->tile_rows >= 2)
+    if (head->tile_ext % head->tile_rows >= (head->tile_flat ? 1 : 2))
         j.ntiles++;
     atomic_init(&j.next, 0);
     double bytes = 0;
@@ -734,6 +758,8 @@ static void run_chain(const ein_plan *p, int first, const void **base, char *mem
         ein_pool_run(nt, chain_task, &j);
     else
         chain_task(&j, 0, 1);
+    if (head->tile_flat)   /* as chunked_sum */
+        store_total(p, part, j.ntiles, (void *)base[p->steps[first + head->chain - 1].out]);
 }
 
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)

@@ -164,12 +164,18 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
             break;
         }
     }
+    char unit[64];
+    if (st->tile_flat)
+        snprintf(unit, sizeof unit, "%lld elements a tile (one chunk of the dot)",
+                 (long long)st->tile_rows);
+    else
+        snprintf(unit, sizeof unit, "%lld rows of %s a tile", (long long)st->tile_rows,
+                 st->tile_label);
     if (st->chain > 2)
-        put(s, "%s|-- tiled   with steps %d-%d, %lld rows of %s a tile\n", stem, i + 1,
-            i + st->chain - 1, (long long)st->tile_rows, st->tile_label);
+        put(s, "%s|-- tiled   with steps %d-%d, %s\n", stem, i + 1, i + st->chain - 1,
+            unit);
     else if (st->chain)
-        put(s, "%s|-- tiled   with step %d, %lld rows of %s a tile\n", stem, i + 1,
-            (long long)st->tile_rows, st->tile_label);
+        put(s, "%s|-- tiled   with step %d, %s\n", stem, i + 1, unit);
     else if (st->chained && st->tile_summed &&
              (i + 1 == p->nsteps || !p->steps[i + 1].chained))
         put(s, "%s|-- tiled   with step %d, its input a tile at a time, its sums "

@@ -202,6 +202,11 @@ typedef struct ein_step {
      * one call over all the rows). */
     int      chain, tile_threads;   /* at most this many threads */
     bool     chained, tile_summed;
+    /* tile_flat: the chain is elementwise steps over one contiguous run
+     * ending in a whole dot (ein_whole_dot); its tiles are the dot's
+     * chunks (tile_rows elements, tile_unit 1), their sums added in
+     * order after the tiles, on any number of threads. */
+    bool     tile_flat;
     size_t   carry_off;
     int      tile_loop;
     int64_t  tile_unit, tile_rows, tile_ext;
@@ -303,6 +308,11 @@ void ein_view_span(int nd, const int64_t *shape, const int64_t *stride,
 /* Which of the table's loops a GENERIC step runs (EIN_GK_*), or 0 for
  * the generic loop nest. */
 int ein_generic_kind(const ein_plan *p, const ein_step *s);
+/* Whether step s is a dot of one contiguous run long enough to go by
+ * chunks, and the chunk length for a run of n elements (it depends on n
+ * alone: the chunk sums, added in order, fix the bits). */
+bool ein_whole_dot(const ein_step *s);
+int64_t ein_sum_chunk(int64_t n);
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops,
                    ein_tensor *out);
 /* The direct call for a plan whose one step is a dense kernel on the

@@ -483,14 +483,12 @@ static bool walks_label(const char *nm, const char *lab)
     return strncmp(nm, lab, n) == 0 && !(nm[n] >= '0' && nm[n] <= '9');
 }
 
-/* Step j's result is a temporary that step j + 1 alone reads, and both
- * are loop steps. */
-static bool links(const ein_plan *p, int j)
+/* Step j's result is a temporary that step j + 1 alone reads. */
+static bool feeds_next(const ein_plan *p, int j)
 {
     const ein_step *s = &p->steps[j], *t = &p->steps[j + 1];
     int os = s->out;
-    if (s->kind != EIN_K_GENERIC || t->kind != EIN_K_GENERIC || os < p->nops ||
-        os >= EIN_OUT_SLOT(p) || !p->slots[os].in_workspace)
+    if (os < p->nops || os >= EIN_OUT_SLOT(p) || !p->slots[os].in_workspace)
         return false;
     if (t->in[0] != os && !(t->nin == 2 && t->in[1] == os))
         return false;
@@ -499,6 +497,14 @@ static bool links(const ein_plan *p, int j)
                            (p->steps[k].nin == 2 && p->steps[k].in[1] == os)))
             return false;
     return true;
+}
+
+/* Step j's result is a temporary that step j + 1 alone reads, and both
+ * are loop steps. */
+static bool links(const ein_plan *p, int j)
+{
+    return p->steps[j].kind == EIN_K_GENERIC && p->steps[j + 1].kind == EIN_K_GENERIC &&
+           feeds_next(p, j);
 }
 
 /* The workspace a tiled chain uses at once must not overlap: the thread
@@ -630,6 +636,54 @@ static bool tile_chain(ein_plan *p, const ein_bound *b, int first, int last, int
     return true;
 }
 
+/* Step k is elementwise over one contiguous run of n elements: one free
+ * loop, every tensor's stride 1, not yet in a chain. */
+static bool flat_step(const ein_plan *p, int k, int64_t n)
+{
+    const ein_step *s = &p->steps[k];
+    if (s->kind != EIN_K_GENERIC || s->nloops != 1 || s->nfree != 1 ||
+        s->loops[0].extent != n || s->chain || s->chained)
+        return false;
+    for (int t = 0; t <= s->nin; t++)
+        if (s->loops[0].stride[t] != 1)
+            return false;
+    return true;
+}
+
+/* Elementwise steps over one contiguous run whose last result a whole dot
+ * reads ("ij,ij,ij->" fused): a chain whose tiles are the dot's chunks
+ * (ein_sum_chunk), so each chunk's product passes through L2 and the
+ * chunk sums are those of the untiled dot, on any thread count. */
+static void plan_dot_chains(ein_plan *p, size_t esize)
+{
+    for (int d = 1; d < p->nsteps; d++) {
+        const ein_step *dot = &p->steps[d];
+        if (!ein_whole_dot(dot) || dot->chain || dot->chained || dot->nloops != 1 ||
+            dot->loops[0].extent != dot->k)
+            continue;
+        const int64_t n = dot->k, chunk = ein_sum_chunk(n);
+        int first = d;
+        while (first > 0 && feeds_next(p, first - 1) && flat_step(p, first - 1, n))
+            first--;
+        if (first == d ||
+            !chain_memory_apart(p, first, d, (size_t)p->nthreads * (size_t)(chunk + 1), n,
+                                esize))
+            continue;
+        for (int k = first; k <= d; k++) {
+            ein_step *s = &p->steps[k];
+            s->chain = k == first ? d - first + 1 : 0;
+            s->chained = k > first;
+            s->tile_threads = p->nthreads;
+            s->tile_flat = true;
+            s->tile_loop = 0;
+            s->tile_unit = 1;
+            s->tile_rows = chunk;
+            s->tile_ext = n;
+            s->tile_label[0] = '\0';
+        }
+    }
+}
+
 /* Find the chains: the longest run of linked steps from each step whose
  * last step's free labels, outermost first, one tiles; else shorter. */
 static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize, int64_t limit)
@@ -669,6 +723,7 @@ static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize, int64_t l
         }
         i = done ? j + 1 : i + 1;
     }
+    plan_dot_chains(p, esize);
 }
 
 ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,

@@ -1612,7 +1612,8 @@ static bool run_chain_case(const chain_case *c, ein_dtype dt, bool tile, int thr
  * run step by step, on 1 and 2 threads, both dtypes; odd extents leave
  * short last tiles, transposed operands stride across the tiles.  On one
  * thread a chain may also tile a label its last step sums, the column
- * sums carried from tile to tile (ein_step.tile_summed). */
+ * sums carried from tile to tile (ein_step.tile_summed); a chain that
+ * ends in a long dot takes the dot's chunks as tiles (tile_flat). */
 Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
 {
     static const chain_case cases[] = {
@@ -1629,7 +1630,13 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
         {"ij,ij,ij->j", 3, {2, 2, 2}, {{3001, 37}, {3001, 37}, {3001, 37}}, {0}, 2},
         {"ijk,ijk,ijk->jk", 3, {3, 3, 3}, {{61, 40, 30}, {61, 40, 30}, {61, 40, 30}}, {0},
          2},
-        /* not chains: nothing is kept (the last step is a dot) */
+        /* a whole dot last (2 * 65536 terms or more): tiles of its chunks,
+         * the last of one element, of 2, or whole */
+        {"i,i,i->", 3, {1, 1, 1}, {{131073}, {131073}, {131073}}, {0}, 1},
+        {"ij,ij,ij->", 3, {2, 2, 2}, {{700, 300}, {700, 300}, {700, 300}}, {0}, 1},
+        {"i,i,i,i->", 4, {1, 1, 1, 1}, {{196610}, {196610}, {196610}, {196610}}, {0}, 1},
+        {"ijk,ijk,ijk->", 3, {3, 3, 3}, {{64, 64, 64}, {64, 64, 64}, {64, 64, 64}}, {0}, 1},
+        /* not a chain: a dot too short to go by chunks */
         {"ij,ij,ij->", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 0},
     };
     ts_rng r = {2718};

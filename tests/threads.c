@@ -85,6 +85,10 @@ static const spec k_specs[] = {
      * the intermediate. */
     {"ij,ij,ij->ij", 3, {EIN_F32, EIN_F32, EIN_F32}, {2, 2, 2},
      {{400, 300}, {400, 300}, {400, 300}}, false},
+    /* A chain ending in a long dot: the dot's chunks as tiles, each
+     * thread storing its chunks' sums, added once all are done. */
+    {"ij,ij,ij->", 3, {EIN_F32, EIN_F32, EIN_F32}, {2, 2, 2},
+     {{600, 300}, {600, 300}, {600, 300}}, false},
     /* The output over an input: a scratch copy per run. */
     {"ij,jk->ik", 2, {EIN_F64, EIN_F64}, {2, 2}, {{40, 40}, {40, 40}}, true},
 };
