@@ -375,6 +375,76 @@ DEFINE_DOT_BATCH_CHECK(f32, float)
 DEFINE_DOT_BATCH_CHECK(f64, double)
 #undef DEFINE_DOT_BATCH_CHECK
 
+/* Dots contiguous in one operand along the terms and in the other along
+ * the batch ("ij,ji->i"), n >= 8 terms: on the AVX-512 table each dot is
+ * its terms in four chains (term j into chain j % 4, FMA in the dtype)
+ * summed as (c0 + c1) + (c2 + c3), bit for bit, whatever the batch's
+ * length or where it is cut; other tables, one dot call each.  Either
+ * operand may hold the contiguous terms; the strided one walks forwards
+ * or backwards. */
+#define DEFINE_DOTS_T_CHECK(SFX, T, FMA)                                       \
+static void dots_t_check_##SFX(const ein_ktable *kt, int64_t nb, int64_t n,     \
+                               int swap, int back, int acc, ts_rng *rng)       \
+{                                                                              \
+    int64_t ld = nb + 5;                  /* y: n rows of ld, dot b at + b */  \
+    int64_t incy = back ? -ld : ld, sx = n + 3;                                \
+    int64_t nx = sx * (nb > 0 ? nb : 1), ny = ld * (n > 0 ? n : 1);            \
+    T *x = malloc((size_t)nx * sizeof *x), *y = malloc((size_t)ny * sizeof *y); \
+    T *o1 = malloc((size_t)(nb + 1) * sizeof *o1), *o2 = malloc((size_t)(nb + 1) * sizeof *o2); \
+    T *o3 = malloc((size_t)(nb + 1) * sizeof *o3);                             \
+    cr_assert(x && y && o1 && o2 && o3);                                       \
+    for (int64_t q = 0; q < nx; q++) x[q] = (T)ts_uniform(rng);                \
+    for (int64_t q = 0; q < ny; q++) y[q] = (T)ts_uniform(rng);                \
+    for (int64_t b = 0; b <= nb; b++) o1[b] = o2[b] = o3[b] = (T)ts_uniform(rng); \
+    const T *y0 = back ? y + ld * (n - 1 > 0 ? n - 1 : 0) : y;                 \
+    if (swap)                                                                  \
+        kt->dot_batch_##SFX(nb, 1, sx, 1, n, y0, incy, x, 1, o1, acc);          \
+    else                                                                       \
+        kt->dot_batch_##SFX(nb, sx, 1, 1, n, x, 1, y0, incy, o1, acc);          \
+    int64_t cut = nb > 0 ? ts_range(rng, 0, nb) : 0;   /* two batches */       \
+    kt->dot_batch_##SFX(cut, sx, 1, 1, n, x, 1, y0, incy, o2, acc);             \
+    kt->dot_batch_##SFX(nb - cut, sx, 1, 1, n, x + cut * sx, 1, y0 + cut, incy, \
+                        o2 + cut, acc);                                        \
+    bool tdots = strcmp(kt->name, "avx512") == 0 && n >= 8;                    \
+    for (int64_t b = 0; b < nb; b++) {                                         \
+        T d;                                                                   \
+        if (tdots) {                                                           \
+            T c[4] = {0, 0, 0, 0};                                             \
+            for (int64_t j = 0; j < n; j++)                                   \
+                c[j % 4] = FMA(x[b * sx + j], y0[j * incy + b], c[j % 4]);     \
+            d = ((c[0] + c[1]) + (c[2] + c[3])) + (T)0;                        \
+        } else {                                                               \
+            d = kt->dot_##SFX(n, x + b * sx, 1, y0 + b, incy);                  \
+        }                                                                      \
+        o3[b] = acc ? o3[b] + d : d;                                           \
+    }                                                                          \
+    cr_assert(memcmp(o1, o3, (size_t)(nb + 1) * sizeof *o1) == 0 &&            \
+              memcmp(o2, o3, (size_t)(nb + 1) * sizeof *o1) == 0,              \
+              "%s " #SFX " %lld transposed dots of %lld (swap %d, back %d, acc %d, " \
+              "cut at %lld) differ from their arithmetic", kt->name,           \
+              (long long)nb, (long long)n, swap, back, acc, (long long)cut);   \
+    free(x); free(y); free(o1); free(o2); free(o3);                            \
+}
+DEFINE_DOTS_T_CHECK(f32, float, fmaf)
+DEFINE_DOTS_T_CHECK(f64, double, fma)
+#undef DEFINE_DOTS_T_CHECK
+
+Test(gemv_small, transposed_dot_batches)
+{
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x7d075000u + (uint64_t)t};
+        for (int64_t n = 0; n <= 41; n++)
+            for (int v = 0; v < 8; v++) {
+                int64_t nb = ts_range(&rng, 0, 20);
+                dots_t_check_f32(kt, nb, n, v & 1, (v >> 1) & 1, v >> 2, &rng);
+                dots_t_check_f64(kt, nb, n, v & 1, (v >> 1) & 1, v >> 2, &rng);
+            }
+    }
+}
+
 Test(gemv_small, dot_batches_match_one_call_each)
 {
     for (int t = 0; t < NTABLES; t++) {

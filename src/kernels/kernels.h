@@ -33,7 +33,10 @@ typedef void ein_gemm_f64_fn(int64_t m, int64_t n, int64_t k,
  * roles) must be fast. */
 /* nb dots of one length, the operands of dot b at x + b * sx and
  * y + b * sy, out[b * so] = (acc ? out[b * so] : 0) + the dot, each dot
- * computed exactly as one dot call computes it. */
+ * computed exactly as one dot call computes it, except that a table may
+ * take transposed dots (n >= 8, the terms contiguous in one operand and
+ * the dots in the other, "ij,ji->i") its own way; which way depends on
+ * n and the strides alone, never on nb. */
 typedef void ein_dot_batch_f32_fn(int64_t nb, int64_t sx, int64_t sy, int64_t so,
                                   int64_t n, const float *x, int64_t incx,
                                   const float *y, int64_t incy, float *out,

@@ -105,12 +105,30 @@ static int gemv_batch_f64(int64_t nb, int64_t sa, int64_t sx, int64_t sy,
                                     x, incx, y, incy, accumulate);
 }
 
+/* Dots whose terms are contiguous in one operand while the dots are
+ * contiguous in the other ("ij,ji->i"), at least eight terms: the
+ * table's TAB_DOTS_T, if it has one, takes every batch of them (which
+ * way depends on the strides and n alone, so on neither the batch's
+ * length nor the thread that runs it). */
+#define TRANSPOSED_DOTS(n, sx, incx, sy, incy)                                \
+    ((n) >= 8 && (((incx) == 1 && (sy) == 1 && (incy) != 1) ||                \
+                  ((incy) == 1 && (sx) == 1 && (incx) != 1)))
+
 /* The table's dot over a batch, in one loop the compiler can see
  * through (the dots are this file's own). */
 static void dot_batch_f32(int64_t nb, int64_t sx, int64_t sy, int64_t so, int64_t n,
                           const float *x, int64_t incx, const float *y,
                           int64_t incy, float *out, int acc)
 {
+#ifdef TAB_DOTS_T_F32
+    if (TRANSPOSED_DOTS(n, sx, incx, sy, incy)) {
+        if (incx == 1)
+            TAB_DOTS_T_F32(nb, sx, so, n, x, y, incy, out, acc);
+        else
+            TAB_DOTS_T_F32(nb, sy, so, n, y, x, incx, out, acc);
+        return;
+    }
+#endif
     for (int64_t b = 0; b < nb; b++) {
         float d = dot_f32(n, x + b * sx, incx, y + b * sy, incy);
         float *o = out + b * so;
@@ -122,6 +140,15 @@ static void dot_batch_f64(int64_t nb, int64_t sx, int64_t sy, int64_t so, int64_
                           const double *x, int64_t incx, const double *y,
                           int64_t incy, double *out, int acc)
 {
+#ifdef TAB_DOTS_T_F64
+    if (TRANSPOSED_DOTS(n, sx, incx, sy, incy)) {
+        if (incx == 1)
+            TAB_DOTS_T_F64(nb, sx, so, n, x, y, incy, out, acc);
+        else
+            TAB_DOTS_T_F64(nb, sy, so, n, y, x, incx, out, acc);
+        return;
+    }
+#endif
     for (int64_t b = 0; b < nb; b++) {
         double d = dot_f64(n, x + b * sx, incx, y + b * sy, incy);
         double *o = out + b * so;
