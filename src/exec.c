@@ -263,10 +263,12 @@ typedef struct dense_job {
  * call; false when the table does not batch this shape (nothing done). */
 #define DEFINE_RUN_BATCH(SFX, T)                                               \
 static bool run_batch_##SFX(const ein_ktable *kt, const ein_step *s, int64_t nb, \
-                            const int64_t *st, const T *A, const T *B, T *C)   \
+                            const int64_t *st, const T *A, const T *B, T *C,   \
+                            int acc)                                           \
 {                                                                              \
     if (s->kind == EIN_K_DOT) {                                                \
-        kt->dot_batch_##SFX(nb, st[0], st[1], st[2], s->k, A, s->csa, B, s->rsb, C, 0); \
+        kt->dot_batch_##SFX(nb, st[0], st[1], st[2], s->k, A, s->csa, B, s->rsb, C, \
+                            acc);                                              \
         return true;                                                           \
     }                                                                          \
     if (s->kind == EIN_K_GEMV)   /* the matrix is in[1] when swapped */        \
@@ -281,14 +283,16 @@ DEFINE_RUN_BATCH(f32, float)
 DEFINE_RUN_BATCH(f64, double)
 #undef DEFINE_RUN_BATCH
 
+/* acc: the calls add to what is there (dots only: the others are batched
+ * only when no loop around them sums). */
 static bool run_batch(const ein_plan *p, const ein_step *s, int64_t nb,
-                      const int64_t *st, const char *a, const char *b, char *c)
+                      const int64_t *st, const char *a, const char *b, char *c, int acc)
 {
     if (p->dtype == EIN_F32)
         return run_batch_f32(p->kt, s, nb, st, (const float *)a, (const float *)b,
-                             (float *)c);
+                             (float *)c, acc);
     return run_batch_f64(p->kt, s, nb, st, (const double *)a, (const double *)b,
-                         (double *)c);
+                         (double *)c, acc);
 }
 
 /* The odometer moved `steps` along loop l (steps <= what is left of it),
@@ -332,25 +336,31 @@ static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
         const char *pa = j->a + oa * (int64_t)es, *pb = j->b + ob * (int64_t)es;
         char *pc = j->c + oc * (int64_t)es;
         int64_t done = 1;
+        int acc = 0;   /* a summed loop past its first index */
+        for (int l = 0; l < no; l++)
+            acc |= s->outer_sums[l] && idx[l] > 0;
         if (batch) {
             const ein_loop *L = &s->loops[no - 1];
             int64_t run = L->extent - idx[no - 1];
             if (run > hi - call)
                 run = hi - call;
-            if (run_batch(j->p, s, run, L->stride, pa, pb, pc))
+            /* Dots along a summed loop all add into one element ("ij,ji->"):
+             * it starts from 0 (0 + d is d: a dot is never -0), as the
+             * first of one call each would. */
+            if (s->outer_sums[no - 1] && !acc) {
+                memset(pc, 0, es);
+                acc = 1;
+            }
+            if (run_batch(j->p, s, run, L->stride, pa, pb, pc, acc))
                 done = run;
             else
                 batch = false;
         }
         if (!batch) {
-            if (j->tg) {
+            if (j->tg)
                 run_tgemm(j->p, s, pa, pb, pc, j->nthreads);
-            } else {
-                int acc = 0;
-                for (int l = 0; l < no; l++)
-                    acc |= s->outer_sums[l] && idx[l] > 0;
+            else
                 run_kernel(j->p, s, pa, pb, pc, acc, j->nthreads);
-            }
         }
         call += done;
         odometer_add(s, no - 1, done, idx, &oa, &ob, &oc);
@@ -412,7 +422,7 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
         j.batch = f32 ? p->kt->gemm_batch_f32 != NULL : p->kt->gemm_batch_f64 != NULL;
     else if (!any_sum && s->kind == EIN_K_GEMV)
         j.batch = f32 ? p->kt->gemv_batch_f32 != NULL : p->kt->gemv_batch_f64 != NULL;
-    else if (!any_sum && s->kind == EIN_K_DOT)
+    else if (s->kind == EIN_K_DOT)   /* one thread if a loop sums (below) */
         j.batch = f32 ? p->kt->dot_batch_f32 != NULL : p->kt->dot_batch_f64 != NULL;
     double per_call = s->flops / (double)j.calls;
     bool mv = s->kind == EIN_K_GEMV || s->kind == EIN_K_DOT;
