@@ -10,7 +10,8 @@
  *   TAB_SMALL_BATCH_F32/F64 (optional)   the same over a batch
  *   TAB_PACK_A_/TAB_PACK_B_ F32/F64 (optional)   its packing loops for
  *                                    full panels of contiguous rows
- *   TAB_ROWS_BATCH_F32/F64 (optional)   gemv_rows over a batch */
+ *   TAB_ROWS_BATCH_F32/F64 (optional)   gemv_rows over a batch
+ *   TAB_DOTS_T_F32/F64 (optional)   transposed dots side by side */
 
 #ifndef TAB_SMALL_BATCH_F32
 #define TAB_SMALL_BATCH_F32 NULL
@@ -35,6 +36,12 @@
 #endif
 #ifndef TAB_PACK_B_F64
 #define TAB_PACK_B_F64 NULL
+#endif
+#ifndef TAB_DOTS_T_F32
+#define TAB_DOTS_T_F32 NULL
+#endif
+#ifndef TAB_DOTS_T_F64
+#define TAB_DOTS_T_F64 NULL
 #endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
@@ -105,56 +112,36 @@ static int gemv_batch_f64(int64_t nb, int64_t sa, int64_t sx, int64_t sy,
                                     x, incx, y, incy, accumulate);
 }
 
-/* Dots whose terms are contiguous in one operand while the dots are
- * contiguous in the other ("ij,ji->i"), at least eight terms: the
- * table's TAB_DOTS_T, if it has one, takes every batch of them (which
- * way depends on the strides and n alone, so on neither the batch's
- * length nor the thread that runs it). */
-#define TRANSPOSED_DOTS(n, sx, incx, sy, incy)                                \
-    ((n) >= 8 && (((incx) == 1 && (sy) == 1 && (incy) != 1) ||                \
-                  ((incy) == 1 && (sx) == 1 && (incx) != 1)))
-
 /* The table's dot over a batch, in one loop the compiler can see
- * through (the dots are this file's own). */
-static void dot_batch_f32(int64_t nb, int64_t sx, int64_t sy, int64_t so, int64_t n,
-                          const float *x, int64_t incx, const float *y,
-                          int64_t incy, float *out, int acc)
-{
-#ifdef TAB_DOTS_T_F32
-    if (TRANSPOSED_DOTS(n, sx, incx, sy, incy)) {
-        if (incx == 1)
-            TAB_DOTS_T_F32(nb, sx, so, n, x, y, incy, out, acc);
-        else
-            TAB_DOTS_T_F32(nb, sy, so, n, y, x, incx, out, acc);
-        return;
+ * through (the dots are this file's own).  Dots whose terms are
+ * contiguous in one operand while the dots are contiguous in the other
+ * ("ij,ji->i"), at least eight terms, go to the table's DOTS_T if it has
+ * one: which way depends on the strides and n alone, so on neither the
+ * batch's length nor the thread that runs it. */
+#define DEFINE_DOT_BATCH(SFX, T, DOTS_T)                                      \
+    static void dot_batch_##SFX(int64_t nb, int64_t sx, int64_t sy, int64_t so, \
+                                int64_t n, const T *x, int64_t incx, const T *y, \
+                                int64_t incy, T *out, int acc)                \
+    {                                                                         \
+        void (*const dots_t)(int64_t, int64_t, int64_t, int64_t, const T *,   \
+                             const T *, int64_t, T *, int) = DOTS_T;          \
+        if (dots_t && n >= 8 && incx == 1 && sy == 1 && incy != 1) {          \
+            dots_t(nb, sx, so, n, x, y, incy, out, acc);                      \
+            return;                                                           \
+        }                                                                     \
+        if (dots_t && n >= 8 && incy == 1 && sx == 1 && incx != 1) {          \
+            dots_t(nb, sy, so, n, y, x, incx, out, acc);   /* x y = y x */    \
+            return;                                                           \
+        }                                                                     \
+        for (int64_t b = 0; b < nb; b++) {                                    \
+            T d = dot_##SFX(n, x + b * sx, incx, y + b * sy, incy);           \
+            T *o = out + b * so;                                              \
+            *o = acc ? *o + d : d;                                            \
+        }                                                                     \
     }
-#endif
-    for (int64_t b = 0; b < nb; b++) {
-        float d = dot_f32(n, x + b * sx, incx, y + b * sy, incy);
-        float *o = out + b * so;
-        *o = acc ? *o + d : d;
-    }
-}
-
-static void dot_batch_f64(int64_t nb, int64_t sx, int64_t sy, int64_t so, int64_t n,
-                          const double *x, int64_t incx, const double *y,
-                          int64_t incy, double *out, int acc)
-{
-#ifdef TAB_DOTS_T_F64
-    if (TRANSPOSED_DOTS(n, sx, incx, sy, incy)) {
-        if (incx == 1)
-            TAB_DOTS_T_F64(nb, sx, so, n, x, y, incy, out, acc);
-        else
-            TAB_DOTS_T_F64(nb, sy, so, n, y, x, incx, out, acc);
-        return;
-    }
-#endif
-    for (int64_t b = 0; b < nb; b++) {
-        double d = dot_f64(n, x + b * sx, incx, y + b * sy, incy);
-        double *o = out + b * so;
-        *o = acc ? *o + d : d;
-    }
-}
+DEFINE_DOT_BATCH(f32, float, TAB_DOTS_T_F32)
+DEFINE_DOT_BATCH(f64, double, TAB_DOTS_T_F64)
+#undef DEFINE_DOT_BATCH
 
 static void tgemm_f32(const ein_group *m, const ein_group *n,
                       const ein_group *k, const float *A, const float *B,
