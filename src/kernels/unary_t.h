@@ -37,7 +37,11 @@
 #ifndef UN_LANES
 #define UN_LANES 64      /* double lanes of a contiguous sum: eight zmm
                           * chains hide the adder's latency */
-#define UN_SEG   512     /* output elements per column block */
+#define UN_SEG   2048    /* output elements per column block: whole rows
+                          * of up to 16 KiB of doubles, so the prefetcher
+                          * streams them (512 read 1000-column f64 rows a
+                          * 4 KiB page at a time: ij,ij->j 1000^2 f64
+                          * 667 -> 586 us, f32 2000^2 1.47 -> 1.24 ms) */
 #define UN_TILE  32      /* edge of a 2-D tile */
 #define UN_SHORT_RUN 16  /* copy and product runs shorter than this, */
 #define UN_BLOCK 64      /* in blocks of at most this many, go by table */
