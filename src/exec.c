@@ -188,7 +188,8 @@ ein_direct_fn *ein_direct_pick(const ein_plan *p)
     const ein_step *s = &p->steps[0];
     bool one_call = (s->kind == EIN_K_GEMM || s->kind == EIN_K_GEMV ||
                      s->kind == EIN_K_DOT || s->kind == EIN_K_OUTER) &&
-                    s->nouter == 0 && !s->grouped && s->out == EIN_OUT_SLOT(p) &&
+                    s->nouter == 0 && !s->grouped && !s->xpack &&
+                    s->out == EIN_OUT_SLOT(p) &&
                     s->in[0] < 2 && s->in[1] < 2 && !p->slots[0].in_workspace &&
                     !p->slots[1].in_workspace;
     if (!one_call || ein_whole_dot(s))   /* long dots go by chunks (ein_run) */
@@ -436,6 +437,57 @@ static void run_dense(const ein_plan *p, const ein_step *s, const char *a,
         return;
     }
     dense_range(&j, 0, j.calls);
+}
+
+/* A GEMV whose vector is gathered first (ein_step.xpack): into this
+ * thread's packing buffer in the matrix's order, then one GEMV over the
+ * contiguous rows.  Without the buffer (out of memory), one GEMV per
+ * index of the outer sums, adding up, as the step would run unpacked. */
+static void run_xpack(const ein_plan *p, const ein_step *s, const char *a,
+                      const char *b, char *c)
+{
+    const size_t es = ein_dtype_size(p->dtype);
+    const ein_group *g = &s->gk;
+    const char *mat = s->swap ? b : a, *vec = s->swap ? a : b;
+    const int inner = g->ndim - 1;
+    char *xp = ein_scratch((size_t)s->k * es);
+    int64_t idx[EIN_GROUP_MAX] = {0}, om = 0, ov = 0;
+    ein_step one = *s;
+    one.swap = false;
+    if (!xp) {
+        one.k = g->ext[inner];
+        one.rsb = g->stride[1][inner];
+    }
+    for (int64_t q = 0;; q++) {   /* q: the index over all but the inner sum */
+        const int64_t n = g->ext[inner], sv = g->stride[1][inner];
+        if (xp) {
+            if (p->dtype == EIN_F32)
+                for (int64_t j = 0; j < n; j++)
+                    ((float *)(void *)xp)[q * n + j] =
+                        ((const float *)(const void *)vec)[ov + j * sv];
+            else
+                for (int64_t j = 0; j < n; j++)
+                    ((double *)(void *)xp)[q * n + j] =
+                        ((const double *)(const void *)vec)[ov + j * sv];
+        } else {
+            run_kernel(p, &one, mat + om * (int64_t)es, vec + ov * (int64_t)es, c, q > 0,
+                       p->nthreads);
+        }
+        int d = inner - 1;   /* the odometer over the outer sums */
+        for (; d >= 0; d--) {
+            om += g->stride[0][d];
+            ov += g->stride[1][d];
+            if (++idx[d] < g->ext[d])
+                break;
+            om -= g->stride[0][d] * g->ext[d];
+            ov -= g->stride[1][d] * g->ext[d];
+            idx[d] = 0;
+        }
+        if (d < 0)
+            break;
+    }
+    if (xp)
+        run_kernel(p, &one, mat, xp, c, 0, p->nthreads);
 }
 
 /* A step without a dense kernel: the table's single-operand or product
@@ -837,7 +889,10 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
             break;
         }
         default:
-            run_dense(p, s, base[s->in[0]], base[s->in[1]], o);
+            if (s->xpack)
+                run_xpack(p, s, base[s->in[0]], base[s->in[1]], o);
+            else
+                run_dense(p, s, base[s->in[0]], base[s->in[1]], o);
             break;
         }
     }

@@ -109,7 +109,7 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
                 const char *role = l < st->nouter
                     ? (tg && l >= st->nbatch ? (st->outer_sums[l] ? "sum" : "")
                        : st->outer_sums[l] ? "outer sum" : "outer")
-                    : (strcmp(st->loops[l].name, st->kname) == 0 &&
+                    : ((st->xpack || strcmp(st->loops[l].name, st->kname) == 0) &&
                        st->loops[l].stride[st->nin] == 0) ? "sum" : "";
                 put_loop(s, p, st, &st->loops[l], role);
             }
@@ -137,6 +137,12 @@ static void put_step(sbuf *s, const ein_plan *p, int i, bool last)
                 (long long)st->csa,
                 st->csa == 1 ? "rows contiguous" : st->rsa == 1 ? "columns contiguous"
                                                                : "strided");
+            if (st->xpack) {
+                put(s, "%s|-- packing %s ", stem, st->swap ? a : b);
+                put_group(s, &st->gk);
+                put(s, " gathered into %lld contiguous elements in %s's order\n",
+                    (long long)st->k, st->swap ? b : a);
+            }
             break;
         case EIN_K_GEMM:
             if (tg) {

@@ -177,6 +177,9 @@ typedef struct ein_step {
     int      nbatch;
     ein_group gm, gn, gk;
     bool     swap;                 /* GEMV with in[1] as the matrix */
+    /* GEMV whose vector is gathered into a packing buffer first, in the
+     * matrix's order (lower.c, packed_vector_gemv): the sums in gk. */
+    bool     xpack;
     int64_t  m, n, k;
     int64_t  rsa, csa, rsb, csb, rsc, csc;
     char     mname[24], nname[24], kname[24];

@@ -155,6 +155,77 @@ static void make_group(ein_group *g, const ein_loop *loops, const int *role,
     }
 }
 
+/* A GEMV summing several loops whose strides fuse in the matrix but not
+ * in the vector ("ijk,kj->i": the matrix is [i, jk] while kj walks its
+ * vector transposed) would run one strided GEMV per index of all but one
+ * of them.  Instead the vector is gathered, at most EIN_XPACK_MAX
+ * elements, into a packing buffer in the matrix's order (ein_step.xpack,
+ * the sums in gk: extents outermost first, the matrix's strides then the
+ * vector's), and one GEMV takes the contiguous rows.  Only for matrices
+ * of EIN_XPACK_MIN elements or more, with no batch loop.  f32, one
+ * thread: ijk,kj->i 100^3 0.67 -> 0.20 ms. */
+#define EIN_XPACK_MAX (1 << 18)
+#define EIN_XPACK_MIN 32768.0
+static bool packed_vector_gemv(ein_step *s, const int *role, const int *count, int im,
+                               int in)
+{
+    if ((im >= 0) == (in >= 0) || count[R_K] < 2 || count[R_K] > EIN_GROUP_MAX ||
+        count[R_BATCH] || count[R_M] + count[R_N] != 1)
+        return false;
+    const int mat = im >= 0 ? 0 : 1;
+    const ein_loop M = s->loops[im >= 0 ? im : in];
+    int idx[EIN_GROUP_MAX], c = 0;
+    for (int i = 0; i < s->nloops; i++)
+        if (role[i] == R_K)
+            idx[c++] = i;
+    for (int i = 1; i < c; i++)   /* outermost (largest matrix stride) first */
+        for (int j = i; j > 0 && s->loops[idx[j]].stride[mat] >
+                                  s->loops[idx[j - 1]].stride[mat]; j--) {
+            int t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    int64_t run = 1;   /* the sums must tile the matrix's rows densely, forwards */
+    for (int d = c - 1; d >= 0; d--) {
+        if (s->loops[idx[d]].stride[mat] != run)
+            return false;
+        run *= s->loops[idx[d]].extent;
+    }
+    if (run > EIN_XPACK_MAX || (double)M.extent * (double)run < EIN_XPACK_MIN ||
+        llabs(M.stride[mat]) < run)   /* rows that overlap: leave them be */
+        return false;
+    ein_loop ks[EIN_GROUP_MAX];
+    s->gk.ndim = c;
+    size_t w = 0;
+    for (int d = 0; d < c; d++) {
+        ks[d] = s->loops[idx[d]];
+        s->gk.ext[d] = ks[d].extent;
+        s->gk.stride[0][d] = ks[d].stride[mat];
+        s->gk.stride[1][d] = ks[d].stride[1 - mat];
+        if (w < sizeof s->kname)
+            w += (size_t)snprintf(s->kname + w, sizeof s->kname - w, "%s", ks[d].name);
+    }
+    s->kind = EIN_K_GEMV;
+    s->xpack = true;
+    s->swap = mat == 1;
+    s->grouped = false;
+    s->nbatch = s->nouter = 0;
+    s->m = M.extent;
+    s->n = 1;
+    s->k = run;
+    s->rsa = M.stride[mat];
+    s->csa = 1;
+    s->rsb = 1;                 /* the packed vector */
+    s->rsc = M.stride[2];
+    s->csb = s->csc = 0;
+    snprintf(s->mname, sizeof s->mname, "%s", M.name);
+    s->nname[0] = '\0';
+    s->loops[0] = M;            /* the kernel's loops, for explain */
+    for (int d = 0; d < c; d++)
+        s->loops[1 + d] = ks[d];
+    return true;
+}
+
 /* Sort a binary step's loops into batch / m / n / k and choose a dense
  * kernel; leaves the step GENERIC when some label fits no role (a sum
  * over one input only, or an output label neither input varies along). */
@@ -181,6 +252,8 @@ static void choose_dense(ein_step *s)
     if (im < 0 && in < 0 && ik >= 0 && strided_dot(s, role, ik))
         return;
     if (strided_vector_kernel(s, im, in, ik))
+        return;
+    if (packed_vector_gemv(s, role, count, im, in))
         return;
 
     /* Everything but the kernel's loops runs outside: batch loops first,

@@ -1893,3 +1893,116 @@ Test(exec, long_dots_by_chunks_same_bits_on_any_thread_count)
             free(y);
         }
 }
+
+/* ---- GEMVs with a gathered vector --------------------------------------- */
+
+typedef struct xpack_case {
+    const char *expr;
+    int64_t     a[4], b[4];     /* shapes; b's first stride negated if flip */
+    int         na, nb;
+    bool        flip;
+} xpack_case;
+
+/* Plan and run c (its vector operand read backwards along its first
+ * dimension when flip), asserting the vector was gathered (explain) and
+ * the result is within the sum's bound of the reference; oom: the run's
+ * first allocation fails, and there must have been one. */
+static void run_xpack_case(const xpack_case *c, ein_dtype dt, ts_rng *r, bool oom)
+{
+    const size_t es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
+    int64_t na = 1, nb = 1, sb[4], acc = 1;
+    for (int d = 0; d < c->na; d++)
+        na *= c->a[d];
+    for (int d = c->nb - 1; d >= 0; d--) {
+        sb[d] = acc;
+        acc *= c->b[d];
+    }
+    nb = acc;
+    void *a = malloc((size_t)na * es), *b = malloc((size_t)nb * es);
+    if (dt == EIN_F32) {
+        ts_fill_f32(a, (size_t)na, r);
+        ts_fill_f32(b, (size_t)nb, r);
+    } else {
+        ts_fill_f64(a, (size_t)na, r);
+        ts_fill_f64(b, (size_t)nb, r);
+    }
+    char *bdata = b;
+    if (c->flip) {   /* element 0 at the start of the last row */
+        bdata += (size_t)((c->b[0] - 1) * sb[0]) * es;
+        sb[0] = -sb[0];
+    }
+    ein_tensor ta = {a, dt, c->na, c->a, NULL}, tb = {bdata, dt, c->nb, c->b, sb};
+    bool vec_first = c->expr[c->nb] == ',';   /* "kj,ijk->i" */
+    const ein_tensor *ops[2] = {vec_first ? &tb : &ta, vec_first ? &ta : &tb};
+    ein_status st;
+    ein_plan *p = ein_plan_new(c->expr, 2, ops, NULL, NULL, &st);
+    cr_assert(p, "%s: %s", c->expr, ein_last_error());
+    char text[4096];
+    ein_plan_explain(p, text, sizeof text);
+    cr_assert(strstr(text, "gathered into"), "%s: the vector was not gathered:\n%s",
+              c->expr, text);
+    int64_t m = c->a[0];
+    void *got = malloc((size_t)m * es);
+    double *want = malloc((size_t)m * sizeof *want);
+    int64_t n;
+    ein_tensor o = {got, dt, 1, &m, NULL};
+    long before = ein_alloc_count();
+    if (oom)
+        ein_alloc_fail_after(0);
+    ein_status run = ein_execute(p, ops, &o);
+    ein_alloc_fail_after(-1);
+    cr_assert_eq(run, EIN_OK, "%s", ein_last_error());
+    cr_assert(!oom || ein_alloc_count() > before, "%s: the run allocated nothing", c->expr);
+    cr_assert_eq(ts_reference(c->expr, 2, ops, want, &n), EIN_OK);
+    double tol = (dt == EIN_F32 ? 1e-5 : 1e-13) * sqrt((double)(na / m)) * 4;
+    for (int64_t i = 0; i < m; i++) {
+        double g = dt == EIN_F32 ? (double)((float *)got)[i] : ((double *)got)[i];
+        cr_assert(fabs(g - want[i]) <= tol * (1 + fabs(want[i])),
+                  "%s %s: element %lld is %.17g, want %.17g", c->expr,
+                  dt == EIN_F32 ? "f32" : "f64", (long long)i, g, want[i]);
+    }
+    ein_plan_free(p);
+    free(a);
+    free(b);
+    free(got);
+    free(want);
+}
+
+static const xpack_case k_xpack[] = {
+    {"ijk,kj->i", {37, 40, 50}, {50, 40}, 3, 2, false},
+    {"kj,ijk->i", {37, 40, 50}, {50, 40}, 3, 2, false},
+    {"ijk,kj->i", {20, 64, 33}, {33, 64}, 3, 2, true},
+    {"ijkl,lkj->i", {9, 20, 16, 12}, {12, 16, 20}, 4, 3, false},
+};
+
+/* A GEMV summing loops that fuse in the matrix but not in the vector
+ * ("ijk,kj->i") gathers the vector into the matrix's order and makes one
+ * GEMV over contiguous rows: either operand first, three sums, a vector
+ * walked backwards, both dtypes. */
+Test(exec, gemv_with_a_gathered_vector)
+{
+    ts_rng r = {777};
+    for (size_t i = 0; i < sizeof k_xpack / sizeof k_xpack[0]; i++)
+        for (int dt = EIN_F32; dt <= EIN_F64; dt++)
+            run_xpack_case(&k_xpack[i], (ein_dtype)dt, &r, false);
+}
+
+/* Without memory for the gather, the step runs one GEMV per outer sum
+ * instead, with the same result.  On a new thread, whose packing buffer
+ * does not exist yet, the buffer is the run's only allocation. */
+static void *xpack_oom_thread(void *arg)
+{
+    ts_rng r = {778};
+    for (int dt = EIN_F32; dt <= EIN_F64; dt++)
+        run_xpack_case(&k_xpack[*(int *)arg], (ein_dtype)dt, &r, true);
+    return NULL;
+}
+
+Test(exec, gemv_with_a_gathered_vector_out_of_memory)
+{
+    for (int i = 0; i < 2; i++) {
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, xpack_oom_thread, &i), 0);
+        cr_assert_eq(pthread_join(t, NULL), 0);
+    }
+}
