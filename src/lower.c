@@ -163,7 +163,7 @@ static void make_group(ein_group *g, const ein_loop *loops, const int *role,
  * the sums in gk: extents outermost first, the matrix's strides then the
  * vector's), and one GEMV takes the contiguous rows.  Only for matrices
  * of EIN_XPACK_MIN elements or more, with no batch loop.  f32, one
- * thread: ijk,kj->i 100^3 0.67 -> 0.20 ms. */
+ * thread: ijk,kj->i 100^3 f32 0.68 -> 0.15 ms, f64 1.14 -> 0.30 ms. */
 #define EIN_XPACK_MAX (1 << 18)
 #define EIN_XPACK_MIN 32768.0
 static bool packed_vector_gemv(ein_step *s, const int *role, const int *count, int im,
