@@ -245,6 +245,16 @@ static void choose_dense(ein_step *s)
     int im = pick(s->loops, role, s->nloops, R_M);
     int in = pick(s->loops, role, s->nloops, R_N);
     int ik = pick(s->loops, role, s->nloops, R_K);
+    if ((im >= 0) != (in >= 0) && ik >= 0) {
+        /* A GEMV sums along the matrix's contiguous loop if it has one of
+         * 16 or more: the vector, small, is gathered if it strides.
+         * ijk,ki->j 100^3 f32, one thread: 0.71 -> 0.18 ms. */
+        const int mat = im >= 0 ? 0 : 1;
+        for (int i = 0; i < s->nloops; i++)
+            if (role[i] == R_K && llabs(s->loops[i].stride[mat]) == 1 &&
+                s->loops[i].extent >= 16)
+                ik = i;
+    }
     if (im >= 0 && in < 0 && ik < 0)
         return;   /* a scaled copy: the loop nest does it well */
     if (in >= 0 && im < 0 && ik < 0)
