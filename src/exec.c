@@ -458,8 +458,8 @@ static void run_xpack(const ein_plan *p, const ein_step *s, const char *a,
         one.k = g->ext[inner];
         one.rsb = g->stride[1][inner];
     }
+    const int64_t n = g->ext[inner], sv = g->stride[1][inner];
     for (int64_t q = 0;; q++) {   /* q: the index over all but the inner sum */
-        const int64_t n = g->ext[inner], sv = g->stride[1][inner];
         if (xp) {
             if (p->dtype == EIN_F32)
                 for (int64_t j = 0; j < n; j++)
@@ -614,20 +614,24 @@ typedef struct sum_job {
     double         *part;
 } sum_job;
 
+/* One chunk's sum: the dot of x and y, or the sum of x (y NULL).  Every
+ * chunked sum, tiled chains' included, takes its chunks from here. */
+static double chunk_sum(const ein_plan *p, const void *x, const void *y, int64_t len)
+{
+    const ein_ktable *kt = p->kt;
+    if (p->dtype == EIN_F32)
+        return y ? kt->dot_f32(len, x, 1, y, 1) : kt->sum_f32(x, len);
+    return y ? kt->dot_f64(len, x, 1, y, 1) : kt->sum_f64(x, len);
+}
+
 static void sum_task(void *ctx, int t, int nt)
 {
     const sum_job *j = ctx;
-    const ein_ktable *kt = j->p->kt;
     const size_t es = ein_dtype_size(j->p->dtype);
     for (int64_t c = j->nchunks * t / nt; c < j->nchunks * (t + 1) / nt; c++) {
         int64_t lo = c * j->chunk, len = j->n - lo < j->chunk ? j->n - lo : j->chunk;
         const char *x = j->x + (size_t)lo * es, *y = j->y ? j->y + (size_t)lo * es : NULL;
-        if (j->p->dtype == EIN_F32)
-            j->part[c] = y ? kt->dot_f32(len, (const float *)x, 1, (const float *)y, 1)
-                           : kt->sum_f32((const float *)x, len);
-        else
-            j->part[c] = y ? kt->dot_f64(len, (const double *)x, 1, (const double *)y, 1)
-                           : kt->sum_f64((const double *)x, len);
+        j->part[c] = chunk_sum(j->p, x, y, len);
     }
 }
 
@@ -767,11 +771,7 @@ static void chain_tile(const chain_job *j, int t, int64_t lo, int64_t hi)
             continue;
         }
         if (last && s->tile_flat) {   /* one chunk of the whole dot */
-            const ein_ktable *kt = p->kt;
-            j->carry[lo / s->tile_rows] =
-                p->dtype == EIN_F32
-                    ? kt->dot_f32(hi - lo, in[0], 1, in[1], 1)
-                    : kt->dot_f64(hi - lo, in[0], 1, in[1], 1);
+            j->carry[lo / s->tile_rows] = chunk_sum(p, in[0], in[1], hi - lo);
             continue;
         }
         if (!generic_kernel(p, s, ext, st, in, o))
