@@ -161,14 +161,15 @@ Test(gemv_small, headline_neighbourhood, .timeout = 120)
 Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
 {
     ts_rng rng = {14};
-    /* Short rows (W <= n < 8W for f32 or f64 lanes) are summed eight at a
-     * time, a one-row call's row repeated eight times; an 8-byte tail
+    /* Short rows (W <= n < 8W for f32 or f64 lanes) are summed eight or
+     * four at a time, a one-row call's row repeated four times; an 8-byte tail
      * (n % 16 == 2 in f32, n % 8 == 1 in f64) is summed apart and added
      * after the rest. */
     static const int64_t shapes[][2] = {{100, 50}, {45, 17}, {64, 32}, {23, 64},
                                         {71, 24}, {9, 8}, {30, 34}, {7, 50},
                                         {5, 41}, {13, 113}, {1024, 300}, {700, 513},
-                                        {300, 1031}, {2048, 257}};
+                                        {300, 1031}, {2048, 257}, {3, 40},
+                                        {34, 20}, {19, 50}, {4, 16}};
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);
         if (!kt)
