@@ -237,6 +237,26 @@ static ein_status check_against(const ein_plan *p, const ein_tensor *v,
     return EIN_OK;
 }
 
+/* check_against's test for the common case, inline: a view with data
+ * that has the plan's dtype, shape and strides (or none, for a C-order
+ * plan).  Anything else goes to check_against, which accepts what is
+ * valid all the same and explains what is not. */
+static inline bool view_fits(const ein_tensor *v, ein_dtype dt, int nd,
+                             const int64_t *shape, const int64_t *stride, bool c_order)
+{
+    if (!v || v->dtype != dt || v->ndim != nd || !v->data || (nd > 0 && !v->shape))
+        return false;
+    for (int d = 0; d < nd; d++)
+        if (v->shape[d] != shape[d])
+            return false;
+    if (!v->strides)
+        return c_order;
+    for (int d = 0; d < nd; d++)
+        if (v->strides[d] != stride[d] && shape[d] > 1)
+            return false;
+    return true;
+}
+
 ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
 {
     ein_clear_error();
@@ -245,16 +265,23 @@ ein_status ein_execute(const ein_plan *p, const ein_tensor *const *ops, ein_tens
     if (p->nops > 0 && !ops)
         return ein_fail(EIN_ERR_ARG, "%s: the operand array is NULL", p->text);
     for (int k = 0; k < p->nops; k++) {
-        ein_status st = check_against(p, ops[k], p->op_dtype[k], p->op_ndim[k],
-                                      &p->op_shape[k * EIN_MAX_DIMS],
-                                      &p->op_stride[k * EIN_MAX_DIMS], p->op_c_order[k], k);
+        const int64_t *shape = &p->op_shape[k * EIN_MAX_DIMS];
+        const int64_t *stride = &p->op_stride[k * EIN_MAX_DIMS];
+        if (view_fits(ops[k], p->op_dtype[k], p->op_ndim[k], shape, stride,
+                      p->op_c_order[k]))
+            continue;
+        ein_status st = check_against(p, ops[k], p->op_dtype[k], p->op_ndim[k], shape,
+                                      stride, p->op_c_order[k], k);
         if (st != EIN_OK)
             return st;
     }
-    ein_status st = check_against(p, out, p->out_dtype, p->out_ndim, p->out_shape,
-                                  p->out_stride, p->out_c_order, -1);
-    if (st != EIN_OK)
-        return st;
+    if (!view_fits(out, p->out_dtype, p->out_ndim, p->out_shape, p->out_stride,
+                   p->out_c_order)) {
+        ein_status st = check_against(p, out, p->out_dtype, p->out_ndim, p->out_shape,
+                                      p->out_stride, p->out_c_order, -1);
+        if (st != EIN_OK)
+            return st;
+    }
     if (p->direct && !ein_out_overlaps(p, ops, out)) {
         const ein_step *s = &p->steps[0];
         p->direct(p, ops[s->in[0]]->data, ops[s->in[1]]->data, out->data);
