@@ -113,7 +113,10 @@ EIN_API ein_plan *ein_plan_new(const char *subscripts, int nops,
 
 /* Run a plan over new data.  The tensors must have the shapes, strides and
  * dtypes the plan was built with (EIN_ERR_PLAN otherwise).  Reentrant: one
- * plan may run on many threads at once. */
+ * plan may run on many threads at once.  A plan with temporaries keeps
+ * their block (EXPLAIN's "workspace") from one execute to the next, so
+ * repeated runs skip the allocation and its page faults; runs that
+ * overlap in time allocate their own.  ein_plan_free releases it. */
 EIN_API ein_status ein_execute(const ein_plan *plan, const ein_tensor *const *ops,
                        ein_tensor *out);
 

@@ -66,6 +66,8 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
 
     ein_plan *p = ein_calloc(1, sizeof *p);
     if (p) {
+        atomic_init(&p->ws_kept, NULL);
+        p->keep_ws = true;
         p->op_dtype = ein_calloc((size_t)nops + 1, sizeof *p->op_dtype);
         p->op_ndim = ein_calloc((size_t)nops + 1, sizeof *p->op_ndim);
         p->op_shape = ein_calloc(((size_t)nops + 1) * EIN_MAX_DIMS, sizeof *p->op_shape);
@@ -154,6 +156,7 @@ void ein_plan_free(ein_plan *p)
 {
     if (!p)
         return;
+    ein_free(atomic_load(&p->ws_kept));
     ein_free(p->text);
     ein_free(p->op_dtype);
     ein_free(p->op_ndim);

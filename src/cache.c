@@ -161,6 +161,7 @@ ein_status einsum_v(const char *subscripts, int nops,
         ein_plan *p = ein_plan_new(subscripts, nops, ops, out, NULL, &st);
         if (!p)
             return st;           /* failures are not cached */
+        p->keep_ws = false;      /* 128 plans' workspaces: too much to hold */
         e = insert(p, subscripts, key, nkey, h);
         if (!e) {                /* no room for an entry: run uncached */
             st = ein_execute(p, ops, out);

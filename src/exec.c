@@ -824,6 +824,18 @@ static void run_chain(const ein_plan *p, int first, const void **base, char *mem
         store_total(p, part, j.ntiles, (void *)base[p->steps[first + head->chain - 1].out]);
 }
 
+/* An execute's workspace block, done with: kept by the plan for the next
+ * execute if it is the plan's own size and no other execute left one
+ * there first (two threads may run one plan at once), freed otherwise. */
+static void give_back_ws(const ein_plan *p, char *mem, bool redirect)
+{
+    void *none = NULL;
+    if (mem && !redirect && p->keep_ws &&
+        atomic_compare_exchange_strong(&((ein_plan *)p)->ws_kept, &none, (void *)mem))
+        return;
+    ein_free(mem);
+}
+
 ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *out)
 {
     /* ein_execute made a direct plan's call itself unless the output
@@ -836,7 +848,10 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
         bytes += (size_t)(ohi - olo);
     char *mem = NULL;
     if (bytes) {
-        mem = ein_malloc(bytes);
+        if (!redirect && p->keep_ws)
+            mem = atomic_exchange(&((ein_plan *)p)->ws_kept, NULL);
+        if (!mem)
+            mem = ein_malloc(bytes);
         if (!mem)
             return ein_fail(EIN_ERR_NOMEM, "%s: out of memory allocating %zu bytes "
                             "of workspace", p->text, bytes);
@@ -845,7 +860,7 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
     /* Slot pointers: on the stack for any plan but a huge one. */
     const void *stack_base[64], **base = stack_base;
     if (p->nslots > 64 && !(base = ein_malloc((size_t)p->nslots * sizeof *base))) {
-        ein_free(mem);
+        give_back_ws(p, mem, redirect);
         return ein_fail(EIN_ERR_NOMEM, "%s: out of memory for %d slot pointers",
                         p->text, p->nslots);
     }
@@ -903,6 +918,6 @@ ein_status ein_run(const ein_plan *p, const ein_tensor *const *ops, ein_tensor *
                      p->out_stride, p->out_ndim, p->out_shape);
     if (base != stack_base)
         ein_free(base);
-    ein_free(mem);
+    give_back_ws(p, mem, redirect);
     return EIN_OK;
 }

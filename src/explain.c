@@ -248,7 +248,8 @@ size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
     if (p->squeezed[0])
         put(&s, "|-- squeeze  %s (extent 1: out of every loop nest)\n", p->squeezed);
     if (p->workspace)
-        put(&s, "|-- workspace  %zu bytes of temporaries\n", p->workspace);
+        put(&s, "|-- workspace  %zu bytes of temporaries%s\n", p->workspace,
+            p->keep_ws ? ", kept from one execute to the next" : "");
     if (p->nops >= 3 && p->nsteps > 0 && p->steps[0].kind != EIN_K_ZERO)
         put_path(&s, p);
     if (p->nsteps == 0)

@@ -2006,3 +2006,46 @@ Test(exec, gemv_with_a_gathered_vector_out_of_memory)
         cr_assert_eq(pthread_join(t, NULL), 0);
     }
 }
+
+/* A plan from ein_plan_new keeps its workspace block from one execute to
+ * the next: the second execute allocates nothing and gives the same bits
+ * (the block's old contents must not leak into the result).  Plans in
+ * einsum()'s cache keep none: each call allocates its own. */
+Test(exec, plan_keeps_its_workspace_between_executes)
+{
+    ts_rng rng = {77};
+    int64_t sa[2] = {30, 40}, sb[2] = {40, 50}, sc[2] = {50, 20}, so[2] = {30, 20};
+    float *a = malloc(30 * 40 * sizeof *a), *b = malloc(40 * 50 * sizeof *b);
+    float *c = malloc(50 * 20 * sizeof *c);
+    float *o1 = malloc(30 * 20 * sizeof *o1), *o2 = malloc(30 * 20 * sizeof *o2);
+    float *o3 = malloc(30 * 20 * sizeof *o3);
+    cr_assert(a && b && c && o1 && o2 && o3);
+    ts_fill_f32(a, 30 * 40, &rng);
+    ts_fill_f32(b, 40 * 50, &rng);
+    ts_fill_f32(c, 50 * 20, &rng);
+    ein_tensor ta = {a, EIN_F32, 2, sa, NULL}, tb = {b, EIN_F32, 2, sb, NULL};
+    ein_tensor tc = {c, EIN_F32, 2, sc, NULL};
+    ein_tensor t1 = {o1, EIN_F32, 2, so, NULL}, t2 = {o2, EIN_F32, 2, so, NULL};
+    ein_tensor t3 = {o3, EIN_F32, 2, so, NULL};
+    const ein_tensor *ops[3] = {&ta, &tb, &tc};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij,jk,kl->il", 3, ops, NULL, NULL, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert(p->workspace > 0 && p->keep_ws, "workspace %zu", p->workspace);
+    cr_assert_eq(ein_execute(p, ops, &t1), EIN_OK, "%s", ein_last_error());
+    cr_assert_not_null(atomic_load(&p->ws_kept), "the first execute kept no block");
+    /* Scribble over the kept block: a result must not depend on it. */
+    memset(atomic_load(&p->ws_kept), 0x7f, p->workspace);
+    long before = ein_alloc_count();
+    cr_assert_eq(ein_execute(p, ops, &t2), EIN_OK, "%s", ein_last_error());
+    cr_assert_eq(ein_alloc_count(), before, "the second execute allocated");
+    cr_assert(!memcmp(o1, o2, 30 * 20 * sizeof *o1), "the second execute differs");
+    ein_plan_free(p);
+
+    cr_assert_eq(einsum_v("ij,jk,kl->il", 3, ops, &t3), EIN_OK, "%s", ein_last_error());
+    before = ein_alloc_count();
+    cr_assert_eq(einsum_v("ij,jk,kl->il", 3, ops, &t3), EIN_OK, "%s", ein_last_error());
+    cr_assert_gt(ein_alloc_count(), before, "a cached plan kept its workspace");
+    cr_assert(!memcmp(o1, o3, 30 * 20 * sizeof *o1), "einsum_v differs from the plan");
+    free(a); free(b); free(c); free(o1); free(o2); free(o3);
+}

@@ -260,7 +260,7 @@ Test(lower, path_section_for_three_or_more_operands)
     cr_assert(end, "%s", t);
     memmove(at + 11, end, strlen(end) + 1);   /* "planned in  us" */
     expect_has(t,
-        "|-- workspace  32768 bytes of temporaries\n"
+        "|-- workspace  32768 bytes of temporaries, kept from one execute to the next\n"
         "|-- path  optimal, 4 steps (FLOPs counted as opt_einsum does)\n"
         "|   |-- 0: ea,abcd->bced  [8x8],[8x8x8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
         "|   |-- 1: bced,hd->behc  [8x8x8x8],[8x8]->[8x8x8x8]  65536 flops, 16384 bytes, GEMM\n"
