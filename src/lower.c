@@ -580,6 +580,14 @@ static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
  * ijk->jk 100^3 f32, one thread (10^4 sums carried): 3 rows a tile 0.73
  * ms, as untiled; 8 rows 0.48-0.49 ms; 13 rows 0.52 ms. */
 #define EIN_TILE_MIN_SUMMED_ROWS 8
+/* A chain that sums its label runs on one thread; a plan with more
+ * threads takes it while its steps move at most this many bytes, where
+ * their untiled runs on two threads were slower.  f32, one thread tiled
+ * against two untiled (einsum-bench): ij,ij,ij->j 300^2 23 against 36
+ * us, 350^2 33 / 45, 400^2 (3.2 MB) 52 / 56, 450^2 81 / 75, 1000^2 (20
+ * MB) 461 / 431; ijk,ijk,ijk->k 60^3 (4.3 MB) 89 / 98, 100^3 483 / 494.
+ * So a plan for two threads ran ij,ij,ij->j 300^2 in 36 us, now 26. */
+#define EIN_SUMMED_CHAIN_BYTES (4 << 20)
 
 /* Whether loop name `nm` walks label `lab` outermost: it is the label
  * or a fusion that starts with it ("i" in "ij", not "...1" in "...12"). */
@@ -813,10 +821,14 @@ static void plan_chains(ein_plan *p, const ein_bound *b, size_t esize, int64_t l
         bool done = false;
         for (int last = j; last > i && !done; last--) {
             const ein_step *t = &p->steps[last];
-            /* A free label, or on one thread the outermost summed one
-             * (two threads split the untiled steps, which was faster:
-             * ij,ij,ij->j 1000^2 f32, 0.39 ms against 0.45 tiled). */
-            int upto = t->nfree + (p->nthreads == 1 && t->nloops > t->nfree);
+            /* A free label, or the outermost summed one on one thread
+             * or below EIN_SUMMED_CHAIN_BYTES (two threads split the
+             * untiled steps, which was faster above it). */
+            double bytes = 0;
+            for (int k = i; k <= last; k++)
+                bytes += p->steps[k].bytes;
+            bool one = p->nthreads == 1 || bytes <= EIN_SUMMED_CHAIN_BYTES;
+            int upto = t->nfree + (one && t->nloops > t->nfree);
             for (int x = 0; x < upto && !done; x++)
                 for (int l = 0; l < b->nlabels && !done; l++) {
                     char nb[16];

@@ -1568,7 +1568,8 @@ typedef struct chain_case {
     int64_t     shape[4][3];
     bool        fortran[4];   /* 2-D operand stored transposed */
     int         tiled;        /* the plan must tile (explain says so): 0
-                               * never, 1 always, 2 on one thread only */
+                               * never, 1 always, 2 on one thread only
+                               * (a summed chain over 4 MiB) */
 } chain_case;
 
 /* Run c's plan, tiled or not (EIN_TILE=0), on `threads` threads into res;
@@ -1610,9 +1611,10 @@ static bool run_chain_case(const chain_case *c, ein_dtype dt, bool tile, int thr
 /* Loop steps whose intermediate only the next one reads run a tile of
  * rows at a time (ein_step.chain): the result has the bits of the plan
  * run step by step, on 1 and 2 threads, both dtypes; odd extents leave
- * short last tiles, transposed operands stride across the tiles.  On one
- * thread a chain may also tile a label its last step sums, the column
- * sums carried from tile to tile (ein_step.tile_summed); a chain that
+ * short last tiles, transposed operands stride across the tiles.  A
+ * chain may also tile a label its last step sums, the column sums carried
+ * from tile to tile on one thread (ein_step.tile_summed; a plan for two
+ * threads takes one up to 4 MiB moved); a chain that
  * ends in a long dot takes the dot's chunks as tiles (tile_flat). */
 Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
 {
@@ -1624,12 +1626,16 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
         {"ij,i,j->ij", 3, {2, 1, 1}, {{400, 300}, {400}, {300}}, {0}, 1},
         {"ij,ji,ij->ij", 3, {2, 2, 2}, {{300, 250}, {250, 300}, {300, 250}}, {0, 1, 0}, 1},
         {"ijk,ijk,ik->ijk", 3, {3, 3, 2}, {{61, 40, 30}, {61, 40, 30}, {61, 30}}, {0}, 1},
-        /* the label kept is inner in the intermediate: on one thread,
-         * rows of the summed label, the column sums carried */
-        {"ij,ij,ij->j", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 2},
-        {"ij,ij,ij->j", 3, {2, 2, 2}, {{3001, 37}, {3001, 37}, {3001, 37}}, {0}, 2},
+        /* the label kept is inner in the intermediate: rows of the
+         * summed label, the column sums carried, on one thread (a plan
+         * for two takes the chain up to 4 MiB moved, both dtypes here) */
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 1},
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{2001, 37}, {2001, 37}, {2001, 37}}, {0}, 1},
         {"ijk,ijk,ijk->jk", 3, {3, 3, 3}, {{61, 40, 30}, {61, 40, 30}, {61, 40, 30}}, {0},
-         2},
+         1},
+        /* over 4 MiB in both dtypes: a plan for two threads splits the
+         * untiled steps instead */
+        {"ij,ij,ij->j", 3, {2, 2, 2}, {{600, 500}, {600, 500}, {600, 500}}, {0}, 2},
         /* a whole dot last (2 * 65536 terms or more): tiles of its chunks,
          * the last of one element, of 2, or whole */
         {"i,i,i->", 3, {1, 1, 1}, {{131073}, {131073}, {131073}}, {0}, 1},
