@@ -377,10 +377,10 @@ DEFINE_DOT_BATCH_CHECK(f64, double)
 #undef DEFINE_DOT_BATCH_CHECK
 
 /* Dots contiguous in one operand along the terms and in the other along
- * the batch ("ij,ji->i"), n >= 8 terms: on the AVX-512 table each dot is
- * its terms in four chains (term j into chain j % 4, FMA in the dtype)
- * summed as (c0 + c1) + (c2 + c3), bit for bit, whatever the batch's
- * length or where it is cut; other tables, one dot call each.  Either
+ * the batch ("ij,ji->i"), n >= 8 terms: on the AVX-512 and AVX2 tables
+ * each dot is its terms in four chains (term j into chain j % 4, FMA in
+ * the dtype) summed as (c0 + c1) + (c2 + c3), bit for bit, whatever the
+ * batch's length or where it is cut; the generic table, one dot call each.  Either
  * operand may hold the contiguous terms; the strided one walks forwards
  * or backwards. */
 #define DEFINE_DOTS_T_CHECK(SFX, T, FMA)                                       \
@@ -406,7 +406,7 @@ static void dots_t_check_##SFX(const ein_ktable *kt, int64_t nb, int64_t n,     
     kt->dot_batch_##SFX(cut, sx, 1, 1, n, x, 1, y0, incy, o2, acc);             \
     kt->dot_batch_##SFX(nb - cut, sx, 1, 1, n, x + cut * sx, 1, y0 + cut, incy, \
                         o2 + cut, acc);                                        \
-    bool tdots = strcmp(kt->name, "avx512") == 0 && n >= 8;                    \
+    bool tdots = strcmp(kt->name, "generic") != 0 && n >= 8;                   \
     for (int64_t b = 0; b < nb; b++) {                                         \
         T d;                                                                   \
         if (tdots) {                                                           \

@@ -8,6 +8,7 @@
 
 #include "kernels/frame.h"
 #include "kernels/gemm_small.h"
+#include "kernels/transpose_avx.h"
 
 /* 14 rows x 2 zmm columns = 28 accumulators, 2 for B, 1 for the
  * broadcast: 31 of the 32 zmm registers. */
@@ -131,7 +132,8 @@ DEFINE_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd,
  * and B from L3.  In alternating einsum-bench runs the GEMM ratios to
  * OpenBLAS rose 2-3%, f32 and f64, n = 256..2048. */
 
-/* In-register transposes: r[i] lane j becomes r[j] lane i. */
+/* In-register transpose, r[i] lane j becomes r[j] lane i (tr8_ps for
+ * ymm floats is in transpose_avx.h). */
 static inline void tr8_pd(__m512d r[8])
 {
     __m512d a[8], b[8];
@@ -150,26 +152,6 @@ static inline void tr8_pd(__m512d r[8])
     for (int q = 0; q < 4; q++) {
         r[q] = _mm512_shuffle_f64x2(b[q], b[4 + q], 0x88);
         r[q + 4] = _mm512_shuffle_f64x2(b[q], b[4 + q], 0xdd);
-    }
-}
-
-static inline void tr8_ps(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 4; i++) {
-        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int h = 0; h < 2; h++) {         /* rows 0-3, then rows 4-7 */
-        u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
-        u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xee);
-        u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
-        u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xee);
-    }
-    /* u[q] holds columns q and q + 4 of rows 0-3, u[4 + q] of rows 4-7. */
-    for (int q = 0; q < 4; q++) {
-        r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
-        r[q + 4] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
     }
 }
 
