@@ -779,15 +779,18 @@ static void plan_dot_chains(ein_plan *p, size_t esize)
         int first = d;
         while (first > 0 && feeds_next(p, first - 1) && flat_step(p, first - 1, n))
             first--;
-        if (first == d ||
-            !chain_memory_apart(p, first, d, (size_t)p->nthreads * (size_t)(chunk + 1), n,
-                                esize))
+        /* Each thread's tiles take one chunk of the intermediates, and
+         * all of them must lie inside: a run of 2^17 elements (two
+         * chunks) had two threads write one element past its end. */
+        int nt = n / chunk < p->nthreads ? (int)(n / chunk) : p->nthreads;
+        if (first == d || nt < 1 ||
+            !chain_memory_apart(p, first, d, (size_t)nt * (size_t)chunk, n, esize))
             continue;
         for (int k = first; k <= d; k++) {
             ein_step *s = &p->steps[k];
             s->chain = k == first ? d - first + 1 : 0;
             s->chained = k > first;
-            s->tile_threads = p->nthreads;
+            s->tile_threads = nt;
             s->tile_flat = true;
             s->tile_loop = 0;
             s->tile_unit = 1;

@@ -1636,14 +1636,19 @@ Test(exec, tiled_chains_have_the_bits_of_untiled_runs)
         /* over 4 MiB in both dtypes: a plan for two threads splits the
          * untiled steps instead */
         {"ij,ij,ij->j", 3, {2, 2, 2}, {{600, 500}, {600, 500}, {600, 500}}, {0}, 2},
-        /* a whole dot last (2 * 65536 terms or more): tiles of its chunks,
+        /* a whole dot last (over 65536 terms): tiles of its chunks,
          * the last of one element, of 2, or whole */
         {"i,i,i->", 3, {1, 1, 1}, {{131073}, {131073}, {131073}}, {0}, 1},
+        /* two whole chunks: each thread's tile must end inside the
+         * intermediate (it ran one element past on two threads) */
+        {"i,i,i->", 3, {1, 1, 1}, {{131072}, {131072}, {131072}}, {0}, 1},
+        /* under two whole chunks: tiles of one chunk, on one thread */
+        {"i,i,i->", 3, {1, 1, 1}, {{100000}, {100000}, {100000}}, {0}, 1},
         {"ij,ij,ij->", 3, {2, 2, 2}, {{700, 300}, {700, 300}, {700, 300}}, {0}, 1},
         {"i,i,i,i->", 4, {1, 1, 1, 1}, {{196610}, {196610}, {196610}, {196610}}, {0}, 1},
         {"ijk,ijk,ijk->", 3, {3, 3, 3}, {{64, 64, 64}, {64, 64, 64}, {64, 64, 64}}, {0}, 1},
-        /* not a chain: a dot too short to go by chunks */
-        {"ij,ij,ij->", 3, {2, 2, 2}, {{300, 250}, {300, 250}, {300, 250}}, {0}, 0},
+        /* not a chain: a dot too short to go by chunks (65536 terms) */
+        {"ij,ij,ij->", 3, {2, 2, 2}, {{256, 256}, {256, 256}, {256, 256}}, {0}, 0},
     };
     ts_rng r = {2718};
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
