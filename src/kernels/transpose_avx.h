@@ -1,11 +1,12 @@
-/* transpose_avx.h — in-register transposes on ymm vectors (AVX), for the
- * files built with AVX2 or AVX-512 flags: r[i] lane j becomes r[j] lane i. */
+/* transpose_avx.h — in-register transposes on ymm vectors (AVX), and the
+ * transposed dots built on them, for the files built with AVX2 or AVX-512
+ * flags. */
 #ifndef EIN_TRANSPOSE_AVX_H
 #define EIN_TRANSPOSE_AVX_H
 
 #include <immintrin.h>
 
-/* 8 x 8 floats. */
+/* r[i] lane j becomes r[j] lane i: 8 x 8 floats. */
 static inline void tr8_ps(__m256 r[8])
 {
     __m256 t[8], u[8];
@@ -38,5 +39,51 @@ static inline void tr4_pd(__m256d r[4])
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
+
+/* nb dots of n >= 8 terms, dot b = sum over j of x[b sx + j] y[j incy + b]:
+ * the terms contiguous in x, the dots contiguous in y ("ij,ji->i"), where
+ * one dot at a time reads a line of y for each term.  W dots at once (the
+ * vector's lanes): W rows of x, W terms of each, transposed in registers,
+ * meet W neighbouring elements of a row of y.  Each dot adds its terms in
+ * four chains, term j into chain j % 4 (W is a multiple of 4), and sums
+ * them as (c0 + c1) + (c2 + c3), whatever block or thread it is in; the
+ * dots past nb in the last block repeat the last row of x and read none
+ * of y.  MASKT/MKMASK(r): the type and value of an r-lane mask;
+ * MLOAD(p, m) loads those lanes, zeros elsewhere, touching no others. */
+#define EIN_DOTS_T(NAME, T, V, W, LOADU, MASKT, MKMASK, MLOAD, FMA, ADD, SETZ, \
+                   STORE, TR)                                                 \
+    static void NAME(int64_t nb, int64_t sx, int64_t so, int64_t n, const T *x, \
+                     const T *y, int64_t incy, T *out, int acc)              \
+    {                                                                         \
+        for (int64_t b0 = 0; b0 < nb; b0 += W) {                              \
+            const int w = nb - b0 < W ? (int)(nb - b0) : W;                   \
+            const MASKT mb = MKMASK(w);                                       \
+            const T *r[W];                                                    \
+            for (int q = 0; q < W; q++)                                       \
+                r[q] = x + (b0 + (q < w ? q : w - 1)) * sx;                   \
+            const T *yb = y + b0;                                             \
+            V c[4] = {SETZ(), SETZ(), SETZ(), SETZ()};                        \
+            for (int64_t j0 = 0; j0 < n; j0 += W) {                           \
+                const int jw = n - j0 < W ? (int)(n - j0) : W;                \
+                const MASKT mj = MKMASK(jw);                                  \
+                V t[W];                                                       \
+                for (int q = 0; q < W; q++)                                   \
+                    t[q] = jw == W ? LOADU(r[q] + j0) : MLOAD(r[q] + j0, mj); \
+                TR(t);                                                        \
+                for (int jj = 0; jj < jw; jj++) {                             \
+                    const T *yr = yb + (j0 + jj) * incy;                      \
+                    c[jj % 4] = FMA(t[jj], w == W ? LOADU(yr) : MLOAD(yr, mb), \
+                                    c[jj % 4]);                               \
+                }                                                             \
+            }                                                                 \
+            _Alignas(64) T v[W];                                              \
+            STORE(v, ADD(ADD(c[0], c[1]), ADD(c[2], c[3])));                  \
+            for (int q = 0; q < w; q++) {                                     \
+                T *o = out + (b0 + q) * so;                                   \
+                T d = v[q] + (T)0;                                            \
+                *o = acc ? *o + d : d;                                        \
+            }                                                                 \
+        }                                                                     \
+    }
 
 #endif
