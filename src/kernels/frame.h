@@ -21,15 +21,6 @@ typedef void ein_ukr_f32_fn(int64_t kc, const float *a, const float *b,
 typedef void ein_ukr_f64_fn(int64_t kc, const double *a, const double *b,
                             double *c, int64_t rsc, int beta);
 
-/* GEMV, rows contiguous: y[i*incy] = (acc ? y : 0) + dot(A[i*rsa + 0:n], x)
- * with x contiguous.  Each y[i] must be computed the same way whatever
- * rows surround it, so that splitting rows between threads keeps bits. */
-typedef void ein_gemv_rows_f32_fn(int64_t m, int64_t n, const float *A,
-                                  int64_t rsa, const float *x, float *y,
-                                  int64_t incy, int acc);
-typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
-                                  int64_t rsa, const double *x, double *y,
-                                  int64_t incy, int acc);
 /* Optional: nb such GEMVs at once, matrix b at A + b * sa, its x at
  * x + b * sx, its y at y + b * sy, each row summed exactly as
  * gemv_rows sums it.  Returns 0, writing nothing, for a shape it does

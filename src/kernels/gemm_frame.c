@@ -53,6 +53,13 @@ int64_t ein_gemv_cols_half(int64_t m, int64_t n, size_t elsize)
            bytes <= 4.0 * (double)ein_cache_info_get()->l2 ? n / 2 : 0;
 }
 
+int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
+                         int64_t incx)
+{
+    return csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
+           (double)m * (double)n < EIN_GEMV_MT_ELEMS;
+}
+
 /* ---- tensor-GEMM groups (type-independent) --------------------------- */
 
 /* Does a dim of extent > 1 have stride +-1 in tensor t? */

@@ -459,21 +459,12 @@ static __attribute__((noinline)) void F(gemv_general)(
     const ARCH *ar, int64_t m, int64_t n, const T *A, int64_t rsa, int64_t csa,
     const T *x, int64_t incx, T *y, int64_t incy, int accumulate, int nthreads);
 
-/* The common small case, which goes straight to the rows loop: rows and
- * x contiguous, too small for a second thread (the headline 100x50). */
-static inline int F(gemv_direct_rows)(int64_t m, int64_t n, int64_t rsa,
-                                      int64_t csa, int64_t incx)
-{
-    return csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
-           (double)m * (double)n < EIN_GEMV_MT_ELEMS;
-}
-
 int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
                             int64_t sy, int64_t m, int64_t n, const T *A,
                             int64_t rsa, int64_t csa, const T *x, int64_t incx,
                             T *y, int64_t incy, int accumulate)
 {
-    if (!F(gemv_direct_rows)(m, n, rsa, csa, incx)) {
+    if (!ein_gemv_rows_direct(m, n, rsa, csa, incx)) {
         /* Columns contiguous, small: gemv_general's one call of the
          * columns loop for each matrix, without its set-up (the same
          * kernel call: one thread, no halves below EIN_GEMV_MT_ELEMS, y
@@ -501,7 +492,7 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                        int64_t rsa, int64_t csa, const T *x, int64_t incx,
                        T *y, int64_t incy, int accumulate, int nthreads)
 {
-    if (F(gemv_direct_rows)(m, n, rsa, csa, incx)) {
+    if (ein_gemv_rows_direct(m, n, rsa, csa, incx)) {
         ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
         return;
     }

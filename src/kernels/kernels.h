@@ -92,6 +92,21 @@ typedef void ein_gemv_f64_fn(int64_t m, int64_t n,
  * not on the threads. */
 int64_t ein_gemv_cols_half(int64_t m, int64_t n, size_t elsize);
 
+/* GEMV, rows contiguous: y[i*incy] = (acc ? y : 0) + dot(A[i*rsa + 0:n], x)
+ * with x contiguous.  Each y[i] must be computed the same way whatever
+ * rows surround it, so that splitting rows between threads keeps bits. */
+typedef void ein_gemv_rows_f32_fn(int64_t m, int64_t n, const float *A,
+                                  int64_t rsa, const float *x, float *y,
+                                  int64_t incy, int acc);
+typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
+                                  int64_t rsa, const double *x, double *y,
+                                  int64_t incy, int acc);
+/* Whether a table's gemv makes one call of its rows loop (gemv_rows_)
+ * for this shape, whatever the thread count: rows and x contiguous, too
+ * small for a second thread (the headline 100 x 50). */
+int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
+                         int64_t incx);
+
 /* Returns sum_i x[i*incx] * y[i*incy] for 0 <= i < n. */
 typedef float ein_dot_f32_fn(int64_t n, const float *x, int64_t incx,
                              const float *y, int64_t incy);
@@ -212,6 +227,10 @@ typedef struct ein_ktable {
     ein_gemm_batch_f64_fn *gemm_batch_f64;
     ein_gemv_batch_f32_fn *gemv_batch_f32;
     ein_gemv_batch_f64_fn *gemv_batch_f64;
+    /* The rows loop gemv calls where ein_gemv_rows_direct holds: a plan's
+     * direct call (ein_direct_pick) makes that call itself. */
+    ein_gemv_rows_f32_fn  *gemv_rows_f32;
+    ein_gemv_rows_f64_fn  *gemv_rows_f64;
     ein_dot_batch_f32_fn  *dot_batch_f32;
     ein_dot_batch_f64_fn  *dot_batch_f64;
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */

@@ -185,6 +185,7 @@ const ein_ktable TAB_VAR = {
     .gemm_batch_f32 = TAB_SMALL_BATCH_F32, .gemm_batch_f64 = TAB_SMALL_BATCH_F64,
     .gemv_batch_f32 = gemv_batch_f32, .gemv_batch_f64 = gemv_batch_f64,
     .dot_batch_f32 = dot_batch_f32, .dot_batch_f64 = dot_batch_f64,
+    .gemv_rows_f32 = gemv_rows_f32, .gemv_rows_f64 = gemv_rows_f64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
     .mr_f64 = TAB_MR, .nr_f64 = TAB_NR_F64,
 };
