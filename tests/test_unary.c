@@ -680,3 +680,90 @@ Test(unary, short_rows_under_a_summed_loop)
             }
     }
 }
+
+/* Copies and products whose output is contiguous along one loop while an
+ * input is contiguous along another ("ij->ji", "ij,ji->ij", "bij->bji"):
+ * the AVX tables take large or dense planes through register
+ * transposes (tile_t), with edges that are not whole blocks, a second
+ * operand read either way or broadcast, and a reversed or gapped output.
+ * Copies and products round the same however they are grouped, so each
+ * table must match the loop nest bit for bit and write nothing else. */
+Test(unary, transposed_planes_every_table)
+{
+    ts_rng r = {45};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    /* {batch, rows, cols}: batch 1 is a 2-D plane (large), else dense
+     * planes one after another. */
+    static const int64_t shapes[][3] = {{1, 64, 64}, {1, 67, 100}, {1, 131, 97},
+                                        {1, 200, 70}, {16, 8, 8}, {9, 13, 9},
+                                        {12, 33, 17}, {40, 16, 16}};
+    int taken = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
+        for (int mode = 0; mode < 6; mode++) {
+            /* Loops: b, i (out contiguous: pick), j (input contiguous). */
+            const int64_t nb = shapes[sh][0], ni = shapes[sh][1], nj = shapes[sh][2];
+            int64_t ext[3] = {nb, ni, nj};
+            /* a: C order [b][i][j] read as (b, j, i): contiguous along j. */
+            int64_t sa[3] = {ni * nj, nj, 1};
+            /* b: mode 1-2 like a, 3 contiguous along i, 4 broadcast along i. */
+            int64_t sb[3] = {ni * nj, nj, 1};
+            if (mode == 3) { sb[1] = 1; sb[2] = ni; }
+            if (mode == 4) { sb[1] = 0; sb[2] = 1; sb[0] = nj; }
+            /* out [b][j][i]: i contiguous; mode 2 gaps its rows, mode 5
+             * reverses i (no register path: the output strides back). */
+            int64_t row = mode == 2 ? ni + 3 : ni;
+            int64_t so[3] = {nj * row, 1, row}, ooff = 0;
+            if (mode == 5) { so[1] = -1; ooff = ni - 1; }
+            int64_t lo[3] = {ext[0], ext[2], ext[1]};   /* loop order b, j, i */
+            int64_t la[3] = {sa[0], sa[2], sa[1]}, lb[3] = {sb[0], sb[2], sb[1]};
+            int64_t lo_out[3] = {so[0], so[2], so[1]};
+            int64_t st2[6], st3[9];
+            for (int l = 0; l < 3; l++) {
+                st2[2 * l] = la[l];
+                st2[2 * l + 1] = lo_out[l];
+                st3[3 * l] = la[l];
+                st3[3 * l + 1] = lb[l];
+                st3[3 * l + 2] = lo_out[l];
+            }
+            bool product = mode != 0;
+            for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+                const ein_ktable *kt = ein_ktable_named(tables[t]);
+                if (!kt)
+                    continue;
+                for (int f64 = 0; f64 < 2; f64++) {
+                    void *o0 = f64 ? (void *)out_f64[0] : (void *)out_f32[0];
+                    void *o1 = f64 ? (void *)out_f64[1] : (void *)out_f32[1];
+                    size_t bytes = f64 ? sizeof out_f64[0] : sizeof out_f32[0];
+                    size_t es = f64 ? sizeof(double) : sizeof(float);
+                    const char *a = f64 ? (const char *)in_f64 : (const char *)in_f32;
+                    const char *b = a + (size_t)(BUF / 2) * es;
+                    memset(o0, 0x7f, bytes);
+                    memset(o1, 0x7f, bytes);
+                    char *z0 = (char *)o0 + (size_t)ooff * es, *z1 = (char *)o1 + (size_t)ooff * es;
+                    int h;
+                    if (!product)
+                        h = f64 ? kt->unary_f64(3, 3, lo, la, lo_out, (const double *)a,
+                                                (double *)z0)
+                                : kt->unary_f32(3, 3, lo, la, lo_out, (const float *)a,
+                                                (float *)z0);
+                    else
+                        h = f64 ? kt->product_f64(3, 3, lo, la, lb, lo_out, (const double *)a,
+                                                  (const double *)b, (double *)z0)
+                                : kt->product_f32(3, 3, lo, la, lb, lo_out, (const float *)a,
+                                                  (const float *)b, (float *)z0);
+                    cr_assert(h, "%s: declined a transposed %s", tables[t],
+                              product ? "product" : "copy");
+                    const void *in[2] = {a, b};
+                    ein_loopnest(f64 ? EIN_F64 : EIN_F32, product ? 2 : 1, in, z1, 3, 3, lo,
+                                 product ? st3 : st2);
+                    cr_assert(memcmp(o0, o1, bytes) == 0,
+                              "%s %s %lldx%lldx%lld mode %d: differs from the loop nest "
+                              "(or wrote outside the view)", tables[t], f64 ? "f64" : "f32",
+                              (long long)nb, (long long)ni, (long long)nj, mode);
+                    taken++;
+                }
+            }
+        }
+    cr_assert_gt(taken, 0);
+}

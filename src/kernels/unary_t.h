@@ -10,9 +10,10 @@
  * the generic loop nest:
  *   copy     one operand, no sum: a permutation or strided copy, tiled in
  *            2-D when the input's and the output's contiguous loops differ
- *            ("ij->ji"), so neither side walks memory a line at a time,
- *            and by a table of offsets when those loops are short
- *            ("bij->bji" with 3 x 3 matrices);
+ *            ("ij->ji"), so neither side walks memory a line at a time
+ *            (on the AVX tables large or dense planes through register
+ *            transposes, tile_t), and by a table of offsets when those
+ *            loops are short ("bij->bji" with 3 x 3 matrices);
  *   rows     one operand, a summed loop reads it contiguously ("ij->i",
  *            "ij->"): each run is summed in UN_LANES double lanes; or a
  *            short summed loop strides ("bii->b");
@@ -43,6 +44,7 @@
                           * 4 KiB page at a time: ij,ij->j 1000^2 f64
                           * 667 -> 586 us, f32 2000^2 1.47 -> 1.24 ms) */
 #define UN_TILE  32      /* edge of a 2-D tile */
+#define UN_TILE_T_BIG 64 /* see tile_t_pays */
 #define UN_SHORT_RUN 16  /* copy and product runs shorter than this, */
 #define UN_BLOCK 64      /* in blocks of at most this many, go by table */
 #define UN_NARROW 8      /* column sums this narrow keep each sum in a register */
@@ -706,6 +708,113 @@ static void UN(blocks)(const un_loops *L, const T *a, const T *b, T *out,
     } while (un_next(L, fr, nf, fc, f));
 }
 
+#if defined(__AVX2__)
+#include "kernels/transpose_avx.h"
+#ifdef UN_F32
+#define UN_TW 8
+#define UN_TV __m256
+#define UN_TLOAD _mm256_loadu_ps
+#define UN_TSTORE _mm256_storeu_ps
+#define UN_TMUL(u, v) _mm256_add_ps(_mm256_mul_ps(u, v), _mm256_setzero_ps())
+#define UN_TR tr8_ps
+#else
+#define UN_TW 4
+#define UN_TV __m256d
+#define UN_TLOAD _mm256_loadu_pd
+#define UN_TSTORE _mm256_storeu_pd
+#define UN_TMUL(u, v) _mm256_add_pd(_mm256_mul_pd(u, v), _mm256_setzero_pd())
+#define UN_TR tr4_pd
+#endif
+/* One tile of a copy or product whose output is contiguous along `pick`
+ * (element (q, i) of nt x ni at z + q * to + i) while each input is
+ * contiguous either along pick (sa = 1) or along `tile` (ta = 1, read
+ * transposed): UN_TW x UN_TW blocks go through registers, an input along
+ * tile transposed there, so no side reads or writes one element a line;
+ * what is left goes by runs.  Each element is the same copy, or the same
+ * a * b + 0, as in a run (see tile_t_pays for where it is taken). */
+static void UN(tile_t)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t ta,
+                       const T *y, int64_t sb, int64_t tb, T *z, int64_t to)
+{
+    const bool xt = sa != 1, yt = y && sb != 1;
+    int64_t q = 0;
+    for (; q + UN_TW <= nt; q += UN_TW) {
+        int64_t i = 0;
+        for (; i + UN_TW <= ni; i += UN_TW) {
+            UN_TV u[UN_TW], v[UN_TW];
+            for (int r = 0; r < UN_TW; r++)
+                u[r] = xt ? UN_TLOAD(x + (i + r) * sa + q * ta)
+                          : UN_TLOAD(x + (q + r) * ta + i);
+            if (xt)
+                UN_TR(u);
+            if (y) {
+                for (int r = 0; r < UN_TW; r++)
+                    v[r] = yt ? UN_TLOAD(y + (i + r) * sb + q * tb)
+                              : UN_TLOAD(y + (q + r) * tb + i);
+                if (yt)
+                    UN_TR(v);
+                for (int r = 0; r < UN_TW; r++)
+                    u[r] = UN_TMUL(u[r], v[r]);
+            }
+            for (int r = 0; r < UN_TW; r++)
+                UN_TSTORE(z + (q + r) * to + i, u[r]);
+        }
+        if (i < ni)
+            for (int64_t r = q; r < q + UN_TW; r++)
+                UN(run)(ni - i, x + r * ta + i * sa, sa, y ? y + r * tb + i * sb : NULL,
+                        sb, z + r * to + i, 1);
+    }
+    for (; q < nt; q++)
+        UN(run)(ni, x + q * ta, sa, y ? y + q * tb : NULL, sb, z + q * to, 1);
+}
+
+/* Whether tiles_t takes a copy or product over the plane of loops pick
+ * (strides sa, sb, so) and tile (ta, tb): the output contiguous along
+ * pick, each input along pick or along tile; and the plane at least
+ * UN_TILE_T_BIG long both ways, or dense in each input read transposed
+ * ("bij->bji").  Measured, f32, one thread, against the runs: ij->ji
+ * 1000^2 570-585 -> 446-464 us, ij,ij->ji 940-990 -> 590-605 us, 300^2
+ * 29.6 -> 21.4 us; bij->bji 1000 x 16^2 136 -> 80 us, 1000 x 32^2 450 ->
+ * 351 us.  Not taken for small planes strided apart (ijkl->lkji, 30 x 30
+ * planes under two free loops: 450 -> 570 us; 24^4 185 -> 207 us). */
+static inline bool UN(tile_t_pays)(const un_loops *L, int64_t sa, int64_t ta,
+                                   int64_t sb, int64_t tb, int64_t so)
+{
+    const int o = L->nt - 1;
+    const int64_t ni = L->ext[L->pick], nt = L->ext[L->tile];
+    if (so != 1 || (sa != 1 && ta != 1) || (o == 2 && sb != 1 && tb != 1))
+        return false;
+    if (ni >= UN_TILE_T_BIG && nt >= UN_TILE_T_BIG)
+        return true;
+    return ni >= 8 && nt >= 8 && (sa == 1 || sa == nt) && (o == 1 || sb == 1 || sb == nt);
+}
+
+/* A whole nt x ni plane in UN_TILE x UN_TILE tiles through tile_t (the
+ * next tile's lines fetched ahead made ij->ji 1000^2 slower, 450 -> 650
+ * us median, and were dropped).  Not inlined: the
+ * runs' loop in elementwise kept its code (inlined, 4-D transposes with
+ * small planes ran 15-20% slower). */
+static __attribute__((noinline)) void UN(tiles_t)(int64_t nt, int64_t ni, const T *x,
+                                                  int64_t sa, int64_t ta, const T *y,
+                                                  int64_t sb, int64_t tb, T *z, int64_t to)
+{
+    for (int64_t t0 = 0; t0 < nt; t0 += UN_TILE) {
+        int64_t mt = nt - t0 < UN_TILE ? nt - t0 : UN_TILE;
+        for (int64_t i0 = 0; i0 < ni; i0 += UN_TILE) {
+            int64_t mi = ni - i0 < UN_TILE ? ni - i0 : UN_TILE;
+            UN(tile_t)(mt, mi, x + t0 * ta + i0 * sa, sa, ta,
+                       y ? y + t0 * tb + i0 * sb : NULL, sb, tb, z + t0 * to + i0, to);
+        }
+    }
+}
+#undef UN_TW
+#undef UN_TV
+#undef UN_TLOAD
+#undef UN_TSTORE
+#undef UN_TMUL
+#undef UN_TR
+#define UN_HAS_TILE_T 1
+#endif
+
 /* copy and product: nothing summed.  The output's innermost loop `pick`
  * runs inside; with a `tile` loop, UN_TILE x UN_TILE blocks of the two. */
 static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
@@ -733,6 +842,14 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
             continue;
         }
         const int64_t ta = L->st[0][tl], tb = o == 2 ? L->st[1][tl] : 0, to = L->st[o][tl];
+#ifdef UN_HAS_TILE_T
+        /* The output contiguous along pick, each input along pick or
+         * along tile, a plane large enough: through registers. */
+        if (UN(tile_t_pays)(L, sa, ta, sb, tb, so)) {
+            UN(tiles_t)(L->ext[tl], L->ext[in], x, sa, ta, y, sb, tb, z, to);
+            continue;
+        }
+#endif
         for (int64_t t0 = 0; t0 < L->ext[tl]; t0 += UN_TILE) {
             int64_t nt = L->ext[tl] - t0 < UN_TILE ? L->ext[tl] - t0 : UN_TILE;
             for (int64_t i0 = 0; i0 < L->ext[in]; i0 += UN_TILE) {
