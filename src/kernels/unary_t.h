@@ -790,9 +790,9 @@ static inline bool UN(tile_t_pays)(const un_loops *L, int64_t sa, int64_t ta,
 
 /* A whole nt x ni plane in UN_TILE x UN_TILE tiles through tile_t (the
  * next tile's lines fetched ahead made ij->ji 1000^2 slower, 450 -> 650
- * us median, and were dropped).  Not inlined: the
- * runs' loop in elementwise kept its code (inlined, 4-D transposes with
- * small planes ran 15-20% slower). */
+ * us median, and were dropped).  Not inlined, so that the runs' loop in
+ * elementwise keeps its code: inlined, 4-D transposes with small planes,
+ * which never come here, ran 15-20% slower. */
 static __attribute__((noinline)) void UN(tiles_t)(int64_t nt, int64_t ni, const T *x,
                                                   int64_t sa, int64_t ta, const T *y,
                                                   int64_t sb, int64_t tb, T *z, int64_t to)
