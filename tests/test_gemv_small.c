@@ -169,7 +169,12 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                                         {71, 24}, {9, 8}, {30, 34}, {7, 50},
                                         {5, 41}, {13, 113}, {1024, 300}, {700, 513},
                                         {300, 1031}, {2048, 257}, {3, 40},
-                                        {34, 20}, {19, 50}, {4, 16}};
+                                        {34, 20}, {19, 50}, {4, 16},
+                                        /* long rows past whole blocks of eight */
+                                        {10, 300}, {15, 130}, {11, 1000}, {9, 128},
+                                        /* few rows over the threading threshold:
+                                         * one share of rows per thread */
+                                        {10, 30000}, {3, 100000}, {13, 21000}};
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);
         if (!kt)

@@ -21,9 +21,9 @@
 /* GEMV: matrix elements below which one thread streams faster (1 MiB of
  * f32: the matrix then comes from L2/L3, not memory). */
 #define EIN_GEMV_MT_ELEMS 262144.0
-/* GEMV rows are split between threads in multiples of this, a multiple
- * of every vector width, so each row's arithmetic is the same whatever
- * the split. */
+/* GEMV rows are split between threads in multiples of this (a row's
+ * arithmetic is the same whatever the split; below two units, each thread
+ * gets one equal share). */
 #define EIN_GEMV_ROWS_UNIT 64
 /* GEMV rows a thread claims at a time, in units: 4 x 64 rows of a
  * 4096-column f32 matrix is 4 MiB streamed, ~0.3 ms. */
