@@ -21,6 +21,16 @@ typedef void ein_ukr_f32_fn(int64_t kc, const float *a, const float *b,
 typedef void ein_ukr_f64_fn(int64_t kc, const double *a, const double *b,
                             double *c, int64_t rsc, int beta);
 
+/* Optional, for an edge tile (me <= MR rows, ne <= NR columns, not both
+ * full) of a C whose columns are contiguous: the same sums as the
+ * micro-kernel, each element's in the same order, written straight into
+ * those me x ne elements and no others.  Without it the frame computes
+ * the whole tile into scratch and copies the part that exists. */
+typedef void ein_ukr_edge_f32_fn(int64_t kc, const float *a, const float *b,
+                                 float *c, int64_t rsc, int beta, int me, int ne);
+typedef void ein_ukr_edge_f64_fn(int64_t kc, const double *a, const double *b,
+                                 double *c, int64_t rsc, int beta, int me, int ne);
+
 /* Optional: nb such GEMVs at once, matrix b at A + b * sa, its x at
  * x + b * sx, its y at y + b * sy, each row summed exactly as
  * gemv_rows sums it.  Returns 0, writing nothing, for a shape it does
@@ -61,6 +71,12 @@ typedef void ein_pack_b_f32_fn(int64_t kc, int64_t np, const float *b,
                                int64_t rsb, float *dst);
 typedef void ein_pack_b_f64_fn(int64_t kc, int64_t np, const double *b,
                                int64_t rsb, double *dst);
+/* pack_b_t: the same np panels from a B whose columns are contiguous
+ * (rsb = 1), column j at b + j * csb. */
+typedef void ein_pack_b_t_f32_fn(int64_t kc, int64_t np, const float *b,
+                                 int64_t csb, float *dst);
+typedef void ein_pack_b_t_f64_fn(int64_t kc, int64_t np, const double *b,
+                                 int64_t csb, double *dst);
 
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
@@ -70,6 +86,8 @@ typedef struct ein_arch_f32 {
     ein_pack_a_f32_fn    *pack_a;
     ein_pack_b_f32_fn    *pack_b;
     ein_gemv_rows_batch_f32_fn *gemv_rows_batch;
+    ein_pack_b_t_f32_fn  *pack_b_t;
+    ein_ukr_edge_f32_fn  *ukr_edge;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -80,6 +98,8 @@ typedef struct ein_arch_f64 {
     ein_pack_a_f64_fn    *pack_a;
     ein_pack_b_f64_fn    *pack_b;
     ein_gemv_rows_batch_f64_fn *gemv_rows_batch;
+    ein_pack_b_t_f64_fn  *pack_b_t;
+    ein_ukr_edge_f64_fn  *ukr_edge;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,

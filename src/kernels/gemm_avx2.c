@@ -408,6 +408,11 @@ EIN_DOTS_T(dots_t_f64, double, __m256d, 4, _mm256_loadu_pd, __m256i, mask_f64, M
 #undef MLOAD_PS
 #undef MLOAD_PD
 
+/* B's columns contiguous (x W^T): 8 x 8 f32 / 4 x 4 f64 register transposes
+ * (transpose_avx.h), the packing of the AVX-512 table. */
+EIN_PACK_B_T(pack_b_t_f32, float, __m256, 8, NR_F32, _mm256_loadu_ps, _mm256_storeu_ps, tr8_ps)
+EIN_PACK_B_T(pack_b_t_f64, double, __m256d, 4, NR_F64, _mm256_loadu_pd, _mm256_storeu_pd, tr4_pd)
+
 /* ---- table -------------------------------------------------------------- */
 
 #define TAB_NAME "avx2"
@@ -421,4 +426,6 @@ EIN_DOTS_T(dots_t_f64, double, __m256d, 4, _mm256_loadu_pd, __m256i, mask_f64, M
 #define TAB_SMALL_BATCH_F64 ein_gemm_small_batch_f64_avx2
 #define TAB_DOTS_T_F32 dots_t_f32
 #define TAB_DOTS_T_F64 dots_t_f64
+#define TAB_PACK_BT_F32 pack_b_t_f32
+#define TAB_PACK_BT_F64 pack_b_t_f64
 #include "kernels/table_t.h"

@@ -131,6 +131,12 @@ static void F(pack_b)(const ARCH *ar, int64_t kc, int64_t nc, const T *B,
         B += done;
         nc -= done;
         dst += done * kc;
+    } else if (rsb == 1 && nc >= nr && ar->pack_b_t) {
+        int64_t np = nc / nr, done = np * nr;
+        ar->pack_b_t(kc, np, B, csb, dst);
+        B += done * csb;
+        nc -= done;
+        dst += done * kc;
     }
     for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += (int64_t)nr * kc) {
         int64_t ne = nc - j0 < nr ? nc - j0 : nr;
@@ -233,6 +239,10 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
                         T *c = C + (ic + ir) * rsc + (jc + jr) * csc;
                         if (me == mr && ne == nr && csc == 1) {
                             ar->ukr(kc, a, b, c, rsc, beta);
+                            continue;
+                        }
+                        if (csc == 1 && ar->ukr_edge) {
+                            ar->ukr_edge(kc, a, b, c, rsc, beta, (int)me, (int)ne);
                             continue;
                         }
                         /* Edge or strided tile: compute whole, write back
