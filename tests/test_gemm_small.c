@@ -81,6 +81,23 @@ static void check_case(const ein_ktable *kt, const gcase *c, ts_rng *rng)
                  C + GUARD + vc.off, vc.rs, vc.cs, c->acc, 1);
     kt->gemm_f64(m, n, k, Ad + va.off, va.rs, va.cs, Bd + vb.off, vb.rs, vb.cs,
                  Cd + GUARD + vc.off, vc.rs, vc.cs, c->acc, 1);
+    /* Two threads: the same bits, C and around it. */
+    float *C2 = malloc((size_t)csz * sizeof *C2);
+    double *Cd2 = malloc((size_t)csz * sizeof *Cd2);
+    cr_assert(C2 && Cd2);
+    memcpy(C2, C0, (size_t)csz * sizeof *C2);
+    memcpy(Cd2, C0d, (size_t)csz * sizeof *Cd2);
+    kt->gemm_f32(m, n, k, A + va.off, va.rs, va.cs, B + vb.off, vb.rs, vb.cs,
+                 C2 + GUARD + vc.off, vc.rs, vc.cs, c->acc, 2);
+    kt->gemm_f64(m, n, k, Ad + va.off, va.rs, va.cs, Bd + vb.off, vb.rs, vb.cs,
+                 Cd2 + GUARD + vc.off, vc.rs, vc.cs, c->acc, 2);
+    cr_assert(memcmp(C, C2, (size_t)csz * sizeof *C) == 0 &&
+              memcmp(Cd, Cd2, (size_t)csz * sizeof *Cd) == 0,
+              "%s m=%lld n=%lld k=%lld A %s B %s C %s: 1 and 2 threads differ",
+              kt->name, (long long)m, (long long)n, (long long)k, k_lname[c->la],
+              k_lname[c->lb], k_lname[c->lc]);
+    free(C2);
+    free(Cd2);
 
     for (int64_t q = 0; q < csz; q++)
         if (!isc[q])
@@ -195,6 +212,10 @@ Test(gemm_small, crossover)
         {80, 80, 80}, {95, 96, 97}, {96, 96, 96}, {97, 97, 97}, {100, 100, 100},
         {128, 128, 128}, {200, 150, 8}, {256, 256, 4}, {300, 17, 16},
         {16, 300, 17}, {9, 9, 700}, {33, 40, 300}, {128, 128, 16},
+        /* narrow (n, or m with C column-major, at most 2W) past the cube
+         * bound, the product shared between threads; and just past 2W */
+        {1000, 3, 300}, {700, 17, 200}, {600, 32, 150}, {5, 800, 200},
+        {450, 8, 777}, {400, 33, 100}, {40, 500, 160},
     };
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);
@@ -219,6 +240,7 @@ Test(gemm_small, deterministic)
     static const int64_t sz[][3] = {
         {8, 8, 8}, {16, 16, 16}, {32, 32, 32}, {13, 29, 37}, {64, 64, 64},
         {96, 96, 96}, {100, 90, 80}, {128, 128, 128}, {256, 256, 8},
+        {1000, 10, 300}, {2000, 3, 100}, {500, 32, 256},
     };
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);

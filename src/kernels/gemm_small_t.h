@@ -12,11 +12,25 @@
  *   V, W, VMASK            vector type, lanes per vector, lane-mask type
  *   SMALL_MR               rows per register tile (<= 16)
  *   SMALL_MAX_MNK          m*n*k at and below which this path runs
+ *                          (and narrow products, any m: is_narrow)
  *   VZERO() VLOAD(p) VLOADM(mk, p) VBCAST(p) VFMA(a, b, c) VADD(a, b)
  *   VSTORE(p, v) VSTOREM(p, mk, v) VLANES(r)  (mask of the first r lanes,
  *                                              1 <= r <= W)
  * VLOADM must give zeros in the lanes off the mask, and neither masked
  * operation may touch memory there. */
+
+#include <stdatomic.h>
+
+/* Products of at least this many FLOPs share their row tiles between
+ * threads (the frame's threshold). */
+#ifndef SMALL_MT_FLOPS
+#define SMALL_MT_FLOPS 1.0e6
+#endif
+/* Narrow products (see is_narrow) take this path while B, k x n, is at
+ * most this many bytes: half the L2. */
+#ifndef SMALL_NARROW_B_BYTES
+#define SMALL_NARROW_B_BYTES (1024.0 * 1024.0)
+#endif
 
 #define SM_CAT_(a, b) a##_##b
 #define SM_CAT(a, b) SM_CAT_(a, b)
@@ -179,23 +193,69 @@ static inline SM(rows) SM(row_split)(int64_t m)
     return r;
 }
 
-/* C row-major (csc == 1), B rows contiguous (csb == 1), A any strides. */
-static void SM(rowmajor)(SM(rows) rs, int64_t n, int64_t k, const T *A,
-                         int64_t rsa, int64_t csa, const T *B, int64_t rsb,
-                         T *C, int64_t rsc, int acc)
+/* C row-major (csc == 1), B rows contiguous (csb == 1), A any strides:
+ * row tiles [t0, t1) of rs. */
+static void SM(rowmajor)(SM(rows) rs, int64_t t0, int64_t t1, int64_t n,
+                         int64_t k, const T *A, int64_t rsa, int64_t csa,
+                         const T *B, int64_t rsb, T *C, int64_t rsc, int acc)
 {
     /* Rows outer: a tile's rows of A stay in L1 while it walks across B
      * (k x n), which is L1- or L2-resident below the crossover; C is
      * written row block by row block.  Measured against columns outer, it
      * is as fast on cubes and 10-40% faster on thin-k shapes with a large
      * C (512 x 512 x 8 f64: 64 vs 107 us). */
-    int64_t i = 0;
-    for (int64_t t = 0; t < rs.tiles; t++) {
+    int64_t i = t0 * rs.base + (t0 < rs.extra ? t0 : rs.extra);
+    for (int64_t t = t0; t < t1; t++) {
         int mr = (int)(rs.base + (t < rs.extra));
         for (int64_t j = 0; j < n;)
             j += SM(strip)(mr, i, j, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
         i += mr;
     }
+}
+
+/* Row tiles shared between threads, claimed a few at a time: a tile's
+ * elements do not depend on the tiles around it, so the bits do not
+ * depend on the thread count. */
+typedef struct SM(job) {
+    SM(rows) rs;
+    int64_t n, k, per;
+    const T *A; int64_t rsa, csa;
+    const T *B; int64_t rsb;
+    T *C; int64_t rsc;
+    int acc;
+    atomic_llong next;
+} SM(job);
+
+static void SM(task)(void *ctx, int t, int nt)
+{
+    SM(job) *j = ctx;
+    (void)t;
+    (void)nt;
+    for (;;) {
+        int64_t t0 = (int64_t)atomic_fetch_add(&j->next, 1) * j->per;
+        if (t0 >= j->rs.tiles)
+            return;
+        int64_t t1 = t0 + j->per < j->rs.tiles ? t0 + j->per : j->rs.tiles;
+        SM(rowmajor)(j->rs, t0, t1, j->n, j->k, j->A, j->rsa, j->csa, j->B,
+                     j->rsb, j->C, j->rsc, j->acc);
+    }
+}
+
+static void SM(rowmajor_mt)(SM(rows) rs, int64_t n, int64_t k, const T *A,
+                            int64_t rsa, int64_t csa, const T *B, int64_t rsb,
+                            T *C, int64_t rsc, int acc, int nthreads)
+{
+    if (nthreads > 1 && rs.tiles >= 2 &&
+        2.0 * (double)(rs.tiles * rs.base + rs.extra) * (double)n * (double)k >=
+            SMALL_MT_FLOPS) {
+        SM(job) job = {.rs = rs, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
+                       .B = B, .rsb = rsb, .C = C, .rsc = rsc, .acc = acc};
+        job.per = (rs.tiles + 8 * nthreads - 1) / (8 * nthreads);
+        atomic_init(&job.next, 0);
+        ein_pool_run(nthreads, SM(task), &job);
+        return;
+    }
+    SM(rowmajor)(rs, 0, rs.tiles, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
 }
 
 /* Is m x n x k small enough that skipping the packing wins?  Decided by
@@ -204,6 +264,22 @@ static void SM(rowmajor)(SM(rows) rs, int64_t n, int64_t k, const T *A,
 static int SM(is_small)(int64_t m, int64_t n, int64_t k)
 {
     return (double)m * (double)n * (double)k <= SMALL_MAX_MNK;
+}
+
+/* Narrow C (n <= 2W after the layout swap, so one strip per row tile),
+ * any m: the frame would pack all of A to use each element n times, and
+ * packing cost more than the products (1000 x 1000 x 3 f32: 22% of the
+ * time packing, 14% in the kernel).  Here A is read once, through its
+ * strides, while B (k x n, at most SMALL_NARROW_B_BYTES) stays in L2.
+ * einsum-bench, f32 one thread: "ij,kj->ik" [1000,1000] x [10,1000]
+ * 608 -> 260 us (0.78x -> 1.78x OpenBLAS), "ij,jk->ik" [4096,4096] x
+ * [4096,32] 14.6 -> 7.05 ms; f64 [2000,4096] x [4096,16] 11.5 -> 4.2 ms.
+ * Sharing the row tiles between two threads also took the cubes below
+ * SMALL_MAX_MNK off one core: 100^3 f32 13.3-13.7 -> 8.5-9.3 us. */
+static int SM(is_narrow)(int64_t n, int64_t k)
+{
+    return n <= 2 * W &&
+           (double)k * (double)n * (double)sizeof(T) <= SMALL_NARROW_B_BYTES;
 }
 
 /* B copied to k rows of n contiguous elements, for a B whose rows are
@@ -242,10 +318,10 @@ static void SM(copy_b)(int64_t k, int64_t n, const T *B, int64_t rsb,
  * layout choice and the row split done once for the batch.  A batch of
  * 8 x 8 x 8 f32 products through the executor's loop, one call each,
  * spent a third of its time between the tiles. */
-int SM(ein_gemm_small_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc,
-                             int64_t m, int64_t n, int64_t k, const T *A,
-                             int64_t rsa, int64_t csa, const T *B, int64_t rsb,
-                             int64_t csb, T *C, int64_t rsc, int64_t csc, int acc)
+static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
+                   int64_t n, int64_t k, const T *A, int64_t rsa, int64_t csa,
+                   const T *B, int64_t rsb, int64_t csb, T *C, int64_t rsc,
+                   int64_t csc, int acc, int nthreads)
 {
     if (m <= 0 || n <= 0 || nb <= 0)
         return 1;
@@ -259,9 +335,11 @@ int SM(ein_gemm_small_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc,
     }
     /* One row or column of C: the frame's GEMV does it with a dot per
      * element or an axpy per column, better than a one-lane tile. */
-    if (m == 1 || n == 1 || !SM(is_small)(m, n, k))
+    if (m == 1 || n == 1)
         return 0;
     /* C column-major: compute C^T = B^T A^T, whose "B" is A. */
+    if (!SM(is_small)(m, n, k) && !SM(is_narrow)(csc != 1 ? m : n, k))
+        return 0;
     if (csc != 1) {
         if (rsc != 1)
             return 0;
@@ -281,7 +359,8 @@ int SM(ein_gemm_small_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc,
             return 0;
         for (int64_t b = 0; b < nb; b++) {
             SM(copy_b)(k, n, B + b * sb, rsb, csb, bc);
-            SM(rowmajor)(rs, n, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc, acc);
+            SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc,
+                            acc, nthreads);
         }
         return 1;
     }
@@ -294,15 +373,25 @@ int SM(ein_gemm_small_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc,
         return 1;
     }
     for (int64_t b = 0; b < nb; b++)
-        SM(rowmajor)(rs, n, k, A + b * sa, rsa, csa, B + b * sb, rsb, C + b * sc,
-                     rsc, acc);
+        SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, B + b * sb, rsb, C + b * sc,
+                        rsc, acc, nthreads);
     return 1;
+}
+
+int SM(ein_gemm_small_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc,
+                             int64_t m, int64_t n, int64_t k, const T *A,
+                             int64_t rsa, int64_t csa, const T *B, int64_t rsb,
+                             int64_t csb, T *C, int64_t rsc, int64_t csc, int acc)
+{
+    return SM(run)(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                   csc, acc, 1);
 }
 
 int SM(ein_gemm_small)(int64_t m, int64_t n, int64_t k, const T *A,
                        int64_t rsa, int64_t csa, const T *B, int64_t rsb,
-                       int64_t csb, T *C, int64_t rsc, int64_t csc, int acc)
+                       int64_t csb, T *C, int64_t rsc, int64_t csc, int acc,
+                       int nthreads)
 {
-    return SM(ein_gemm_small_batch)(1, 0, 0, 0, m, n, k, A, rsa, csa, B, rsb,
-                                    csb, C, rsc, csc, acc);
+    return SM(run)(1, 0, 0, 0, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc,
+                   acc, nthreads);
 }

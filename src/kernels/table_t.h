@@ -72,9 +72,11 @@ static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int accumulate, int nthreads)
 {
 #ifdef TAB_SMALL_F32
-    /* Small problems with a row- or column-major C skip packing (at most
-     * a k x n copy of a B with strided rows); the rest go to the frame. */
-    if (TAB_SMALL_F32(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate))
+    /* Small or narrow problems with a row- or column-major C skip packing
+     * (at most a k x n copy of a B with strided rows); the rest go to the
+     * frame. */
+    if (TAB_SMALL_F32(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate,
+                      nthreads))
         return;
 #endif
     ein_frame_gemm_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
@@ -87,7 +89,8 @@ static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
                      int accumulate, int nthreads)
 {
 #ifdef TAB_SMALL_F64
-    if (TAB_SMALL_F64(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate))
+    if (TAB_SMALL_F64(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate,
+                      nthreads))
         return;
 #endif
     ein_frame_gemm_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
