@@ -836,17 +836,23 @@ static void F(tgemm_st)(const F(tgemm_job) *j, int64_t i0, int64_t i1,
                     int64_t me = mc - ir < mr ? mc - ir : mr;
                     int64_t r = ic + ir;
                     /* Rows of the tile one constant stride apart in C? */
-                    int rows_ok = me == mr && r % j->cm_run + mr <= j->cm_run;
+                    int rows_ok = r % j->cm_run + me <= j->cm_run;
                     const T *a = ap + ir * kc;
                     for (int64_t jr = 0; jr < nc; jr += nr) {
                         int64_t ne = nc - jr < nr ? nc - jr : nr;
                         int64_t c = jc + jr;
                         const T *b = bp + jr * kc;
-                        if (rows_ok && ne == nr && j->cn_st == 1 &&
-                            c % j->cn_run + nr <= j->cn_run) {
-                            ar->ukr(kc, a, b, j->C + j->cm[r] + j->cn[c],
-                                    j->cm_st, beta);
-                            continue;
+                        if (rows_ok && j->cn_st == 1 && c % j->cn_run + ne <= j->cn_run) {
+                            T *ct = j->C + j->cm[r] + j->cn[c];
+                            if (me == mr && ne == nr) {
+                                ar->ukr(kc, a, b, ct, j->cm_st, beta);
+                                continue;
+                            }
+                            if (ar->ukr_edge) {
+                                ar->ukr_edge(kc, a, b, ct, j->cm_st, beta, (int)me,
+                                             (int)ne);
+                                continue;
+                            }
                         }
                         ar->ukr(kc, a, b, tmp, nr, 0);
                         F(tscatter)(j, tmp, r, me, c, ne, beta);
