@@ -1225,6 +1225,15 @@ Test(exec, batch_loops_split_between_threads)
     /* An outer summed loop (k twice, not fusable) keeps its order. */
     const int64_t ks[][3] = {{40, 40, 40}, {40, 40, 40}};
     batch_split_case("bij,jbk->ik", 2, ks);
+    /* GEMVs along a summed loop: each thread its share of the rows. */
+    const int64_t sv[][3] = {{64, 100, 90}, {64, 90, 0}};
+    batch_split_case("abc,ac->b", 2, sv);
+    const int64_t sv2[][3] = {{64, 90, 0}, {64, 100, 90}};
+    batch_split_case("ac,abc->b", 2, sv2);
+    const int64_t sv3[][3] = {{300, 21, 90}, {300, 90, 0}};
+    batch_split_case("abc,ac->b", 2, sv3);
+    const int64_t sv4[][3] = {{64, 90, 100}, {64, 90, 0}};
+    batch_split_case("acb,ac->b", 2, sv4);
 }
 
 /* Small GEMMs under two batch loops that do not fold (op0 stores b
