@@ -765,6 +765,12 @@ static void run_generic(const ein_plan *p, const ein_step *s,
                      .out = out, .split = -1};
     if (p->nthreads > 1 && s->bytes >= EIN_GENERIC_MT_BYTES) {
         const int64_t es = (int64_t)ein_dtype_size(p->dtype);
+        /* A loop no tensor walks contiguously, that shares out evenly
+         * enough, first: the threads then read disjoint runs of memory,
+         * where split along a contiguous loop both read every row's
+         * lines (abcd,abcd->ad 20x30x40x50 f32, d split: 325-390 us on
+         * two threads against 345-352 on one; a split: 183-209 us). */
+        int disjoint = -1;
         for (int l = 0; l < s->nfree; l++) {
             /* Not a loop whose whole run is under two cache lines of a
              * contiguous input: both threads would read every line
@@ -775,7 +781,16 @@ static void run_generic(const ein_plan *p, const ein_step *s,
             if (L->extent >= 2 && !in_lines &&
                 (j.split < 0 || L->extent > s->loops[j.split].extent))
                 j.split = l;
+            bool unit = false;
+            for (int t = 0; t <= s->nin; t++)
+                unit |= llabs(L->stride[t]) == 1;
+            bool even = L->extent % p->nthreads == 0 || L->extent >= 8 * p->nthreads;
+            if (!unit && even &&
+                (disjoint < 0 || L->extent > s->loops[disjoint].extent))
+                disjoint = l;
         }
+        if (disjoint >= 0)
+            j.split = disjoint;
     }
     if (j.split < 0) {
         generic_range(&j, 0, 0);
