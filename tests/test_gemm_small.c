@@ -216,6 +216,8 @@ Test(gemm_small, crossover)
          * bound, the product shared between threads; and just past 2W */
         {1000, 3, 300}, {700, 17, 200}, {600, 32, 150}, {5, 800, 200},
         {450, 8, 777}, {400, 33, 100}, {40, 500, 160},
+        /* one row tile: the threads share runs of column strips */
+        {4, 1000, 300}, {12, 700, 150},
     };
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);

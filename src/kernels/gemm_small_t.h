@@ -194,10 +194,12 @@ static inline SM(rows) SM(row_split)(int64_t m)
 }
 
 /* C row-major (csc == 1), B rows contiguous (csb == 1), A any strides:
- * row tiles [t0, t1) of rs. */
-static void SM(rowmajor)(SM(rows) rs, int64_t t0, int64_t t1, int64_t n,
-                         int64_t k, const T *A, int64_t rsa, int64_t csa,
-                         const T *B, int64_t rsb, T *C, int64_t rsc, int acc)
+ * row tiles [t0, t1) of rs, columns [j0, n) (j0 a multiple of 2W, so the
+ * strips are those of the whole row). */
+static void SM(rowmajor)(SM(rows) rs, int64_t t0, int64_t t1, int64_t j0,
+                         int64_t n, int64_t k, const T *A, int64_t rsa,
+                         int64_t csa, const T *B, int64_t rsb, T *C, int64_t rsc,
+                         int acc)
 {
     /* Rows outer: a tile's rows of A stay in L1 while it walks across B
      * (k x n), which is L1- or L2-resident below the crossover; C is
@@ -207,18 +209,20 @@ static void SM(rowmajor)(SM(rows) rs, int64_t t0, int64_t t1, int64_t n,
     int64_t i = t0 * rs.base + (t0 < rs.extra ? t0 : rs.extra);
     for (int64_t t = t0; t < t1; t++) {
         int mr = (int)(rs.base + (t < rs.extra));
-        for (int64_t j = 0; j < n;)
+        for (int64_t j = j0; j < n;)
             j += SM(strip)(mr, i, j, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
         i += mr;
     }
 }
 
-/* Row tiles shared between threads, claimed a few at a time: a tile's
- * elements do not depend on the tiles around it, so the bits do not
- * depend on the thread count. */
+/* Row tiles shared between threads, claimed a few at a time, or with a
+ * single row tile, runs of whole strips of columns: a tile's elements do
+ * not depend on the tiles around it, so the bits do not depend on the
+ * thread count. */
 typedef struct SM(job) {
     SM(rows) rs;
     int64_t n, k, per;
+    int64_t cw;                       /* columns a claim (one row tile), or 0 */
     const T *A; int64_t rsa, csa;
     const T *B; int64_t rsb;
     T *C; int64_t rsc;
@@ -232,11 +236,21 @@ static void SM(task)(void *ctx, int t, int nt)
     (void)t;
     (void)nt;
     for (;;) {
-        int64_t t0 = (int64_t)atomic_fetch_add(&j->next, 1) * j->per;
+        int64_t u = (int64_t)atomic_fetch_add(&j->next, 1);
+        if (j->cw) {
+            int64_t c0 = u * j->cw;
+            if (c0 >= j->n)
+                return;
+            int64_t c1 = c0 + j->cw < j->n ? c0 + j->cw : j->n;
+            SM(rowmajor)(j->rs, 0, 1, c0, c1, j->k, j->A, j->rsa, j->csa, j->B,
+                         j->rsb, j->C, j->rsc, j->acc);
+            continue;
+        }
+        int64_t t0 = u * j->per;
         if (t0 >= j->rs.tiles)
             return;
         int64_t t1 = t0 + j->per < j->rs.tiles ? t0 + j->per : j->rs.tiles;
-        SM(rowmajor)(j->rs, t0, t1, j->n, j->k, j->A, j->rsa, j->csa, j->B,
+        SM(rowmajor)(j->rs, t0, t1, 0, j->n, j->k, j->A, j->rsa, j->csa, j->B,
                      j->rsb, j->C, j->rsc, j->acc);
     }
 }
@@ -245,17 +259,20 @@ static void SM(rowmajor_mt)(SM(rows) rs, int64_t n, int64_t k, const T *A,
                             int64_t rsa, int64_t csa, const T *B, int64_t rsb,
                             T *C, int64_t rsc, int acc, int nthreads)
 {
-    if (nthreads > 1 && rs.tiles >= 2 &&
+    int64_t strips = (n + 2 * W - 1) / (2 * W);
+    if (nthreads > 1 && (rs.tiles >= 2 || strips >= 2) &&
         2.0 * (double)(rs.tiles * rs.base + rs.extra) * (double)n * (double)k >=
             SMALL_MT_FLOPS) {
         SM(job) job = {.rs = rs, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
                        .B = B, .rsb = rsb, .C = C, .rsc = rsc, .acc = acc};
         job.per = (rs.tiles + 8 * nthreads - 1) / (8 * nthreads);
+        if (rs.tiles == 1)
+            job.cw = 2 * W * ((strips + 4 * nthreads - 1) / (4 * nthreads));
         atomic_init(&job.next, 0);
         ein_pool_run(nthreads, SM(task), &job);
         return;
     }
-    SM(rowmajor)(rs, 0, rs.tiles, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
+    SM(rowmajor)(rs, 0, rs.tiles, 0, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
 }
 
 /* Is m x n x k small enough that skipping the packing wins?  Decided by
