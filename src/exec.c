@@ -784,7 +784,8 @@ static void run_generic(const ein_plan *p, const ein_step *s,
             bool unit = false;
             for (int t = 0; t <= s->nin; t++)
                 unit |= llabs(L->stride[t]) == 1;
-            bool even = L->extent % p->nthreads == 0 || L->extent >= 8 * p->nthreads;
+            bool even = L->extent % p->nthreads == 0 ||
+                        L->extent >= 8 * (int64_t)p->nthreads;
             if (!unit && even &&
                 (disjoint < 0 || L->extent > s->loops[disjoint].extent))
                 disjoint = l;

@@ -54,7 +54,7 @@ int repl_print_value(repl_ctx *c, const rval *v, int repr, FILE *fp)
         fputs("None", fp);
         return 0;
     case RV_BOOL:
-        fputs(v->num ? "True" : "False", fp);
+        fputs(v->num != 0 ? "True" : "False", fp);
         return 0;
     case RV_NUM:
         if (v->is_int)

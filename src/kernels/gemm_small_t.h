@@ -265,9 +265,10 @@ static void SM(rowmajor_mt)(SM(rows) rs, int64_t n, int64_t k, const T *A,
             SMALL_MT_FLOPS) {
         SM(job) job = {.rs = rs, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
                        .B = B, .rsb = rsb, .C = C, .rsc = rsc, .acc = acc};
-        job.per = (rs.tiles + 8 * nthreads - 1) / (8 * nthreads);
+        const int64_t nt = nthreads;   /* may be INT_MAX: the pool caps it */
+        job.per = (rs.tiles + 8 * nt - 1) / (8 * nt);
         if (rs.tiles == 1)
-            job.cw = 2 * W * ((strips + 4 * nthreads - 1) / (4 * nthreads));
+            job.cw = 2 * W * ((strips + 4 * nt - 1) / (4 * nt));
         atomic_init(&job.next, 0);
         ein_pool_run(nthreads, SM(task), &job);
         return;
