@@ -7,6 +7,7 @@
 #include "kernels/frame.h"
 #include "kernels/gemm_small.h"
 #include "kernels/transpose_avx.h"
+#include "kernels/ukr_t.h"
 
 /* 6 rows x 2 ymm columns = 12 accumulators, 2 for B, 1 broadcast: 15 of
  * the 16 ymm registers. */
@@ -37,142 +38,39 @@ static inline __m256i mask_f64(int64_t r)
 #define PF_B 8
 #define PF_C 32
 
-/* One step: row p of the B panel (two vectors) times column p of the A
- * panel, broadcast, into the 12 accumulators. */
-#define UKR_STEP(p, V, W, LOAD, BCAST, FMA)                                   \
-    do {                                                                      \
-        V b0 = LOAD(b + (p) * 2 * (W)), b1 = LOAD(b + (p) * 2 * (W) + (W));   \
-        _Pragma("GCC unroll 6")                                               \
-        for (int i = 0; i < MR; i++) {                                        \
-            V ai = BCAST(a + (p) * MR + i);                                   \
-            acc[i][0] = FMA(ai, b0, acc[i][0]);                               \
-            acc[i][1] = FMA(ai, b1, acc[i][1]);                               \
-        }                                                                     \
-    } while (0)
+/* The micro-kernel (ukr_t.h), on ymm.  Alternating builds, one thread,
+ * against a loop of single steps with no prefetch (and with the edge
+ * kernels below): ij,jk->ik f32 1024^2 23.7-25.0 -> 21.7-22.6 ms, 300^2
+ * 543-548 -> 506-516 us, f64 512^2 6.0-6.2 -> 5.5-5.8 ms; 100x2500x100
+ * f32 652-666 -> 590-616 us. */
+EIN_UKR(ukr_f32, float, __m256, 8, _mm256_load_ps, _mm256_loadu_ps, _mm256_storeu_ps,
+        _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps)
+EIN_UKR(ukr_f64, double, __m256d, 4, _mm256_load_pd, _mm256_loadu_pd, _mm256_storeu_pd,
+        _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_setzero_pd)
 
-/* C[MR x 2W] (+)= A B over kc steps, four steps a pass with B fetched
- * PF_B rows ahead (one 64-byte line a row: 2W elements of 4 or 8 bytes
- * are 64 bytes) and the C tile fetched PF_C steps before the end.  Each
- * accumulator still sees p = 0, 1, ... in order.  With the edge kernels
- * below, EIN_ARCH=avx2, one thread, alternating builds: ij,jk->ik f32
- * 1024^2 23.7-25.0 -> 21.7-22.6 ms, 300^2 543-548 -> 506-516 us, f64
- * 512^2 6.0-6.2 -> 5.5-5.8 ms; 100x2500x100 f32 652-666 -> 590-616 us. */
-#define DEFINE_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, BCAST, FMA, ADD, SETZ)  \
-    static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
-                     T *restrict c, int64_t rsc, int beta)                    \
-    {                                                                         \
-        V acc[MR][2];                                                         \
-        _Pragma("GCC unroll 6")                                               \
-        for (int i = 0; i < MR; i++)                                          \
-            acc[i][0] = acc[i][1] = SETZ();                                   \
-        int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;                        \
-        for (int pass = 0; pass < 2; pass++) {                                \
-            int64_t pe = pass ? kc : pc;                                      \
-            for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * 2 * (W)) {      \
-                _Pragma("GCC unroll 4")                                       \
-                for (int l = 0; l < 4; l++)                                   \
-                    _mm_prefetch((const char *)(b + (PF_B + l) * 2 * (W)),    \
-                                 _MM_HINT_T0);                                \
-                UKR_STEP(0, V, W, LOAD, BCAST, FMA);                          \
-                UKR_STEP(1, V, W, LOAD, BCAST, FMA);                          \
-                UKR_STEP(2, V, W, LOAD, BCAST, FMA);                          \
-                UKR_STEP(3, V, W, LOAD, BCAST, FMA);                          \
-            }                                                                 \
-            if (pass)                                                         \
-                break;                                                        \
-            _Pragma("GCC unroll 6")                                           \
-            for (int i = 0; i < MR; i++)                                      \
-                _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);       \
-        }                                                                     \
-        for (; p < kc; p++, a += MR, b += 2 * (W))                            \
-            UKR_STEP(0, V, W, LOAD, BCAST, FMA);                              \
-        _Pragma("GCC unroll 6")                                               \
-        for (int i = 0; i < MR; i++) {                                        \
-            T *ci = c + i * rsc;                                              \
-            /* 0 + acc without beta: a -0 sum becomes +0, as numpy's */       \
-            STOREU(ci, ADD(beta ? LOADU(ci) : SETZ(), acc[i][0]));            \
-            STOREU(ci + (W), ADD(beta ? LOADU(ci + (W)) : SETZ(), acc[i][1])); \
-        }                                                                     \
-    }
-DEFINE_UKR(ukr_f32, float, __m256, 8, _mm256_load_ps, _mm256_loadu_ps,
-           _mm256_storeu_ps, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps,
-           _mm256_setzero_ps)
-DEFINE_UKR(ukr_f64, double, __m256d, 4, _mm256_load_pd, _mm256_loadu_pd,
-           _mm256_storeu_pd, _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_add_pd,
-           _mm256_setzero_pd)
-#undef DEFINE_UKR
-#undef UKR_STEP
-
-/* Edge tiles, as the AVX-512 table's: ME rows (even: an odd me computes
- * one zero row of the padded panel, never stored) by NV vectors, the
- * micro-kernel's sums element by element, written under a mask into the
- * me x ne that exist. */
-#define DEFINE_UKR_E(NAME, T, V, W, ME, NV, LOAD, BCAST, FMA, ADD, SETZ,       \
-                     MASK, MLOAD, MSTORE)                                      \
-    static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
-                     T *restrict c, int64_t rsc, int beta, int me, int ne)    \
-    {                                                                         \
-        V acc[ME][NV];                                                        \
-        _Pragma("GCC unroll 6")                                               \
-        for (int i = 0; i < (ME); i++)                                        \
-            for (int v = 0; v < (NV); v++)                                    \
-                acc[i][v] = SETZ();                                           \
-        for (int64_t p = 0; p < kc; p++, a += MR, b += 2 * (W)) {             \
-            V b0 = LOAD(b), b1 = (NV) > 1 ? LOAD(b + (W)) : b0;               \
-            _Pragma("GCC unroll 6")                                           \
-            for (int i = 0; i < (ME); i++) {                                  \
-                V ai = BCAST(a + i);                                          \
-                acc[i][0] = FMA(ai, b0, acc[i][0]);                           \
-                if ((NV) > 1)                                                 \
-                    acc[i][(NV) - 1] = FMA(ai, b1, acc[i][(NV) - 1]);         \
-            }                                                                 \
-        }                                                                     \
-        const __m256i mk[2] = {MASK(ne < (W) ? ne : (W)),                     \
-                               MASK(ne > (W) ? ne - (W) : 0)};                \
-        _Pragma("GCC unroll 6")                                               \
-        for (int i = 0; i < (ME); i++) {                                      \
-            if (i >= me)                                                      \
-                break;                                                        \
-            T *ci = c + i * rsc;                                              \
-            for (int v = 0; v < (NV); v++) {                                  \
-                V base = beta ? MLOAD(ci + v * (W), mk[v]) : SETZ();          \
-                MSTORE(ci + v * (W), mk[v], ADD(base, acc[i][v]));            \
-            }                                                                 \
-        }                                                                     \
-    }
-#define UKR_E_F32(ME, NV) DEFINE_UKR_E(ukr_e##ME##_##NV##_f32, float, __m256, 8, \
+/* Edge tiles, rows 2, 4 or 6 by one or two vectors. */
+#define UKR_E_F32(ME, NV) EIN_UKR_EDGE(ukr_e##ME##_##NV##_f32, float, __m256, 8, \
     ME, NV, _mm256_load_ps, _mm256_broadcast_ss, _mm256_fmadd_ps,             \
-    _mm256_add_ps, _mm256_setzero_ps, mask_f32, _mm256_maskload_ps,          \
+    _mm256_add_ps, _mm256_setzero_ps, __m256i, mask_f32, _mm256_maskload_ps,  \
     _mm256_maskstore_ps)
-#define UKR_E_F64(ME, NV) DEFINE_UKR_E(ukr_e##ME##_##NV##_f64, double, __m256d, 4, \
+#define UKR_E_F64(ME, NV) EIN_UKR_EDGE(ukr_e##ME##_##NV##_f64, double, __m256d, 4, \
     ME, NV, _mm256_load_pd, _mm256_broadcast_sd, _mm256_fmadd_pd,             \
-    _mm256_add_pd, _mm256_setzero_pd, mask_f64, _mm256_maskload_pd,          \
+    _mm256_add_pd, _mm256_setzero_pd, __m256i, mask_f64, _mm256_maskload_pd,  \
     _mm256_maskstore_pd)
 #define UKR_E_ALL(X) X(2, 1) X(4, 1) X(6, 1) X(2, 2) X(4, 2) X(6, 2)
 UKR_E_ALL(UKR_E_F32)
 UKR_E_ALL(UKR_E_F64)
-#define UKR_E_ENTRY(SFX) {                                                    \
+#define UKR_E_TAB(SFX) {                                                      \
         {ukr_e2_1_##SFX, ukr_e4_1_##SFX, ukr_e6_1_##SFX},                     \
         {ukr_e2_2_##SFX, ukr_e4_2_##SFX, ukr_e6_2_##SFX}}
-static ein_ukr_edge_f32_fn *const k_ukr_e_f32[2][MR / 2] = UKR_E_ENTRY(f32);
-static ein_ukr_edge_f64_fn *const k_ukr_e_f64[2][MR / 2] = UKR_E_ENTRY(f64);
-
-static void ukr_edge_f32(int64_t kc, const float *a, const float *b, float *c,
-                         int64_t rsc, int beta, int me, int ne)
-{
-    k_ukr_e_f32[ne > 8][(me - 1) / 2](kc, a, b, c, rsc, beta, me, ne);
-}
-
-static void ukr_edge_f64(int64_t kc, const double *a, const double *b, double *c,
-                         int64_t rsc, int beta, int me, int ne)
-{
-    k_ukr_e_f64[ne > 4][(me - 1) / 2](kc, a, b, c, rsc, beta, me, ne);
-}
-#undef UKR_E_ENTRY
+static ein_ukr_edge_f32_fn *const k_ukr_e_f32[2][MR / 2] = UKR_E_TAB(f32);
+static ein_ukr_edge_f64_fn *const k_ukr_e_f64[2][MR / 2] = UKR_E_TAB(f64);
+EIN_UKR_EDGE_ENTRY(f32, float, 8, k_ukr_e_f32)
+EIN_UKR_EDGE_ENTRY(f64, double, 4, k_ukr_e_f64)
+#undef UKR_E_TAB
 #undef UKR_E_ALL
 #undef UKR_E_F32
 #undef UKR_E_F64
-#undef DEFINE_UKR_E
 
 /* ---- GEMV, rows contiguous: four dots at once ------------------------- */
 

@@ -9,6 +9,7 @@
 #include "kernels/frame.h"
 #include "kernels/gemm_small.h"
 #include "kernels/transpose_avx.h"
+#include "kernels/ukr_t.h"
 
 /* 14 rows x 2 zmm columns = 28 accumulators, 2 for B, 1 for the
  * broadcast: 31 of the 32 zmm registers. */
@@ -25,17 +26,7 @@
  * tile fetched this many steps before the last. */
 #define PF_B 8
 #define PF_C 32
-/* Fetch the n 64-byte lines of rows PF_B.. PF_B + n - 1 of a B panel
- * whose rows hold nr elements. */
-#define PF_B_ROWS(b, nr, n)                                                   \
-    do {                                                                      \
-        const char *pf_ = (const char *)((b) + PF_B * (nr));                  \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l_ = 0; l_ < (int)((n) * (nr) * sizeof(*(b)) / 64); l_++)    \
-            _mm_prefetch(pf_ + 64 * l_, _MM_HINT_T0);                         \
-    } while (0)
-
-/* Masks of the first r lanes, 1 <= r <= 16 (resp. 8); larger r: all. */
+/* Masks of the first r lanes, 0 <= r <= 16 (resp. 8); larger r: all. */
 static inline __mmask16 lanes16(int64_t r)
 {
     return (__mmask16)(r >= 16 ? 0xffffu : 0xffffu >> (16 - r));
@@ -48,161 +39,48 @@ static inline __mmask8 lanes8(int64_t r)
 
 /* ---- micro-kernels ---------------------------------------------------- */
 
-/* One step of the micro-kernel: row p of the B panel (two vectors) times
- * column p of the A panel, broadcast, into the 28 accumulators. */
-#define UKR_STEP(p, V, W, LOAD, SET1, FMA)                                    \
-    do {                                                                      \
-        V b0 = LOAD(b + (p) * 2 * (W)), b1 = LOAD(b + (p) * 2 * (W) + (W));   \
-        _Pragma("GCC unroll 14")                                              \
-        for (int i = 0; i < MR; i++) {                                        \
-            V ai = SET1(a[(p) * MR + i]);                                     \
-            acc[i][0] = FMA(ai, b0, acc[i][0]);                               \
-            acc[i][1] = FMA(ai, b1, acc[i][1]);                               \
-        }                                                                     \
-    } while (0)
+/* The micro-kernel and the edge tiles' kernels (ukr_t.h), on zmm: *p
+ * broadcast by set1, masks in mask registers. */
+#define BCAST_PS(p) _mm512_set1_ps(*(p))
+#define BCAST_PD(p) _mm512_set1_pd(*(p))
+#define MLOAD_PS(p, m) _mm512_maskz_loadu_ps(m, p)
+#define MLOAD_PD(p, m) _mm512_maskz_loadu_pd(m, p)
+EIN_UKR(ukr_f32, float, __m512, 16, _mm512_load_ps, _mm512_loadu_ps, _mm512_storeu_ps,
+        BCAST_PS, _mm512_fmadd_ps, _mm512_add_ps, _mm512_setzero_ps)
+EIN_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd, _mm512_storeu_pd,
+        BCAST_PD, _mm512_fmadd_pd, _mm512_add_pd, _mm512_setzero_pd)
 
-/* The micro-kernel, written once for both dtypes: C[MR x 2W] (+)= A B
- * over kc steps.  Steps run four at a time, fetching B PF_B rows ahead
- * (past the end of this panel: the start of the next one, which follows
- * it), and the C tile is fetched PF_C steps before the end so the update
- * finds it in L1.  Each accumulator still sees p = 0, 1, ... in order.
- * (The f32 kernel ran without the prefetches until 2026-11-27; with
- * them GEMM f32 n = 512..2048 on one thread took 1-3% less time in
- * alternating runs.) */
-#define DEFINE_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, SET1, FMA, ADD, SETZ)  \
-    static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
-                     T *restrict c, int64_t rsc, int beta)                    \
-    {                                                                         \
-        V acc[MR][2];                                                         \
-        _Pragma("GCC unroll 14")                                              \
-        for (int i = 0; i < MR; i++)                                          \
-            acc[i][0] = acc[i][1] = SETZ();                                   \
-        int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;                        \
-        for (int pass = 0; pass < 2; pass++) {                                \
-            int64_t pe = pass ? kc : pc;                                      \
-            for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * 2 * (W)) {      \
-                PF_B_ROWS(b, 2 * (W), 4);                                     \
-                UKR_STEP(0, V, W, LOAD, SET1, FMA);                           \
-                UKR_STEP(1, V, W, LOAD, SET1, FMA);                           \
-                UKR_STEP(2, V, W, LOAD, SET1, FMA);                           \
-                UKR_STEP(3, V, W, LOAD, SET1, FMA);                           \
-            }                                                                 \
-            if (pass)                                                         \
-                break;                                                        \
-            _Pragma("GCC unroll 14")                                          \
-            for (int i = 0; i < MR; i++) {                                    \
-                _mm_prefetch((const char *)(c + i * rsc), _MM_HINT_T0);       \
-                _mm_prefetch((const char *)(c + i * rsc + (W)), _MM_HINT_T0); \
-            }                                                                 \
-        }                                                                     \
-        for (; p < kc; p++, a += MR, b += 2 * (W))                            \
-            UKR_STEP(0, V, W, LOAD, SET1, FMA);                               \
-        if (beta) {                                                           \
-            _Pragma("GCC unroll 14")                                          \
-            for (int i = 0; i < MR; i++) {                                    \
-                T *ci = c + i * rsc;                                          \
-                STOREU(ci, ADD(LOADU(ci), acc[i][0]));                        \
-                STOREU(ci + (W), ADD(LOADU(ci + (W)), acc[i][1]));            \
-            }                                                                 \
-        } else {                                                              \
-            _Pragma("GCC unroll 14")                                          \
-            for (int i = 0; i < MR; i++) {   /* 0 + acc: -0 sums to +0 */      \
-                STOREU(c + i * rsc, ADD(SETZ(), acc[i][0]));                  \
-                STOREU(c + i * rsc + (W), ADD(SETZ(), acc[i][1]));            \
-            }                                                                 \
-        }                                                                     \
-    }
-
-DEFINE_UKR(ukr_f32, float, __m512, 16, _mm512_load_ps, _mm512_loadu_ps,
-           _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,
-           _mm512_setzero_ps)
-DEFINE_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd,
-           _mm512_storeu_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd,
-           _mm512_setzero_pd)
-#undef DEFINE_UKR
-#undef UKR_STEP
-
-/* Edge tiles: ME rows (even, so an odd me computes one zero row of the
- * padded panel, never stored) by NV vectors of columns, written under a
- * mask into the me x ne that exist.  Each element is the micro-kernel's
- * sum (zero, then p = 0, 1, ... by FMA, then C + sum or 0 + sum), so its
- * bits do not depend on the tile it falls in.  Before, an edge tile was
- * computed whole into scratch and copied element by element: 100 x 100
- * x 2500 f32 cost as much as 112 x 128.  Alternating builds, one thread,
- * einsum-bench "ij,jk->ik" f32 [100,2500] x [2500,100]: 485-509 -> 417-
- * 431 us (98 x 96 x 2500, no edges: ~330). */
-#define DEFINE_UKR_E(NAME, T, V, W, ME, NV, LOAD, SET1, FMA, ADD, SETZ, MASKT, \
-                     LANES_, MLOADU, MSTOREU)                                  \
-    static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
-                     T *restrict c, int64_t rsc, int beta, int me, int ne)    \
-    {                                                                         \
-        V acc[ME][NV];                                                        \
-        _Pragma("GCC unroll 14")                                              \
-        for (int i = 0; i < (ME); i++)                                        \
-            for (int v = 0; v < (NV); v++)                                    \
-                acc[i][v] = SETZ();                                           \
-        for (int64_t p = 0; p < kc; p++, a += MR, b += 2 * (W)) {             \
-            V b0 = LOAD(b), b1 = (NV) > 1 ? LOAD(b + (W)) : b0;               \
-            _Pragma("GCC unroll 14")                                          \
-            for (int i = 0; i < (ME); i++) {                                  \
-                V ai = SET1(a[i]);                                            \
-                acc[i][0] = FMA(ai, b0, acc[i][0]);                           \
-                if ((NV) > 1)                                                 \
-                    acc[i][(NV) - 1] = FMA(ai, b1, acc[i][(NV) - 1]);         \
-            }                                                                 \
-        }                                                                     \
-        const MASKT mk[2] = {LANES_(ne), LANES_(ne - (W))};                   \
-        _Pragma("GCC unroll 14")                                              \
-        for (int i = 0; i < (ME); i++) {                                      \
-            if (i >= me)                                                      \
-                break;                                                        \
-            T *ci = c + i * rsc;                                              \
-            for (int v = 0; v < (NV); v++) {                                  \
-                V base = beta ? MLOADU(mk[v], ci + v * (W)) : SETZ();         \
-                MSTOREU(ci + v * (W), mk[v], ADD(base, acc[i][v]));           \
-            }                                                                 \
-        }                                                                     \
-    }
-#define UKR_E_F32(ME, NV) DEFINE_UKR_E(ukr_e##ME##_##NV##_f32, float, __m512, 16, \
-    ME, NV, _mm512_load_ps, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps,   \
-    _mm512_setzero_ps, __mmask16, lanes16e, _mm512_maskz_loadu_ps,           \
-    _mm512_mask_storeu_ps)
-#define UKR_E_F64(ME, NV) DEFINE_UKR_E(ukr_e##ME##_##NV##_f64, double, __m512d, 8, \
-    ME, NV, _mm512_load_pd, _mm512_set1_pd, _mm512_fmadd_pd, _mm512_add_pd,   \
-    _mm512_setzero_pd, __mmask8, lanes8e, _mm512_maskz_loadu_pd,             \
-    _mm512_mask_storeu_pd)
-/* lanes16/lanes8 for any r: none for r <= 0. */
-static inline __mmask16 lanes16e(int64_t r) { return r <= 0 ? 0 : lanes16(r); }
-static inline __mmask8 lanes8e(int64_t r) { return r <= 0 ? 0 : lanes8(r); }
+/* Edge tiles, rows 2..14 by one or two vectors.  Alternating builds, one
+ * thread, einsum-bench "ij,jk->ik" f32 [100,2500] x [2500,100]: 485-509
+ * -> 417-431 us (98 x 96 x 2500, no edges: ~330). */
+#define UKR_E_F32(ME, NV) EIN_UKR_EDGE(ukr_e##ME##_##NV##_f32, float, __m512, 16, \
+    ME, NV, _mm512_load_ps, BCAST_PS, _mm512_fmadd_ps, _mm512_add_ps,         \
+    _mm512_setzero_ps, __mmask16, lanes16, MLOAD_PS, _mm512_mask_storeu_ps)
+#define UKR_E_F64(ME, NV) EIN_UKR_EDGE(ukr_e##ME##_##NV##_f64, double, __m512d, 8, \
+    ME, NV, _mm512_load_pd, BCAST_PD, _mm512_fmadd_pd, _mm512_add_pd,         \
+    _mm512_setzero_pd, __mmask8, lanes8, MLOAD_PD, _mm512_mask_storeu_pd)
 #define UKR_E_ALL(X)                                                          \
     X(2, 1) X(4, 1) X(6, 1) X(8, 1) X(10, 1) X(12, 1) X(14, 1)               \
     X(2, 2) X(4, 2) X(6, 2) X(8, 2) X(10, 2) X(12, 2) X(14, 2)
 UKR_E_ALL(UKR_E_F32)
 UKR_E_ALL(UKR_E_F64)
-#define UKR_E_ENTRY(SFX) {                                                    \
+#define UKR_E_TAB(SFX) {                                                      \
         {ukr_e2_1_##SFX, ukr_e4_1_##SFX, ukr_e6_1_##SFX, ukr_e8_1_##SFX,      \
          ukr_e10_1_##SFX, ukr_e12_1_##SFX, ukr_e14_1_##SFX},                  \
         {ukr_e2_2_##SFX, ukr_e4_2_##SFX, ukr_e6_2_##SFX, ukr_e8_2_##SFX,      \
          ukr_e10_2_##SFX, ukr_e12_2_##SFX, ukr_e14_2_##SFX}}
-static ein_ukr_edge_f32_fn *const k_ukr_e_f32[2][MR / 2] = UKR_E_ENTRY(f32);
-static ein_ukr_edge_f64_fn *const k_ukr_e_f64[2][MR / 2] = UKR_E_ENTRY(f64);
-
-static void ukr_edge_f32(int64_t kc, const float *a, const float *b, float *c,
-                         int64_t rsc, int beta, int me, int ne)
-{
-    k_ukr_e_f32[ne > 16][(me - 1) / 2](kc, a, b, c, rsc, beta, me, ne);
-}
-
-static void ukr_edge_f64(int64_t kc, const double *a, const double *b, double *c,
-                         int64_t rsc, int beta, int me, int ne)
-{
-    k_ukr_e_f64[ne > 8][(me - 1) / 2](kc, a, b, c, rsc, beta, me, ne);
-}
-#undef UKR_E_ENTRY
+static ein_ukr_edge_f32_fn *const k_ukr_e_f32[2][MR / 2] = UKR_E_TAB(f32);
+static ein_ukr_edge_f64_fn *const k_ukr_e_f64[2][MR / 2] = UKR_E_TAB(f64);
+EIN_UKR_EDGE_ENTRY(f32, float, 16, k_ukr_e_f32)
+EIN_UKR_EDGE_ENTRY(f64, double, 8, k_ukr_e_f64)
+#undef UKR_E_TAB
 #undef UKR_E_ALL
 #undef UKR_E_F32
 #undef UKR_E_F64
-#undef DEFINE_UKR_E
+#undef BCAST_PS
+#undef BCAST_PD
+#undef MLOAD_PS
+#undef MLOAD_PD
 
 /* ---- packing ------------------------------------------------------------ */
 
