@@ -297,6 +297,17 @@ DEFINE_GEMV_PART(f32, float)
 DEFINE_GEMV_PART(f64, double)
 #undef DEFINE_GEMV_PART
 
+static void run_gemv_part(const ein_plan *p, const ein_step *s, const char *a,
+                          const char *b, char *c, int acc, int64_t r0, int64_t r1)
+{
+    if (p->dtype == EIN_F32)
+        gemv_part_f32(p->kt, s, (const float *)a, (const float *)b, (float *)c, acc,
+                      r0, r1);
+    else
+        gemv_part_f64(p->kt, s, (const double *)a, (const double *)b, (double *)c,
+                      acc, r0, r1);
+}
+
 /* A run of nb calls along one loop (element strides st) in one batch
  * call; false when the table does not batch this shape (nothing done). */
 #define DEFINE_RUN_BATCH(SFX, T)                                               \
@@ -395,12 +406,8 @@ static void dense_range(const dense_job *j, int64_t lo, int64_t hi)
                 batch = false;
         }
         if (!batch) {
-            if (j->r1 > 0 && j->p->dtype == EIN_F32)
-                gemv_part_f32(j->p->kt, s, (const float *)pa, (const float *)pb,
-                              (float *)pc, acc, j->r0, j->r1);
-            else if (j->r1 > 0)
-                gemv_part_f64(j->p->kt, s, (const double *)pa, (const double *)pb,
-                              (double *)pc, acc, j->r0, j->r1);
+            if (j->r1 > 0)
+                run_gemv_part(j->p, s, pa, pb, pc, acc, j->r0, j->r1);
             else if (j->tg)
                 run_tgemm(j->p, s, pa, pb, pc, j->nthreads);
             else

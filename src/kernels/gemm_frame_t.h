@@ -245,8 +245,9 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
                             ar->ukr_edge(kc, a, b, c, rsc, beta, (int)me, (int)ne);
                             continue;
                         }
-                        /* Edge or strided tile: compute whole, write back
-                         * only the valid part. */
+                        /* A strided C, or an edge tile of a table with no
+                         * edge kernel: compute whole, write back only the
+                         * valid part. */
                         ar->ukr(kc, a, b, tmp, nr, 0);
                         for (int64_t ii = 0; ii < me; ii++)
                             for (int64_t jj = 0; jj < ne; jj++) {
