@@ -60,17 +60,18 @@ typedef void ein_gemv_cols_f64_fn(int64_t m, int64_t n, const double *A,
 /* Packing, optional (NULL: the frame's plain loops): pack_a writes one
  * full A micro-panel (mr rows, rsa apart, each with kc contiguous
  * elements) as the frame's pack_a would; pack_b writes np full B
- * micro-panels (kc rows, rsb apart, each np * nr contiguous elements)
- * into a 64-byte aligned dst.
+ * micro-panels and, when 0 < ne < nr, an edge panel of ne columns padded
+ * with zeros (kc rows, rsb apart, each np * nr + ne contiguous elements)
+ * into a 64-byte aligned dst, reading each row once.
  * Both are copies, so they cannot change a bit of the result. */
 typedef void ein_pack_a_f32_fn(int64_t kc, const float *a, int64_t rsa,
                                float *dst);
 typedef void ein_pack_a_f64_fn(int64_t kc, const double *a, int64_t rsa,
                                double *dst);
-typedef void ein_pack_b_f32_fn(int64_t kc, int64_t np, const float *b,
-                               int64_t rsb, float *dst);
-typedef void ein_pack_b_f64_fn(int64_t kc, int64_t np, const double *b,
-                               int64_t rsb, double *dst);
+typedef void ein_pack_b_f32_fn(int64_t kc, int64_t np, int64_t ne,
+                               const float *b, int64_t rsb, float *dst);
+typedef void ein_pack_b_f64_fn(int64_t kc, int64_t np, int64_t ne,
+                               const double *b, int64_t rsb, double *dst);
 /* pack_b_t: the same np panels from a B whose columns are contiguous
  * (rsb = 1), column j at b + j * csb. */
 typedef void ein_pack_b_t_f32_fn(int64_t kc, int64_t np, const float *b,
