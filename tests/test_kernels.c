@@ -560,6 +560,56 @@ Test(kernels, gemm_2threads_edges, .timeout = 120)
     }
 }
 
+/* A small C over a long depth, summed in two depth halves (C = C + half
+ * 0, then + half 1) on any thread count: against the reference, the
+ * view's surroundings untouched, and 1 and 2 threads bit for bit.  With
+ * KC = 24 the halves fall mid-panel for most shapes; the last case
+ * takes the default blocking. */
+Test(kernels, gemm_depth_halves, .timeout = 120)
+{
+    static const int64_t sh[][3] = {
+        {20, 20, 2600}, {3, 40, 9000}, {33, 17, 1000}, {2, 2, 300000},
+        {14, 32, 1200}, {15, 33, 1201}, {40, 3, 8999},
+    };
+    ts_rng g = {123};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t s = 0; s < sizeof sh / sizeof sh[0]; s++)
+            for (int r = 0; r < 2; r++) {
+                int la = r ? (int)ts_range(&g, 0, L_NKINDS - 1) : L_COL;
+                int lb = r ? (int)ts_range(&g, 0, L_NKINDS - 1) : L_ROW;
+                int lc = r ? (int)ts_range(&g, 0, L_REVCOLS_RM) : L_ROW;
+                gemm_case_f32(kt, sh[s][0], sh[s][1], sh[s][2], la, lb, lc, r, &g);
+                gemm_case_f64(kt, sh[s][0], sh[s][1], sh[s][2], la, lb, lc, !r, &g);
+            }
+    }
+}
+
+Test(kernels, gemm_depth_halves_kc24, .timeout = 120)
+{
+    setenv("EIN_KC", "24", 1);
+    ts_rng g = {124};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int r = 0; r < 8; r++) {
+            int64_t m = ts_range(&g, 2, 40), n = ts_range(&g, 2, 40);
+            int64_t big = m > n ? m : n;
+            int64_t k = ts_range(&g, 8 * big, 8 * big + 700);
+            if (2.0 * (double)(m * n * k) < 1.1e6)
+                k = (int64_t)(1.1e6 / (2.0 * (double)(m * n))) + r;
+            int la = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lb = (int)ts_range(&g, 0, L_NKINDS - 1);
+            int lc = (int)ts_range(&g, 0, L_REVCOLS_RM);
+            gemm_case_f32(kt, m, n, k, la, lb, lc, r & 1, &g);
+            gemm_case_f64(kt, m, n, k, la, lb, lc, !(r & 1), &g);
+        }
+    }
+}
+
 Test(kernels, gemv, .timeout = 120)
 {
     static const int64_t dims[][2] = {

@@ -35,6 +35,11 @@
  * against 361-404 GFLOP/s), f64 likewise.  A thread that joins late
  * still finds the other block unclaimed, or the caller takes it. */
 #define EIN_GRID_PER_THREAD 1
+/* GEMM's depth split (see ein_frame_gemm): taken when the depth is at
+ * least this many times C's longer side and C's m x n sums fit in this
+ * many bytes (a heap block glibc recycles, no page faults). */
+#define EIN_KSPLIT_RATIO 8
+#define EIN_KSPLIT_BYTES 65536
 /* Bytes a packing copy moves at a time: one SSE register, which every
  * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
  * multiple of it for every table's nr. */

@@ -303,11 +303,13 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
  * multiple of mr, columns of nr), that threads claim from an atomic
  * counter: a thread that starts late or loses its core just claims fewer.
  * Every tile sees the same depth blocks in the same order whoever computes
- * it, and k is never split, so bits do not depend on the thread count. */
+ * it, and k is split only where the shape alone says so (two depth
+ * halves, see ein_frame_gemm), so bits do not depend on the thread count. */
 typedef struct F(grid) {
     int64_t m, n;              /* C, rows and columns */
     int64_t mb, nb;            /* block rows and columns */
     int64_t bm, bn;            /* blocks down and across */
+    int halves;                /* 2: each block twice, once per depth half */
     atomic_llong next;         /* next unclaimed block, row-major */
 } F(grid);
 
@@ -344,16 +346,20 @@ static void F(grid_plan)(F(grid) *g, int64_t m, int64_t n, int mr, int nr,
     g->nb = (ntl + best_pn - 1) / best_pn * nr;
     g->bm = (m + g->mb - 1) / g->mb;
     g->bn = (n + g->nb - 1) / g->nb;
+    g->halves = 1;
     atomic_init(&g->next, 0);
 }
 
-/* Claims the next block: rows [*i0, *i1), columns [*j0, *j1). */
-static int F(grid_claim)(F(grid) *g, int64_t *i0, int64_t *i1, int64_t *j0,
-                         int64_t *j1)
+/* Claims the next block: depth half *h, rows [*i0, *i1), columns
+ * [*j0, *j1). */
+static int F(grid_claim)(F(grid) *g, int *h, int64_t *i0, int64_t *i1,
+                         int64_t *j0, int64_t *j1)
 {
     int64_t b = (int64_t)atomic_fetch_add(&g->next, 1);
-    if (b >= g->bm * g->bn)
+    if (b >= g->bm * g->bn * g->halves)
         return 0;
+    *h = (int)(b / (g->bm * g->bn));
+    b %= g->bm * g->bn;
     int64_t bi = b / g->bn, bj = b % g->bn;
     *i0 = bi * g->mb;
     *i1 = *i0 + g->mb < g->m ? *i0 + g->mb : g->m;
@@ -370,6 +376,8 @@ typedef struct F(gemm_job) {
     const T *B; int64_t rsb, csb;
     T *C; int64_t rsc, csc;
     int beta;
+    int64_t kh;                /* depth split: first step of half 1, else 0 */
+    T *part;                   /* half 1's sums, m x n, rows n apart */
     F(grid) grid;
 } F(gemm_job);
 
@@ -377,13 +385,21 @@ static void F(gemm_task)(void *ctx, int t, int nt)
 {
     F(gemm_job) *j = ctx;
     int64_t i0, i1, j0, j1;
+    int h;
     (void)t;
     (void)nt;
-    while (F(grid_claim)(&j->grid, &i0, &i1, &j0, &j1))
-        F(gemm_st)(j->ar, &j->bl, i1 - i0, j1 - j0, j->k,
-                   j->A + i0 * j->rsa, j->rsa, j->csa, j->B + j0 * j->csb,
-                   j->rsb, j->csb, j->C + i0 * j->rsc + j0 * j->csc, j->rsc,
-                   j->csc, j->beta);
+    while (F(grid_claim)(&j->grid, &h, &i0, &i1, &j0, &j1)) {
+        if (h == 0)
+            F(gemm_st)(j->ar, &j->bl, i1 - i0, j1 - j0, j->kh ? j->kh : j->k,
+                       j->A + i0 * j->rsa, j->rsa, j->csa, j->B + j0 * j->csb,
+                       j->rsb, j->csb, j->C + i0 * j->rsc + j0 * j->csc, j->rsc,
+                       j->csc, j->beta);
+        else
+            F(gemm_st)(j->ar, &j->bl, i1 - i0, j1 - j0, j->k - j->kh,
+                       j->A + i0 * j->rsa + j->kh * j->csa, j->rsa, j->csa,
+                       j->B + j->kh * j->rsb + j0 * j->csb, j->rsb, j->csb,
+                       j->part + i0 * j->n + j0, j->n, 1, 0);
+    }
 }
 
 void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
@@ -429,16 +445,39 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
         .beta = accumulate != 0,
     };
     int64_t ntile = (n + ar->nr - 1) / ar->nr, mtile = (m + ar->mr - 1) / ar->mr;
+    double flops = 2.0 * (double)m * (double)n * (double)k;
+    /* A small C over a long depth (A^T B with the summed label outermost,
+     * "ki,kj->ij"): the depth is summed in two halves, C = (C +) half 0,
+     * then C += half 1, on any thread count (the halves depend on the
+     * shape alone, so the bits do not depend on the threads).  Two
+     * threads then each pack half of A and B; split over C, each packed
+     * all of one of them. */
+    int64_t kc = job.bl.kc, big = m > n ? m : n;
+    double pbytes = (double)m * (double)n * (double)sizeof(T);
+    if (flops >= EIN_GEMM_MT_FLOPS && k / 4 >= kc && k / EIN_KSPLIT_RATIO >= big &&
+        pbytes <= EIN_KSPLIT_BYTES) {
+        int64_t nb = (k + kc - 1) / kc;
+        job.part = ein_malloc((size_t)pbytes);
+        if (job.part)
+            job.kh = (nb + 1) / 2 * kc;
+    }
     int nt = nthreads;
     /* Below this much work a second thread costs more than it saves. */
-    double flops = 2.0 * (double)m * (double)n * (double)k;
-    if (flops < EIN_GEMM_MT_FLOPS || (ntile < 2 && mtile < 2))
+    if (flops < EIN_GEMM_MT_FLOPS || (ntile < 2 && mtile < 2 && !job.kh))
         nt = 1;
-    F(grid_plan)(&job.grid, m, n, ar->mr, ar->nr, nt);
+    F(grid_plan)(&job.grid, m, n, ar->mr, ar->nr, job.kh ? (nt + 1) / 2 : nt);
+    if (job.kh)
+        job.grid.halves = 2;
     if (nt > 1)
         ein_pool_run(nt, F(gemm_task), &job);
     else
         F(gemm_task)(&job, 0, 1);
+    if (job.kh) {
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                C[i * rsc + j * csc] += job.part[i * n + j];
+    }
+    ein_free(job.part);
 }
 
 /* ---- GEMV ------------------------------------------------------------ */
@@ -903,9 +942,10 @@ static void F(tgemm_task)(void *ctx, int t, int nt)
 {
     F(tgemm_job) *j = ctx;
     int64_t i0, i1, j0, j1;
+    int h;   /* one half: tensor GEMMs do not split the depth */
     (void)t;
     (void)nt;
-    while (F(grid_claim)(&j->grid, &i0, &i1, &j0, &j1))
+    while (F(grid_claim)(&j->grid, &h, &i0, &i1, &j0, &j1))
         F(tgemm_st)(j, i0, i1, j0, j1);
 }
 
