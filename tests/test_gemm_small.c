@@ -236,6 +236,40 @@ Test(gemm_small, crossover)
     }
 }
 
+/* Short narrow C (up to two row tiles, one strip) over long depths: B
+ * past the narrow path's size bound, and the depth summed in two halves
+ * from SMALL_KSPLIT_K on (a C over a depth just under and just over it,
+ * a single row, odd depths), every layout mix, 1 and 2 threads bit for
+ * bit. */
+Test(gemm_small, short_long_depth, .timeout = 120)
+{
+    static const int64_t sz[][3] = {
+        {12, 32, 1400}, {12, 32, 1023}, {2, 2, 300001}, {8, 8, 20000},
+        {24, 32, 2001}, {25, 32, 1500}, {13, 17, 4097}, {3, 33, 9000},
+        {32, 12, 1400}, {16, 16, 30000}, {7, 1, 200000}, {1, 7, 200000},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0250u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+            for (int r = 0; r < 3; r++) {
+                gcase c = {.m = sz[s][0], .n = sz[s][1], .k = sz[s][2]};
+                if (r < 2) {   /* the summed label outermost: ki,kj->ij */
+                    c.lc = r ? COLMAJ : ROWMAJ;
+                    c.la = COLMAJ;
+                    c.lb = ROWMAJ;
+                    c.pad = ts_range(&rng, 0, 3);
+                    c.acc = r;
+                } else {
+                    random_layout(&c, &rng);
+                }
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
 /* Two calls, and 1 vs 2 threads, give the same bits. */
 Test(gemm_small, deterministic)
 {

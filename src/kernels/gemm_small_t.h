@@ -31,6 +31,11 @@
 #ifndef SMALL_NARROW_B_BYTES
 #define SMALL_NARROW_B_BYTES (1024.0 * 1024.0)
 #endif
+/* A short narrow C (see is_short) over at least this long a depth sums
+ * it in two halves. */
+#ifndef SMALL_KSPLIT_K
+#define SMALL_KSPLIT_K 1024
+#endif
 
 #define SM_CAT_(a, b) a##_##b
 #define SM_CAT(a, b) SM_CAT_(a, b)
@@ -300,6 +305,47 @@ static int SM(is_narrow)(int64_t n, int64_t k)
            (double)k * (double)n * (double)sizeof(T) <= SMALL_NARROW_B_BYTES;
 }
 
+/* Short and narrow C (at most two row tiles, one strip), B of any size:
+ * A and B are each read once (B twice with two row tiles) as they stream
+ * past, where the frame packed both into panels mostly of padding.  The
+ * Gram matrix of a few columns, "ki,kj->ij" f32, one thread,
+ * einsum-bench, alternating builds: k = 10^6, 8 x 8: 9.7 -> 2.6 ms
+ * (0.57x -> 2.3x OpenBLAS). */
+static int SM(is_short)(int64_t m, int64_t n)
+{
+    return m <= 2 * SMALL_MR && n <= 2 * W;
+}
+
+/* The two depth halves of a short narrow C (see run): half 0 into C as
+ * any call would, half 1 into part (m x n, rows n apart) from zero;
+ * claimed from a counter, so each runs once whoever takes it. */
+typedef struct SM(kjob) {
+    SM(rows) rs;
+    int64_t n, k, kh;
+    const T *A; int64_t rsa, csa;
+    const T *B; int64_t rsb;
+    T *C; int64_t rsc;
+    T *part;
+    int acc;
+    atomic_int next;
+} SM(kjob);
+
+static void SM(ktask)(void *ctx, int t, int nt)
+{
+    SM(kjob) *j = ctx;
+    (void)t;
+    (void)nt;
+    for (int h; (h = atomic_fetch_add(&j->next, 1)) < 2;) {
+        if (h == 0)
+            SM(rowmajor)(j->rs, 0, j->rs.tiles, 0, j->n, j->kh, j->A, j->rsa,
+                         j->csa, j->B, j->rsb, j->C, j->rsc, j->acc);
+        else
+            SM(rowmajor)(j->rs, 0, j->rs.tiles, 0, j->n, j->k - j->kh,
+                         j->A + j->kh * j->csa, j->rsa, j->csa,
+                         j->B + j->kh * j->rsb, j->rsb, j->part, j->n, 0);
+    }
+}
+
 /* B copied to k rows of n contiguous elements, for a B whose rows are
  * not contiguous (A B^T, "ik,jk->ij"): k*n element moves, against the
  * frame's packing of both operands. */
@@ -356,7 +402,8 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
     if (m == 1 || n == 1)
         return 0;
     /* C column-major: compute C^T = B^T A^T, whose "B" is A. */
-    if (!SM(is_small)(m, n, k) && !SM(is_narrow)(csc != 1 ? m : n, k))
+    if (!SM(is_small)(m, n, k) && !SM(is_narrow)(csc != 1 ? m : n, k) &&
+        !SM(is_short)(csc != 1 ? n : m, csc != 1 ? m : n))
         return 0;
     if (csc != 1) {
         if (rsc != 1)
@@ -371,6 +418,30 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
         rsc = csc;
     }
     SM(rows) rs = SM(row_split)(m);
+    if (!SM(is_small)(m, n, k) && !SM(is_narrow)(n, k) && csb != 1)
+        return 0;   /* short only: no copy of a B of any size */
+    /* A short narrow C over a long depth: C = (C +) the sum over the
+     * first half of the depth, then + the sum over the second, on any
+     * thread count (the split depends on the shape alone, so the bits do
+     * not depend on the threads); two threads take a half each, where
+     * the C had a single strip to share.  ki,kj->ij f32, k = 10^6, 8 x 8,
+     * two threads: 2.7 -> 1.2 ms. */
+    if (nb == 1 && csb == 1 && SM(is_short)(m, n) && k >= SMALL_KSPLIT_K &&
+        2.0 * (double)m * (double)n * (double)k >= SMALL_MT_FLOPS) {
+        T part[2 * SMALL_MR * 2 * W];
+        SM(kjob) kj = {.rs = rs, .n = n, .k = k, .kh = k / 2, .A = A, .rsa = rsa,
+                       .csa = csa, .B = B, .rsb = rsb, .C = C, .rsc = rsc,
+                       .part = part, .acc = acc};
+        atomic_init(&kj.next, 0);
+        if (nthreads > 1)
+            ein_pool_run(2, SM(ktask), &kj);
+        else
+            SM(ktask)(&kj, 0, 1);
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                C[i * rsc + j] += part[i * n + j];
+        return 1;
+    }
     if (csb != 1) {
         T *bc = ein_scratch((size_t)(k * n) * sizeof(T));
         if (!bc)
