@@ -270,6 +270,36 @@ Test(gemm_small, short_long_depth, .timeout = 120)
     }
 }
 
+/* A few rows of C times a B with contiguous columns (x W^T, a small
+ * batch): one GEMV per row of C while W is cached, else the narrow
+ * product C^T = W x^T into scratch, then transposed into C.  Sizes on
+ * both sides of each bound (rows 4/5 and 8/9 f32, 2/3 and 4/5 f64, W of
+ * 64 KiB and 1 MiB, m up to 2W), A and C in every layout that keeps C
+ * row-major, accumulate on and off. */
+Test(gemm_small, few_rows_times_wt, .timeout = 120)
+{
+    static const int64_t sz[][3] = {
+        {2, 50, 50}, {3, 300, 300}, {4, 100, 100}, {5, 100, 100}, {8, 120, 120},
+        {9, 120, 120}, {2, 600, 500}, {4, 520, 500}, {5, 520, 500},
+        {16, 700, 400}, {32, 300, 90}, {33, 300, 90}, {7, 2000, 150},
+        {4, 40, 2000}, {3, 17, 5},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0270u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+            for (int r = 0; r < 4; r++) {
+                gcase c = {.m = sz[s][0], .n = sz[s][1], .k = sz[s][2],
+                           .lb = COLMAJ, .lc = r < 2 ? ROWMAJ : STRIDED,
+                           .la = r == 0 ? ROWMAJ : (int)ts_range(&rng, 0, NLAYOUTS - 1),
+                           .pad = ts_range(&rng, 0, 3), .acc = r & 1};
+                check_case(kt, &c, &rng);
+            }
+    }
+}
+
 /* Two calls, and 1 vs 2 threads, give the same bits. */
 Test(gemm_small, deterministic)
 {

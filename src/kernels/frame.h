@@ -79,6 +79,17 @@ typedef void ein_pack_b_t_f32_fn(int64_t kc, int64_t np, const float *b,
 typedef void ein_pack_b_t_f64_fn(int64_t kc, int64_t np, const double *b,
                                  int64_t csb, double *dst);
 
+/* gemv_multi, optional: Y[v, r] (+)= sum_j X[v, j] W[r, j] for nx <= 4
+ * vectors x (rows of X, rsx apart) and n rows of W (rsw apart), both
+ * with k contiguous elements; Y's rows rsy apart, contiguous.  Each
+ * element's arithmetic depends only on k, not on its neighbours. */
+typedef void ein_gemv_multi_f32_fn(int nx, int64_t n, int64_t k, const float *W,
+                                   int64_t rsw, const float *X, int64_t rsx,
+                                   float *Y, int64_t rsy, int acc);
+typedef void ein_gemv_multi_f64_fn(int nx, int64_t n, int64_t k, const double *W,
+                                   int64_t rsw, const double *X, int64_t rsx,
+                                   double *Y, int64_t rsy, int acc);
+
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
     ein_ukr_f32_fn       *ukr;
@@ -89,6 +100,7 @@ typedef struct ein_arch_f32 {
     ein_gemv_rows_batch_f32_fn *gemv_rows_batch;
     ein_pack_b_t_f32_fn  *pack_b_t;
     ein_ukr_edge_f32_fn  *ukr_edge;
+    ein_gemv_multi_f32_fn *gemv_multi;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -101,6 +113,7 @@ typedef struct ein_arch_f64 {
     ein_gemv_rows_batch_f64_fn *gemv_rows_batch;
     ein_pack_b_t_f64_fn  *pack_b_t;
     ein_ukr_edge_f64_fn  *ukr_edge;
+    ein_gemv_multi_f64_fn *gemv_multi;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
@@ -113,6 +126,26 @@ void ein_frame_gemm_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
                         const double *B, int64_t rsb, int64_t csb, double *C,
                         int64_t rsc, int64_t csc, int accumulate,
                         int nthreads);
+/* A few rows of C times a B whose columns are contiguous and which the
+ * cache holds (x W^T, W small; see EIN_FEW_L2): the table's gemv_multi
+ * over up to four rows at a time, or one rows-GEMV per row of C, W read
+ * from cache each time.  Returns 1 when it computed C,
+ * 0 when the shape is not one of these (nothing written then).
+ * ein_gemm_few_takes says which: 0 neither, 1 GEMVs, 2 gemv_multi
+ * (multi: the table has one). */
+int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
+                       int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
+                       int multi);
+int ein_frame_gemm_few_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
+                           int64_t k, const float *A, int64_t rsa, int64_t csa,
+                           const float *B, int64_t rsb, int64_t csb, float *C,
+                           int64_t rsc, int64_t csc, int accumulate,
+                           int nthreads);
+int ein_frame_gemm_few_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
+                           int64_t k, const double *A, int64_t rsa, int64_t csa,
+                           const double *B, int64_t rsb, int64_t csb, double *C,
+                           int64_t rsc, int64_t csc, int accumulate,
+                           int nthreads);
 void ein_frame_gemv_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
                         const float *A, int64_t rsa, int64_t csa,
                         const float *x, int64_t incx, float *y, int64_t incy,

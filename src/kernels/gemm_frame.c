@@ -40,6 +40,20 @@
  * many bytes (a heap block glibc recycles, no page faults). */
 #define EIN_KSPLIT_RATIO 8
 #define EIN_KSPLIT_BYTES 65536
+/* ein_frame_gemm_few: a rows-GEMV per row of C costs about
+ * sizeof(T)/64 of the narrow product's FMAs (one vector per W element
+ * there), plus the reads of W once per row of C: measured, f32 one thread,
+ * the narrow product wins from 6 rows of C with W in L2 (300 x 300),
+ * from 10 with W in L1 (100 x 100).  So: at most a quarter of a 64-byte
+ * vector's lanes rows (f32 4, f64 2) while W fits EIN_FEW_L2 bytes, half
+ * (8, 4) while it fits EIN_FEW_L1. */
+#define EIN_FEW_L2 (1024.0 * 1024.0)
+#define EIN_FEW_L1 (64.0 * 1024.0)
+/* With the table's gemv_multi (four vectors a pass over W), rows of C up
+ * to this many, W read once per four; but two rows with a W in L1 go by
+ * GEMVs, whose x stays in registers ([2, 50] x [50, 50]^T f32: 155 ns,
+ * 216 through gemv_multi). */
+#define EIN_FEW_MULTI 8
 /* Bytes a packing copy moves at a time: one SSE register, which every
  * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
  * multiple of it for every table's nr. */
@@ -63,6 +77,20 @@ int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
 {
     return csa == 1 && incx == 1 && m > 0 && n > 0 && (rsa != 1 || n >= m) &&
            (double)m * (double)n < EIN_GEMV_MT_ELEMS;
+}
+
+int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
+                       int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
+                       int multi)
+{
+    const int64_t lanes = 64 / (int64_t)elsize;
+    double wbytes = (double)n * (double)k * (double)elsize;
+    if (m < 2 || n < 2 || k < 1 || csc != 1 || rsb != 1 || csb == 1)
+        return 0;
+    if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1))
+        return m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2 ? 2 : 0;
+    return (m <= lanes / 4 && wbytes <= EIN_FEW_L2) ||
+           (m <= lanes / 2 && wbytes <= EIN_FEW_L1);
 }
 
 /* ---- tensor-GEMM groups (type-independent) --------------------------- */

@@ -480,6 +480,72 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
     ein_free(job.part);
 }
 
+/* ein_frame_gemm_few through the table's gemv_multi: rows [0, half) or
+ * [half, n) of W, claimed from a counter, each against every row of A
+ * four at a time. */
+typedef struct F(few_job) {
+    const ARCH *ar;
+    int64_t m, n, k, half;
+    const T *A; int64_t rsa;
+    const T *B; int64_t csb;
+    T *C; int64_t rsc;
+    int acc;
+    atomic_int next;
+} F(few_job);
+
+static void F(few_task)(void *ctx, int t, int nt)
+{
+    F(few_job) *j = ctx;
+    (void)t;
+    (void)nt;
+    for (int h; (h = atomic_fetch_add(&j->next, 1)) < 2;) {
+        int64_t r0 = h ? j->half : 0, r1 = h ? j->n : j->half;
+        for (int64_t i = 0; r1 > r0 && i < j->m; i += 4)
+            j->ar->gemv_multi((int)(j->m - i < 4 ? j->m - i : 4), r1 - r0, j->k,
+                              j->B + r0 * j->csb, j->csb, j->A + i * j->rsa, j->rsa,
+                              j->C + i * j->rsc + r0, j->rsc, j->acc);
+    }
+}
+
+/* x W^T for a small batch x whose W the cache holds (see EIN_FEW_L2).
+ * "ij,kj->ik", one thread, alternating builds (before: the narrow
+ * product, or for small shapes a copy of W and the unpacked tiles),
+ * with GEMVs: f32 [2, 50] x [50, 50]^T 856 -> 155-173 ns (0.25x ->
+ * 1.22x OpenBLAS), [4, 100] x [100, 100]^T 3.80 -> 1.01 us; then with
+ * gemv_multi where the table has it: f32 [3, 300] x [300, 300]^T 38 ->
+ * 8.9 (GEMVs) -> 7.5 us, [4, 500] x [500, 500]^T 121 -> 34 -> 16 us
+ * (0.67x -> 4.6x), [8, 300] x [300, 300]^T 18 (narrow) -> 11 us; f64
+ * [4, 300] x [300, 300]^T 50 -> 20 -> 9.6 us (0.22x -> 1.0x). */
+int F(ein_frame_gemm_few)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
+                          const T *A, int64_t rsa, int64_t csa, const T *B,
+                          int64_t rsb, int64_t csb, T *C, int64_t rsc,
+                          int64_t csc, int accumulate, int nthreads)
+{
+    int how = ein_gemm_few_takes(m, n, k, csa, rsb, csb, csc, sizeof(T),
+                                 ar->gemv_multi != NULL);
+    if (!how)
+        return 0;
+    if (how == 2) {
+        F(few_job) job = {.ar = ar, .m = m, .n = n, .k = k, .A = A, .rsa = rsa,
+                          .B = B, .csb = csb, .C = C, .rsc = rsc, .acc = accumulate};
+        /* Row halves of W (multiples of four: the kernel's blocks) per
+         * thread past the GEMV threshold; a row's bits do not depend on
+         * the half it is in. */
+        int nt = (double)n * (double)k >= EIN_GEMV_MT_ELEMS && n >= 8 ? nthreads : 1;
+        job.half = nt > 1 ? (n / 2 + 3) / 4 * 4 : n;
+        atomic_init(&job.next, 0);
+        if (nt > 1)
+            ein_pool_run(2, F(few_task), &job);
+        else
+            F(few_task)(&job, 0, 1);
+        return 1;
+    }
+    for (int64_t i = 0; i < m; i++)
+        F(ein_frame_gemv)(ar, n, k, B, csb, rsb, A + i * rsa, csa, C + i * rsc, 1,
+                          accumulate, nthreads);
+    return 1;
+}
+
 /* ---- GEMV ------------------------------------------------------------ */
 
 typedef struct F(gemv_job) {

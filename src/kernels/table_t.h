@@ -12,6 +12,7 @@
  *                                    full panels of contiguous rows
  *   TAB_PACK_BT_F32/F64 (optional)   the same for B's columns contiguous
  *   TAB_UKR_EDGE_F32/F64 (optional)  its micro-kernel for edge tiles
+ *   TAB_GEMV_MULTI_F32/F64 (optional)  its GEMV of up to four vectors
  *   TAB_ROWS_BATCH_F32/F64 (optional)   gemv_rows over a batch
  *   TAB_DOTS_T_F32/F64 (optional)   transposed dots side by side */
 
@@ -57,20 +58,31 @@
 #ifndef TAB_DOTS_T_F64
 #define TAB_DOTS_T_F64 NULL
 #endif
+#ifndef TAB_GEMV_MULTI_F32
+#define TAB_GEMV_MULTI_F32 NULL
+#endif
+#ifndef TAB_GEMV_MULTI_F64
+#define TAB_GEMV_MULTI_F64 NULL
+#endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
                                       TAB_PACK_B_F32, TAB_ROWS_BATCH_F32,
-                                      TAB_PACK_BT_F32, TAB_UKR_EDGE_F32};
+                                      TAB_PACK_BT_F32, TAB_UKR_EDGE_F32,
+                                      TAB_GEMV_MULTI_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
                                       gemv_cols_f64, TAB_PACK_A_F64,
                                       TAB_PACK_B_F64, TAB_ROWS_BATCH_F64,
-                                      TAB_PACK_BT_F64, TAB_UKR_EDGE_F64};
+                                      TAB_PACK_BT_F64, TAB_UKR_EDGE_F64,
+                                      TAB_GEMV_MULTI_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
                      int64_t csb, float *C, int64_t rsc, int64_t csc,
                      int accumulate, int nthreads)
 {
+    if (ein_frame_gemm_few_f32(&arch_f32, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                               csc, accumulate, nthreads))
+        return;
 #ifdef TAB_SMALL_F32
     /* Small or narrow problems with a row- or column-major C skip packing
      * (at most a k x n copy of a B with strided rows); the rest go to the
@@ -88,6 +100,9 @@ static void gemm_f64(int64_t m, int64_t n, int64_t k, const double *A,
                      int64_t csb, double *C, int64_t rsc, int64_t csc,
                      int accumulate, int nthreads)
 {
+    if (ein_frame_gemm_few_f64(&arch_f64, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                               csc, accumulate, nthreads))
+        return;
 #ifdef TAB_SMALL_F64
     if (TAB_SMALL_F64(m, n, k, A, rsa, csa, B, rsb, csb, C, rsc, csc, accumulate,
                       nthreads))
@@ -190,6 +205,35 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
 #include "kernels/unary_t.h"
 #undef T
 #undef UN
+
+/* The small path's batch entry, after the x W^T products that a call
+ * per product sends to ein_frame_gemm_few, done here the same way. */
+#ifdef TAB_SMALL_F32
+#define DEFINE_GEMM_BATCH(SFX, T, SMALL)                                       \
+    static int gemm_batch_##SFX(int64_t nb, int64_t sa, int64_t sb, int64_t sc, \
+                                int64_t m, int64_t n, int64_t k, const T *A,   \
+                                int64_t rsa, int64_t csa, const T *B,          \
+                                int64_t rsb, int64_t csb, T *C, int64_t rsc,   \
+                                int64_t csc, int acc)                          \
+    {                                                                          \
+        if (!ein_gemm_few_takes(m, n, k, csa, rsb, csb, csc, sizeof(T),        \
+                                arch_##SFX.gemv_multi != NULL))                \
+            return SMALL(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, \
+                         rsc, csc, acc);                                       \
+        for (int64_t b = 0; b < nb; b++)                                       \
+            ein_frame_gemm_few_##SFX(&arch_##SFX, m, n, k, A + b * sa, rsa, csa, \
+                                     B + b * sb, rsb, csb, C + b * sc, rsc,    \
+                                     csc, acc, 1);                             \
+        return 1;                                                              \
+    }
+DEFINE_GEMM_BATCH(f32, float, TAB_SMALL_BATCH_F32)
+DEFINE_GEMM_BATCH(f64, double, TAB_SMALL_BATCH_F64)
+#undef DEFINE_GEMM_BATCH
+#undef TAB_SMALL_BATCH_F32
+#undef TAB_SMALL_BATCH_F64
+#define TAB_SMALL_BATCH_F32 gemm_batch_f32
+#define TAB_SMALL_BATCH_F64 gemm_batch_f64
+#endif
 
 const ein_ktable TAB_VAR = {
     .name = TAB_NAME,
