@@ -274,7 +274,8 @@ Test(gemm_small, short_long_depth, .timeout = 120)
  * batch): one GEMV per row of C while W is cached, else the narrow
  * product C^T = W x^T into scratch, then transposed into C.  Sizes on
  * both sides of each bound (rows 4/5 and 8/9 f32, 2/3 and 4/5 f64, W of
- * 64 KiB and 1 MiB, m up to 2W), A and C in every layout that keeps C
+ * 64 KiB and 1 MiB, m up to 2W, more rows of W than one block of the
+ * narrow product's scratch), A and C in every layout that keeps C
  * row-major, accumulate on and off. */
 Test(gemm_small, few_rows_times_wt, .timeout = 120)
 {
@@ -283,6 +284,8 @@ Test(gemm_small, few_rows_times_wt, .timeout = 120)
         {9, 120, 120}, {2, 600, 500}, {4, 520, 500}, {5, 520, 500},
         {16, 700, 400}, {32, 300, 90}, {33, 300, 90}, {7, 2000, 150},
         {4, 40, 2000}, {3, 17, 5},
+        /* W's rows past one scratch block (4096) */
+        {3, 5000, 60}, {20, 4500, 30},
     };
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);

@@ -31,6 +31,11 @@
 #ifndef SMALL_NARROW_B_BYTES
 #define SMALL_NARROW_B_BYTES (1024.0 * 1024.0)
 #endif
+/* x W^T through the narrow product (see run): W's rows this many at a
+ * time (C^T's scratch at most 2W times as many elements). */
+#ifndef SMALL_WT_ROWS
+#define SMALL_WT_ROWS 4096
+#endif
 /* A short narrow C (see is_short) over at least this long a depth sums
  * it in two halves. */
 #ifndef SMALL_KSPLIT_K
@@ -412,18 +417,26 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
      * 1.23 -> 0.57 ms.  (Cached W with fewer rows: ein_frame_gemm_few.) */
     if (csc == 1 && rsb == 1 && csb != 1 && m <= 2 * W && n > 2 * W &&
         SM(is_narrow)(m, k)) {
-        T *t = ein_scratch((size_t)((n + k) * m) * sizeof(T));
+        /* W's rows SMALL_WT_ROWS at a time, so scratch stays small (a
+         * row's sums do not depend on the rows around it). */
+        int64_t rows = n < SMALL_WT_ROWS ? n : SMALL_WT_ROWS;
+        T *t = ein_scratch((size_t)((rows + k) * m) * sizeof(T));
         if (!t)
             return 0;
-        T *bc = t + n * m;
+        T *bc = t + rows * m;
         for (int64_t b = 0; b < nb; b++) {
             T *c = C + b * sc;
             SM(copy_b)(k, m, A + b * sa, csa, rsa, bc);
-            SM(rowmajor_mt)(SM(row_split)(n), m, k, B + b * sb, csb, rsb, bc, m, t, m,
-                            0, nthreads);
-            for (int64_t i = 0; i < m; i++)
-                for (int64_t j = 0; j < n; j++)
-                    c[i * rsc + j] = acc ? c[i * rsc + j] + t[j * m + i] : t[j * m + i];
+            for (int64_t r0 = 0; r0 < n; r0 += rows) {
+                int64_t nr = n - r0 < rows ? n - r0 : rows;
+                SM(rowmajor_mt)(SM(row_split)(nr), m, k, B + b * sb + r0 * csb, csb,
+                                rsb, bc, m, t, m, 0, nthreads);
+                for (int64_t i = 0; i < m; i++)
+                    for (int64_t j = 0; j < nr; j++) {
+                        T *cij = c + i * rsc + r0 + j;
+                        *cij = acc ? *cij + t[j * m + i] : t[j * m + i];
+                    }
+            }
         }
         return 1;
     }
