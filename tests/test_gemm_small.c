@@ -303,6 +303,107 @@ Test(gemm_small, few_rows_times_wt, .timeout = 120)
     }
 }
 
+/* A^T B with a C narrower than a vector ("ji,jk->ik", A's rows
+ * contiguous, n small): computed as C^T = B^T A^T into scratch, then
+ * transposed into C.  Shapes either side of the route's bounds (n up to
+ * and past the tile's rows, depths 7/8/9, m past one scratch block of
+ * 4096 columns), C row-major with A column-major and the mirror image
+ * (C column-major, B row-major), and every other layout of the third
+ * operand.  Each element is the same sum as the row tiles compute, so
+ * the bits must equal those of the same call with A copied row-major,
+ * which takes the row tiles. */
+Test(gemm_small, transposed_narrow, .timeout = 120)
+{
+    static const int64_t sz[][3] = {
+        {200, 4, 1000}, {33, 3, 64}, {100, 7, 200}, {7, 4, 128}, {17, 1, 40},
+        {16, 12, 50}, {40, 13, 50}, {64, 16, 30}, {1000, 2, 7}, {1000, 2, 8},
+        {999, 5, 9}, {4500, 3, 20}, {9000, 6, 16}, {5, 2, 100}, {2, 3, 50},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed0290u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+            for (int r = 0; r < 4; r++) {
+                int mirror = r >= 2;
+                gcase c = {.m = mirror ? sz[s][1] : sz[s][0],
+                           .n = mirror ? sz[s][0] : sz[s][1], .k = sz[s][2],
+                           .lc = mirror ? COLMAJ : ROWMAJ,
+                           .la = mirror ? (int)ts_range(&rng, 0, NLAYOUTS - 1) : COLMAJ,
+                           .lb = mirror ? ROWMAJ : (int)ts_range(&rng, 0, NLAYOUTS - 1),
+                           .pad = ts_range(&rng, 0, 3), .acc = r & 1};
+                check_case(kt, &c, &rng);
+            }
+        /* The bits of the row tiles: A column-major against a row-major
+         * copy, f32 and f64, 1 and 2 threads (the tables with the
+         * unpacked path; one column is a GEMV, whose two orientations
+         * sum differently). */
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0] && kt->gemm_batch_f32; s++) {
+            int64_t m = sz[s][0], n = sz[s][1], k = sz[s][2];
+            if (n < 2)
+                continue;
+            size_t na = (size_t)(m * k), nb = (size_t)(k * n), nc = (size_t)(m * n);
+            double *Ac = malloc(na * sizeof *Ac), *Ar = malloc(na * sizeof *Ar);
+            double *B = malloc(nb * sizeof *B), *C1 = malloc(nc * sizeof *C1);
+            double *C2 = malloc(nc * sizeof *C2);
+            float *Acf = malloc(na * sizeof *Acf), *Arf = malloc(na * sizeof *Arf);
+            float *Bf = malloc(nb * sizeof *Bf), *C1f = malloc(nc * sizeof *C1f);
+            float *C2f = malloc(nc * sizeof *C2f);
+            cr_assert(Ac && Ar && B && C1 && C2 && Acf && Arf && Bf && C1f && C2f);
+            ts_fill_f64(Ac, na, &rng);
+            ts_fill_f64(B, nb, &rng);
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t p = 0; p < k; p++)
+                    Ar[i * k + p] = Ac[p * m + i];
+            for (size_t q = 0; q < na; q++) {
+                Acf[q] = (float)Ac[q];
+                Arf[q] = (float)Ar[q];
+            }
+            for (size_t q = 0; q < nb; q++)
+                Bf[q] = (float)B[q];
+            int nt = 1 + (int)(s & 1);
+            kt->gemm_f64(m, n, k, Ac, 1, m, B, n, 1, C1, n, 1, 0, nt);
+            kt->gemm_f64(m, n, k, Ar, k, 1, B, n, 1, C2, n, 1, 0, 3 - nt);
+            kt->gemm_f32(m, n, k, Acf, 1, m, Bf, n, 1, C1f, n, 1, 0, nt);
+            kt->gemm_f32(m, n, k, Arf, k, 1, Bf, n, 1, C2f, n, 1, 0, 3 - nt);
+            cr_assert(memcmp(C1, C2, nc * sizeof *C1) == 0 &&
+                      memcmp(C1f, C2f, nc * sizeof *C1f) == 0,
+                      "%s m=%lld n=%lld k=%lld: A column-major and row-major "
+                      "differ in the bits", kt->name, (long long)m, (long long)n,
+                      (long long)k);
+            free(Ac); free(Ar); free(B); free(C1); free(C2);
+            free(Acf); free(Arf); free(Bf); free(C1f); free(C2f);
+        }
+    }
+}
+
+/* Short C (up to four rows) across many columns: tiles four vectors
+ * wide, B's rows fetched ahead (into the next strip near the end of a
+ * short depth) when they are far apart.  Columns either side of 4W,
+ * 1..20 and longer depths, B rows near and far apart (padded), 1 and 2
+ * threads bit for bit (check_case). */
+Test(gemm_small, short_wide, .timeout = 120)
+{
+    static const int64_t ms[] = {2, 3, 4, 5};
+    static const int64_t ns[] = {31, 32, 33, 63, 64, 65, 100, 129, 200, 1000, 2000};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed02a0u + (uint64_t)t};
+        for (int it = 0; it < 120; it++) {
+            gcase c = {.m = ms[ts_range(&rng, 0, 3)], .n = ns[ts_range(&rng, 0, 10)],
+                       .k = it % 3 ? ts_range(&rng, 1, 20) : ts_range(&rng, 21, 300),
+                       .lc = ROWMAJ, .lb = ROWMAJ,
+                       .la = (int)ts_range(&rng, 0, NLAYOUTS - 1),
+                       .pad = it % 2 ? ts_range(&rng, 0, 3) : ts_range(&rng, 200, 600),
+                       .acc = it & 1};
+            check_case(kt, &c, &rng);
+        }
+    }
+}
+
 /* Two calls, and 1 vs 2 threads, give the same bits. */
 Test(gemm_small, deterministic)
 {

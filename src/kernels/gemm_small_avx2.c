@@ -10,6 +10,8 @@
 
 /* 6 rows x 2 ymm = 12 accumulators, 2 for B, 1 for the broadcast. */
 #define SMALL_MR 6
+/* Sixteen ymm registers: two rows of four vectors at most. */
+#define SMALL_WIDE_MR 2
 /* Crossover in m*n*k: the AVX-512 file's bound.  Forced onto the AVX2
  * table on the same VM, unpacked still beats the frame at every cube up
  * to 160 (f32 32: 0.61 vs 1.2 us; 128: 37 vs 45 us; f64 128: 72 vs 87 us),

@@ -42,6 +42,30 @@
 #define SMALL_KSPLIT_K 1024
 #endif
 
+/* Vectors across a tile: two, or four for tiles of at most
+ * SMALL_WIDE_MR rows (a short C: eight or more accumulators in flight
+ * where two rows of two had left the FMAs waiting on each other). */
+#define SMALL_NV_MAX 4
+#ifndef SMALL_WIDE_MR
+#define SMALL_WIDE_MR 4
+#endif
+/* B rows fetched this many steps ahead of the tile's reads, when rows
+ * are more than SMALL_PF_MIN_BYTES apart and k of them span more than
+ * SMALL_PF_MIN_SPAN bytes. */
+#ifndef SMALL_PF_ROWS
+#define SMALL_PF_ROWS 8
+#endif
+#ifndef SMALL_PF_MIN_BYTES
+#define SMALL_PF_MIN_BYTES 512
+#endif
+#ifndef SMALL_PF_MIN_SPAN
+#define SMALL_PF_MIN_SPAN (32.0 * 1024.0)
+#endif
+/* The transposed narrow route (t_narrow) from this depth. */
+#ifndef SMALL_T_MIN_K
+#define SMALL_T_MIN_K 8
+#endif
+
 #define SM_CAT_(a, b) a##_##b
 #define SM_CAT(a, b) SM_CAT_(a, b)
 #define SM(name) SM_CAT(name, SFX)
@@ -55,14 +79,14 @@
 static inline __attribute__((always_inline)) void
 SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
          int64_t rsa, int64_t csa, const T *B, int64_t rsb, T *C,
-         int64_t rsc, VMASK mk, int acc)
+         int64_t rsc, VMASK mk, int acc, int pf)
 {
-    V c[SMALL_MR][2];
+    V c[SMALL_MR][SMALL_NV_MAX];
 #pragma GCC unroll 16
-    for (int i = 0; i < mr; i++) {
-        c[i][0] = VZERO();
-        c[i][1] = VZERO();
-    }
+    for (int i = 0; i < mr; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            c[i][v] = VZERO();
     /* Four row pointers, each serving four rows through base + {0, 1, 2,
      * 3} * rsa, keep the address arithmetic in x86 addressing modes. */
     const T *a0 = A;
@@ -72,13 +96,20 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
     const int64_t rsa3 = 3 * rsa;
     const T *b = B;
     for (int64_t p = 0; p < k; p++) {
-        V b0, b1 = VZERO();
-        if (nv == 1) {
-            b0 = full ? VLOAD(b) : VLOADM(mk, b);
-        } else {
-            b0 = VLOAD(b);
-            b1 = full ? VLOAD(b + W) : VLOADM(mk, b + W);
+        /* pf (SM(want_pf)): B's row SMALL_PF_ROWS ahead, in full strips
+         * of two or four vectors; past the last row, the next strip's
+         * first rows. */
+        if (nv >= 2 && full && pf) {
+            const T *q = p + SMALL_PF_ROWS < k ? b + SMALL_PF_ROWS * rsb
+                         : b + (SMALL_PF_ROWS - k) * rsb + nv * W;
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v += 64 / (int)(W * sizeof(T)))
+                _mm_prefetch((const char *)(q + v * W), _MM_HINT_T0);
         }
+        V bv[SMALL_NV_MAX];
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++)
+            bv[v] = full || v < nv - 1 ? VLOAD(b + v * W) : VLOADM(mk, b + v * W);
 #pragma GCC unroll 16
         for (int i = 0; i < mr; i++) {
             const T *base = i < 4 ? a0 : i < 8 ? a4 : i < 12 ? a8 : a12;
@@ -86,9 +117,9 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
             const T *ap = r == 0 ? base : r == 1 ? base + rsa
                         : r == 2 ? base + 2 * rsa : base + rsa3;
             V ai = VBCAST(ap);
-            c[i][0] = VFMA(ai, b0, c[i][0]);
-            if (nv == 2)
-                c[i][1] = VFMA(ai, b1, c[i][1]);
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                c[i][v] = VFMA(ai, bv[v], c[i][v]);
         }
         a0 += csa;
         a4 += csa;
@@ -100,19 +131,13 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
     for (int i = 0; i < mr; i++) {
         T *ci = C + i * rsc;
         /* C + sum, or 0 + sum: a -0 sum becomes +0, as numpy's. */
-        if (nv == 1) {
-            if (full) {
-                VSTORE(ci, VADD(acc ? VLOAD(ci) : VZERO(), c[i][0]));
-            } else {
-                VSTOREM(ci, mk, VADD(acc ? VLOADM(mk, ci) : VZERO(), c[i][0]));
-            }
-        } else {
-            VSTORE(ci, VADD(acc ? VLOAD(ci) : VZERO(), c[i][0]));
-            if (full)
-                VSTORE(ci + W, VADD(acc ? VLOAD(ci + W) : VZERO(), c[i][1]));
+#pragma GCC unroll 4
+        for (int v = 0; v < nv; v++) {
+            if (full || v < nv - 1)
+                VSTORE(ci + v * W, VADD(acc ? VLOAD(ci + v * W) : VZERO(), c[i][v]));
             else
-                VSTOREM(ci + W, mk,
-                        VADD(acc ? VLOADM(mk, ci + W) : VZERO(), c[i][1]));
+                VSTOREM(ci + v * W, mk,
+                        VADD(acc ? VLOADM(mk, ci + v * W) : VZERO(), c[i][v]));
         }
     }
 }
@@ -123,7 +148,7 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
 #define SM_CASE(R, NV, FULL)                                                \
     case R:                                                                 \
         SM(tile)(R <= SMALL_MR ? R : 1, NV, FULL, k, A, rsa, csa, B, rsb, C, \
-                 rsc, mk, acc);                                             \
+                 rsc, mk, acc, pf);                                           \
         break;
 #define SM_BODY(NV, FULL)                                                   \
     switch (mr) {                                                           \
@@ -139,7 +164,7 @@ SM(tile)(const int mr, const int nv, const int full, int64_t k, const T *A,
 #define SM_TILE_FN(NAME, NV, FULL)                                          \
     static void SM(NAME)(int mr, int64_t k, const T *A, int64_t rsa,         \
                          int64_t csa, const T *B, int64_t rsb, T *C,         \
-                         int64_t rsc, VMASK mk, int acc)                     \
+                         int64_t rsc, VMASK mk, int acc, int pf)             \
     {                                                                        \
         SM_BODY(NV, FULL)                                                    \
     }
@@ -149,6 +174,22 @@ SM_TILE_FN(tile2m, 2, 0)
 SM_TILE_FN(tile2f, 2, 1)
 #undef SM_TILE_FN
 #undef SM_BODY
+/* Four full vectors, rows 1..SMALL_WIDE_MR. */
+static void SM(tile4f)(int mr, int64_t k, const T *A, int64_t rsa, int64_t csa,
+                       const T *B, int64_t rsb, T *C, int64_t rsc, VMASK mk,
+                       int acc, int pf)
+{
+    switch (mr) {
+    SM_CASE(1, 4, 1) SM_CASE(2, 4, 1)
+#if SMALL_WIDE_MR >= 3
+    SM_CASE(3, 4, 1)
+#endif
+#if SMALL_WIDE_MR >= 4
+    SM_CASE(4, 4, 1)
+#endif
+    default: break;
+    }
+}
 #undef SM_CASE
 
 /* The tile for the columns left of a row of C (from column j to n):
@@ -156,7 +197,7 @@ SM_TILE_FN(tile2f, 2, 1)
  * a rest of W or less takes one vector). */
 typedef void SM(tile_fn)(int mr, int64_t k, const T *A, int64_t rsa,
                          int64_t csa, const T *B, int64_t rsb, T *C,
-                         int64_t rsc, VMASK mk, int acc);
+                         int64_t rsc, VMASK mk, int acc, int pf);
 typedef struct SM(strip_kind) {
     SM(tile_fn) *fn;
     VMASK mk;
@@ -180,11 +221,30 @@ static inline SM(strip_kind) SM(strip_pick)(int64_t left)
 static inline int64_t SM(strip)(int mr, int64_t i, int64_t j, int64_t n,
                                 int64_t k, const T *A, int64_t rsa,
                                 int64_t csa, const T *B, int64_t rsb, T *C,
-                                int64_t rsc, int acc)
+                                int64_t rsc, int acc, int pf)
 {
+    if (mr <= SMALL_WIDE_MR && n - j >= 4 * W) {
+        SM(tile4f)(mr, k, A + i * rsa, rsa, csa, B + j, rsb, C + i * rsc + j, rsc,
+                   VLANES(W), acc, pf);
+        return 4 * W;
+    }
     SM(strip_kind) sk = SM(strip_pick)(n - j);
-    sk.fn(mr, k, A + i * rsa, rsa, csa, B + j, rsb, C + i * rsc + j, rsc, sk.mk, acc);
+    sk.fn(mr, k, A + i * rsa, rsa, csa, B + j, rsb, C + i * rsc + j, rsc, sk.mk, acc,
+          pf);
     return sk.w;
+}
+
+/* Whether tiles fetch B's rows ahead (SMALL_PF_ROWS): when the rows are
+ * far apart (A^T's, walked down a strip) and B spans more than L1, where
+ * the hardware's prefetch fell behind: A^T B with m = 200, n = 4,
+ * k = 1000 f32, 14.2 -> 13.1 us.  Rows closer than that stream by
+ * themselves, and prefetching them cost 5-8% (3 x 200 x 16 f64), as it
+ * did a B held in L1 (16 x 500 x 8 f32).  Decided once a call: per tile
+ * it cost 8% of 1000 x 3 x 2 f64. */
+static inline int SM(want_pf)(int64_t k, int64_t rsb)
+{
+    return rsb * (int64_t)sizeof(T) > SMALL_PF_MIN_BYTES &&
+           (double)k * (double)rsb * (double)sizeof(T) > SMALL_PF_MIN_SPAN;
 }
 
 /* How the rows of C go into tiles: ceil(m / SMALL_MR) nearly equal
@@ -217,10 +277,11 @@ static void SM(rowmajor)(SM(rows) rs, int64_t t0, int64_t t1, int64_t j0,
      * is as fast on cubes and 10-40% faster on thin-k shapes with a large
      * C (512 x 512 x 8 f64: 64 vs 107 us). */
     int64_t i = t0 * rs.base + (t0 < rs.extra ? t0 : rs.extra);
+    int pf = SM(want_pf)(k, rsb);
     for (int64_t t = t0; t < t1; t++) {
         int mr = (int)(rs.base + (t < rs.extra));
         for (int64_t j = j0; j < n;)
-            j += SM(strip)(mr, i, j, n, k, A, rsa, csa, B, rsb, C, rsc, acc);
+            j += SM(strip)(mr, i, j, n, k, A, rsa, csa, B, rsb, C, rsc, acc, pf);
         i += mr;
     }
 }
@@ -319,6 +380,21 @@ static int SM(is_narrow)(int64_t n, int64_t k)
 static int SM(is_short)(int64_t m, int64_t n)
 {
     return m <= 2 * SMALL_MR && n <= 2 * W;
+}
+
+/* C with fewer columns than a vector has lanes, and an A whose rows
+ * (C's rows) are contiguous, A^T B ("ji,jk->ik") with n small: a row
+ * tile's strip would use n of W lanes, broadcasting an element of A for
+ * each.  C^T = B^T A^T instead runs one tile of n rows across A^T's
+ * contiguous rows, every lane used, into scratch, then transposed into
+ * C.  Each element is the same sum of fused products, a*b for b*a, so
+ * it has the bits of the row tiles'.  Taken while it saves a quarter of
+ * the vector FMAs and the depth pays for the transposed write. */
+static int SM(t_narrow)(int64_t m, int64_t n, int64_t k, int64_t rsa)
+{
+    int64_t v = (m + W - 1) / W, vn = (n + W - 1) / W;
+    return rsa == 1 && n <= SMALL_MR && k >= SMALL_T_MIN_K &&
+           4 * n * v <= 3 * m * vn;
 }
 
 /* The two depth halves of a short narrow C (see run): half 0 into C as
@@ -483,6 +559,28 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
         }
         return 1;
     }
+    if (SM(t_narrow)(m, n, k, rsa)) {
+        int64_t cols = m < SMALL_WT_ROWS ? m : SMALL_WT_ROWS;
+        T *t = ein_scratch((size_t)(cols * n) * sizeof(T));
+        if (!t)
+            return 0;
+        SM(rows) rt = SM(row_split)(n);
+        for (int64_t b = 0; b < nb; b++) {
+            const T *a = A + b * sa;
+            T *c = C + b * sc;
+            for (int64_t i0 = 0; i0 < m; i0 += cols) {
+                int64_t mc = m - i0 < cols ? m - i0 : cols;
+                SM(rowmajor_mt)(rt, mc, k, B + b * sb, csb, rsb, a + i0, csa, t, mc, 0,
+                                nthreads);
+                for (int64_t i = 0; i < mc; i++) {
+                    T *ci = c + (i0 + i) * rsc;
+                    for (int64_t r = 0; r < n; r++)
+                        ci[r] = acc ? ci[r] + t[r * mc + i] : t[r * mc + i];
+                }
+            }
+        }
+        return 1;
+    }
     if (csb != 1) {
         T *bc = ein_scratch((size_t)(k * n) * sizeof(T));
         if (!bc)
@@ -497,9 +595,10 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
     if (rs.tiles == 1 && n <= 2 * W) {
         /* One tile a product: picked once, called nb times. */
         SM(strip_kind) sk = SM(strip_pick)(n);
+        int pf = SM(want_pf)(k, rsb);
         for (int64_t b = 0; b < nb; b++)
             sk.fn((int)m, k, A + b * sa, rsa, csa, B + b * sb, rsb, C + b * sc, rsc,
-                  sk.mk, acc);
+                  sk.mk, acc, pf);
         return 1;
     }
     for (int64_t b = 0; b < nb; b++)
