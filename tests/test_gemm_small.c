@@ -335,41 +335,44 @@ Test(gemm_small, transposed_narrow, .timeout = 120)
                            .pad = ts_range(&rng, 0, 3), .acc = r & 1};
                 check_case(kt, &c, &rng);
             }
-        /* The bits of the row tiles: A column-major against a row-major
-         * copy, f32 and f64, 1 and 2 threads (the tables with the
-         * unpacked path; one column is a GEMV, whose two orientations
-         * sum differently). */
+        /* The bits of the row tiles: A column-major against a copy whose
+         * rows are neither rows nor columns of contiguous elements (every
+         * other element), which the row tiles take; f32 and f64, 1 and 2
+         * threads (the tables with the unpacked path; one column is a
+         * GEMV, whose two orientations sum differently). */
         for (size_t s = 0; s < sizeof sz / sizeof sz[0] && kt->gemm_batch_f32; s++) {
             int64_t m = sz[s][0], n = sz[s][1], k = sz[s][2];
             if (n < 2)
                 continue;
             size_t na = (size_t)(m * k), nb = (size_t)(k * n), nc = (size_t)(m * n);
-            double *Ac = malloc(na * sizeof *Ac), *Ar = malloc(na * sizeof *Ar);
+            double *Ac = malloc(na * sizeof *Ac), *Ar = malloc(2 * na * sizeof *Ar);
             double *B = malloc(nb * sizeof *B), *C1 = malloc(nc * sizeof *C1);
             double *C2 = malloc(nc * sizeof *C2);
-            float *Acf = malloc(na * sizeof *Acf), *Arf = malloc(na * sizeof *Arf);
+            float *Acf = malloc(na * sizeof *Acf), *Arf = malloc(2 * na * sizeof *Arf);
             float *Bf = malloc(nb * sizeof *Bf), *C1f = malloc(nc * sizeof *C1f);
             float *C2f = malloc(nc * sizeof *C2f);
             cr_assert(Ac && Ar && B && C1 && C2 && Acf && Arf && Bf && C1f && C2f);
             ts_fill_f64(Ac, na, &rng);
             ts_fill_f64(B, nb, &rng);
             for (int64_t i = 0; i < m; i++)
-                for (int64_t p = 0; p < k; p++)
-                    Ar[i * k + p] = Ac[p * m + i];
-            for (size_t q = 0; q < na; q++) {
+                for (int64_t p = 0; p < k; p++) {
+                    Ar[2 * (i * k + p)] = Ac[p * m + i];
+                    Ar[2 * (i * k + p) + 1] = 0;
+                }
+            for (size_t q = 0; q < na; q++)
                 Acf[q] = (float)Ac[q];
+            for (size_t q = 0; q < 2 * na; q++)
                 Arf[q] = (float)Ar[q];
-            }
             for (size_t q = 0; q < nb; q++)
                 Bf[q] = (float)B[q];
             int nt = 1 + (int)(s & 1);
             kt->gemm_f64(m, n, k, Ac, 1, m, B, n, 1, C1, n, 1, 0, nt);
-            kt->gemm_f64(m, n, k, Ar, k, 1, B, n, 1, C2, n, 1, 0, 3 - nt);
+            kt->gemm_f64(m, n, k, Ar, 2 * k, 2, B, n, 1, C2, n, 1, 0, 3 - nt);
             kt->gemm_f32(m, n, k, Acf, 1, m, Bf, n, 1, C1f, n, 1, 0, nt);
-            kt->gemm_f32(m, n, k, Arf, k, 1, Bf, n, 1, C2f, n, 1, 0, 3 - nt);
+            kt->gemm_f32(m, n, k, Arf, 2 * k, 2, Bf, n, 1, C2f, n, 1, 0, 3 - nt);
             cr_assert(memcmp(C1, C2, nc * sizeof *C1) == 0 &&
                       memcmp(C1f, C2f, nc * sizeof *C1f) == 0,
-                      "%s m=%lld n=%lld k=%lld: A column-major and row-major "
+                      "%s m=%lld n=%lld k=%lld: A column-major and strided "
                       "differ in the bits", kt->name, (long long)m, (long long)n,
                       (long long)k);
             free(Ac); free(Ar); free(B); free(C1); free(C2);
@@ -513,6 +516,40 @@ static int batch_check_##SFX(const ein_ktable *kt, const gcase *c, int64_t nb, \
 DEFINE_BATCH_CHECK(f32, float)
 DEFINE_BATCH_CHECK(f64, double)
 #undef DEFINE_BATCH_CHECK
+
+/* A few columns of C times an A whose rows are contiguous (x W, W of a
+ * few columns): C^T = B^T A^T through the table's gemv_multi where it
+ * has one.  Sizes either side of each bound (2..9 columns, 7/8 rows,
+ * depth 31/32, an A past 1 MiB with more than four columns), B and C
+ * in every layout, accumulate on and off (check_case: against the
+ * reference, 1 vs 2 threads, nothing outside C). */
+Test(gemm_small, few_cols_times_w, .timeout = 120)
+{
+    static const int64_t sz[][3] = {
+        {512, 4, 64}, {512, 4, 100}, {300, 5, 48}, {64, 2, 100}, {8, 3, 32},
+        {7, 3, 32}, {9, 8, 31}, {100, 9, 40}, {1000, 6, 33}, {3000, 3, 300},
+        {1200, 5, 250}, {40, 7, 1000}, {16, 2, 17},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed02b0u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++)
+            for (int r = 0; r < 4; r++) {
+                gcase c = {.m = sz[s][0], .n = sz[s][1], .k = sz[s][2], .la = ROWMAJ,
+                           .lb = r == 0 ? ROWMAJ : (int)ts_range(&rng, 0, NLAYOUTS - 1),
+                           .lc = r < 2 ? ROWMAJ : (int)ts_range(&rng, 0, STRIDED),
+                           .pad = ts_range(&rng, 0, 3), .acc = r & 1};
+                check_case(kt, &c, &rng);
+                /* The batch entry: each product as its own call. */
+                if (kt->gemm_batch_f32 && r < 2) {
+                    batch_check_f32(kt, &c, 3, r, &rng);
+                    batch_check_f64(kt, &c, 2, 3 - r, &rng);
+                }
+            }
+    }
+}
 
 Test(gemm_small, batches_match_one_call_each)
 {

@@ -81,14 +81,14 @@ typedef void ein_pack_b_t_f64_fn(int64_t kc, int64_t np, const double *b,
 
 /* gemv_multi, optional: Y[v, r] (+)= sum_j X[v, j] W[r, j] for nx <= 4
  * vectors x (rows of X, rsx apart) and n rows of W (rsw apart), both
- * with k contiguous elements; Y's rows rsy apart, contiguous.  Each
+ * with k contiguous elements; Y[v, r] at Y + v * rsy + r * csy.  Each
  * element's arithmetic depends only on k, not on its neighbours. */
 typedef void ein_gemv_multi_f32_fn(int nx, int64_t n, int64_t k, const float *W,
                                    int64_t rsw, const float *X, int64_t rsx,
-                                   float *Y, int64_t rsy, int acc);
+                                   float *Y, int64_t rsy, int64_t csy, int acc);
 typedef void ein_gemv_multi_f64_fn(int nx, int64_t n, int64_t k, const double *W,
                                    int64_t rsw, const double *X, int64_t rsx,
-                                   double *Y, int64_t rsy, int acc);
+                                   double *Y, int64_t rsy, int64_t csy, int acc);
 
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
@@ -131,8 +131,10 @@ void ein_frame_gemm_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
  * over up to four rows at a time, or one rows-GEMV per row of C, W read
  * from cache each time.  Returns 1 when it computed C,
  * 0 when the shape is not one of these (nothing written then).
- * ein_gemm_few_takes says which: 0 neither, 1 GEMVs, 2 gemv_multi
- * (multi: the table has one). */
+ * Also a few columns of C (x W, W of a few columns) with A's rows
+ * contiguous, as C^T = B^T A^T through gemv_multi.
+ * ein_gemm_few_takes says which: 0 none, 1 GEMVs, 2 gemv_multi, 3
+ * gemv_multi on C^T (multi: the table has one). */
 int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
                        int multi);

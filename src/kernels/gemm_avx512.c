@@ -610,7 +610,7 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                    HSTORE)                                                    \
     static inline __attribute__((always_inline)) void NAME##_nx(             \
         const int NX, int64_t n, int64_t k, const T *Wm, int64_t rsw,         \
-        const T *X, int64_t rsx, T *Y, int64_t rsy, int acc)                  \
+        const T *X, int64_t rsx, T *Y, int64_t rsy, int64_t csy, int acc)     \
     {                                                                         \
         const int64_t kf = k - k % (W);                                       \
         const MASK mt = (MASK)LANES(k % (W));                                 \
@@ -653,20 +653,21 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                                   a[0][3], a[1][3], a[2][3], a[3][3]));       \
             for (int v = 0; v < NX; v++)                                      \
                 for (int q = 0; q < 4 && r + q < n; q++) {                    \
-                    T *y = Y + v * rsy + r + q;                               \
+                    T *y = Y + v * rsy + (r + q) * csy;                       \
                     T t = s[v / 2][q + 4 * (v % 2)];                          \
                     *y = acc ? *y + t : (T)0 + t;                             \
                 }                                                             \
         }                                                                     \
     }                                                                         \
     static void NAME(int nx, int64_t n, int64_t k, const T *Wm, int64_t rsw,  \
-                     const T *X, int64_t rsx, T *Y, int64_t rsy, int acc)     \
+                     const T *X, int64_t rsx, T *Y, int64_t rsy, int64_t csy, \
+                     int acc)                                                 \
     {                                                                         \
         switch (nx) {                                                         \
-        case 1: NAME##_nx(1, n, k, Wm, rsw, X, rsx, Y, rsy, acc); break;      \
-        case 2: NAME##_nx(2, n, k, Wm, rsw, X, rsx, Y, rsy, acc); break;      \
-        case 3: NAME##_nx(3, n, k, Wm, rsw, X, rsx, Y, rsy, acc); break;      \
-        default: NAME##_nx(4, n, k, Wm, rsw, X, rsx, Y, rsy, acc); break;     \
+        case 1: NAME##_nx(1, n, k, Wm, rsw, X, rsx, Y, rsy, csy, acc); break; \
+        case 2: NAME##_nx(2, n, k, Wm, rsw, X, rsx, Y, rsy, csy, acc); break; \
+        case 3: NAME##_nx(3, n, k, Wm, rsw, X, rsx, Y, rsy, csy, acc); break; \
+        default: NAME##_nx(4, n, k, Wm, rsw, X, rsx, Y, rsy, csy, acc); break; \
         }                                                                     \
     }
 GEMV_MULTI(gemv_multi_f32, float, __m512, 16, _mm512_loadu_ps, MLOAD_Z_PS,

@@ -54,6 +54,10 @@
  * GEMVs, whose x stays in registers ([2, 50] x [50, 50]^T f32: 155 ns,
  * 216 through gemv_multi). */
 #define EIN_FEW_MULTI 8
+/* The few-columns case (see ein_gemm_few_takes): from this many rows of
+ * C and this depth (two f32 vectors). */
+#define EIN_FEWCOLS_MIN_M 8
+#define EIN_FEWCOLS_MIN_K 32
 /* Bytes a packing copy moves at a time: one SSE register, which every
  * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
  * multiple of it for every table's nr. */
@@ -85,12 +89,25 @@ int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
 {
     const int64_t lanes = 64 / (int64_t)elsize;
     double wbytes = (double)n * (double)k * (double)elsize;
-    if (m < 2 || n < 2 || k < 1 || csc != 1 || rsb != 1 || csb == 1)
+    if (m < 2 || n < 2 || k < 1)
         return 0;
-    if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1))
-        return m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2 ? 2 : 0;
-    return (m <= lanes / 4 && wbytes <= EIN_FEW_L2) ||
-           (m <= lanes / 2 && wbytes <= EIN_FEW_L1);
+    if (csc == 1 && rsb == 1 && csb != 1) {
+        if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1))
+            return m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2 ? 2 : 0;
+        if ((m <= lanes / 4 && wbytes <= EIN_FEW_L2) ||
+            (m <= lanes / 2 && wbytes <= EIN_FEW_L1))
+            return 1;
+    }
+    /* A few columns of C (x W with W of a few columns, "ij,jk->ik"),
+     * A's rows contiguous: C^T = B^T A^T through gemv_multi, A read once
+     * per four columns (so A within L2 past four).  The small path's
+     * tiles broadcast every element of A for an FMA that used n of a
+     * vector's lanes. */
+    double abytes = (double)m * (double)k * (double)elsize;
+    if (multi && csa == 1 && n <= EIN_FEW_MULTI && m >= EIN_FEWCOLS_MIN_M &&
+        k >= EIN_FEWCOLS_MIN_K && (n <= 4 || abytes <= EIN_FEW_L2))
+        return 3;
+    return 0;
 }
 
 /* ---- tensor-GEMM groups (type-independent) --------------------------- */

@@ -488,7 +488,7 @@ typedef struct F(few_job) {
     int64_t m, n, k, half;
     const T *A; int64_t rsa;
     const T *B; int64_t csb;
-    T *C; int64_t rsc;
+    T *C; int64_t rsc, csc;
     int acc;
     atomic_int next;
 } F(few_job);
@@ -503,7 +503,8 @@ static void F(few_task)(void *ctx, int t, int nt)
         for (int64_t i = 0; r1 > r0 && i < j->m; i += 4)
             j->ar->gemv_multi((int)(j->m - i < 4 ? j->m - i : 4), r1 - r0, j->k,
                               j->B + r0 * j->csb, j->csb, j->A + i * j->rsa, j->rsa,
-                              j->C + i * j->rsc + r0, j->rsc, j->acc);
+                              j->C + i * j->rsc + r0 * j->csc, j->rsc, j->csc,
+                              j->acc);
     }
 }
 
@@ -525,9 +526,34 @@ int F(ein_frame_gemm_few)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
                                  ar->gemv_multi != NULL);
     if (!how)
         return 0;
+    if (how == 3) {
+        /* C^T = B^T A^T: B's columns are the few vectors (copied to
+         * contiguous rows unless they are), A's rows the rows of W. */
+        const T *x = B;
+        int64_t rsx = csb;
+        if (rsb != 1) {
+            T *t = ein_scratch((size_t)(n * k) * sizeof(T));
+            if (!t)
+                return 0;
+            for (int64_t p = 0; p < k; p++)
+                for (int64_t v = 0; v < n; v++)
+                    t[v * k + p] = B[p * rsb + v * csb];
+            x = t;
+            rsx = k;
+        }
+        int64_t t;
+        const T *tp;
+        t = m; m = n; n = t;
+        tp = A; A = x; B = tp;
+        csb = rsa;
+        rsa = rsx;
+        t = rsc; rsc = csc; csc = t;
+        how = 2;
+    }
     if (how == 2) {
         F(few_job) job = {.ar = ar, .m = m, .n = n, .k = k, .A = A, .rsa = rsa,
-                          .B = B, .csb = csb, .C = C, .rsc = rsc, .acc = accumulate};
+                          .B = B, .csb = csb, .C = C, .rsc = rsc, .csc = csc,
+                          .acc = accumulate};
         /* Row halves of W (multiples of four: the kernel's blocks) per
          * thread past the GEMV threshold; a row's bits do not depend on
          * the half it is in. */
