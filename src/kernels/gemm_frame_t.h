@@ -482,7 +482,8 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
 
 /* ein_frame_gemm_few through the table's gemv_multi: rows [0, half) or
  * [half, n) of W, claimed from a counter, each against every row of A
- * four at a time. */
+ * four at a time, EIN_FEW_CHUNK bytes of W at a time so that W stays in
+ * L2 for the passes after the first. */
 typedef struct F(few_job) {
     const ARCH *ar;
     int64_t m, n, k, half;
@@ -498,13 +499,18 @@ static void F(few_task)(void *ctx, int t, int nt)
     F(few_job) *j = ctx;
     (void)t;
     (void)nt;
+    int64_t rows = (int64_t)(EIN_FEW_CHUNK / ((double)j->k * (double)sizeof(T)));
+    rows = rows < 4 ? 4 : rows / 4 * 4;
     for (int h; (h = atomic_fetch_add(&j->next, 1)) < 2;) {
         int64_t r0 = h ? j->half : 0, r1 = h ? j->n : j->half;
-        for (int64_t i = 0; r1 > r0 && i < j->m; i += 4)
-            j->ar->gemv_multi((int)(j->m - i < 4 ? j->m - i : 4), r1 - r0, j->k,
-                              j->B + r0 * j->csb, j->csb, j->A + i * j->rsa, j->rsa,
-                              j->C + i * j->rsc + r0 * j->csc, j->rsc, j->csc,
-                              j->acc);
+        for (int64_t c0 = r0; c0 < r1; c0 += rows) {
+            int64_t c1 = r1 - c0 < rows ? r1 : c0 + rows;
+            for (int64_t i = 0; i < j->m; i += 4)
+                j->ar->gemv_multi((int)(j->m - i < 4 ? j->m - i : 4), c1 - c0, j->k,
+                                  j->B + c0 * j->csb, j->csb, j->A + i * j->rsa,
+                                  j->rsa, j->C + i * j->rsc + c0 * j->csc, j->rsc,
+                                  j->csc, j->acc);
+        }
     }
 }
 
