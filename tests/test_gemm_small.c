@@ -284,6 +284,8 @@ Test(gemm_small, few_rows_times_wt, .timeout = 120)
         {9, 120, 120}, {2, 600, 500}, {4, 520, 500}, {5, 520, 500},
         {16, 700, 400}, {32, 300, 90}, {33, 300, 90}, {7, 2000, 150},
         {4, 40, 2000}, {3, 17, 5},
+        /* depths short against the rows: the row tiles on a copy of W */
+        {8, 3000, 4}, {12, 512, 2}, {8, 3000, 32}, {3, 300, 17},
         /* W's rows past one scratch block (4096) */
         {3, 5000, 60}, {20, 4500, 30},
     };

@@ -95,7 +95,16 @@ int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
         return 0;
     if (csc == 1 && rsb == 1 && csb != 1) {
         if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1)) {
-            if (m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2)
+            /* Operations per row of W (see below): here, against the
+             * small path's copy of W (about three an element, measured
+             * where the two meet: f32 [8, 32] x [3000, 32]^T, [3, 17] x
+             * [300, 17]^T) and its tiles (about 1.5 per step of a 2W
+             * strip); a short depth is all trees here (f64 [8, 4] x
+             * [3000, 4]^T: 25 us, 0.4x OpenBLAS; 8.3 us by the tiles). */
+            double kv = (double)((k + lanes - 1) / lanes);
+            double here = kv * (double)((m + 3) / 4 + 2 * m) + 5.0 * (double)m;
+            double tiles = (double)k * (3.0 + 1.5 * (double)m / (double)(2 * lanes));
+            if (m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2 && here <= tiles)
                 return 2;
         } else if ((m <= lanes / 4 && wbytes <= EIN_FEW_L2) ||
                    (m <= lanes / 2 && wbytes <= EIN_FEW_L1)) {

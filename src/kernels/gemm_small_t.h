@@ -490,8 +490,11 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
      * tiles of a few rows.  "ij,kj->ik" f32 x [2048, 2048]^T, alternating
      * builds, one thread: x [4, 2048] 1.74 -> 0.99 ms (1.1x -> 1.9x
      * OpenBLAS), [16, 2048] 2.38 -> 1.07 ms; two threads 0.86 -> 0.49,
-     * 1.23 -> 0.57 ms.  (Cached W with fewer rows: ein_frame_gemm_few.) */
-    if (csc == 1 && rsb == 1 && csb != 1 && m <= 2 * W && n > 2 * W &&
+     * 1.23 -> 0.57 ms.  (Cached W with fewer rows: ein_frame_gemm_few.)
+     * Not for a depth under m: the element-by-element transpose of C
+     * (m n moves) then costs more than copying W (k n) for the row tiles
+     * (f32 [12, 2] x [512, 2]^T with A's columns contiguous: 2.3 us). */
+    if (csc == 1 && rsb == 1 && csb != 1 && m <= 2 * W && n > 2 * W && k >= m &&
         SM(is_narrow)(m, k)) {
         /* W's rows SMALL_WT_ROWS at a time, so scratch stays small (a
          * row's sums do not depend on the rows around it). */
