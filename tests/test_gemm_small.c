@@ -409,6 +409,58 @@ Test(gemm_small, short_wide, .timeout = 120)
     }
 }
 
+/* The frame with a C narrower than a vector (B past the small path's
+ * bound: A^T B over a long depth, a few columns): C^T = B^T A^T, the
+ * tiles written through a buffer.  Against the reference in every
+ * layout mix, 1 and 2 threads (check_case); and, f64, bit for bit
+ * against C with every other element (which keeps the frame's own
+ * orientation): the same sums in the same depth blocks.  m > 24, so
+ * that neither is a short C, which the small path takes. */
+Test(gemm_small, frame_narrow, .timeout = 240)
+{
+    static const int64_t sz[][3] = {
+        {40, 3, 100000}, {100, 5, 30000}, {30, 2, 70000}, {30, 14, 20000},
+        {30, 15, 20000},
+    };
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        ts_rng rng = {0x5eed02c0u + (uint64_t)t};
+        for (size_t s = 0; s < sizeof sz / sizeof sz[0]; s++) {
+            for (int r = 0; r < 3; r++) {
+                gcase c = {.m = sz[s][0], .n = sz[s][1], .k = sz[s][2],
+                           .la = r == 2 ? (int)ts_range(&rng, 0, NLAYOUTS - 1) : COLMAJ,
+                           .lb = ROWMAJ, .lc = r == 1 ? COLMAJ : ROWMAJ,
+                           .pad = ts_range(&rng, 0, 3), .acc = r & 1};
+                if (r == 1) {   /* the mirror image: C^T = B^T A^T given */
+                    int64_t tm = c.m;
+                    c.m = c.n;
+                    c.n = tm;
+                    c.la = COLMAJ;
+                    c.lb = ROWMAJ;
+                }
+                check_case(kt, &c, &rng);
+            }
+            int64_t m = sz[s][0], n = sz[s][1], k = sz[s][2];
+            size_t na = (size_t)(m * k), nb = (size_t)(k * n), nc = (size_t)(m * n);
+            double *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B);
+            double *C1 = malloc(nc * sizeof *C1), *C2 = malloc(2 * nc * sizeof *C2);
+            cr_assert(A && B && C1 && C2);
+            ts_fill_f64(A, na, &rng);
+            ts_fill_f64(B, nb, &rng);
+            kt->gemm_f64(m, n, k, A, 1, m, B, n, 1, C1, n, 1, 0, 1 + (int)(s & 1));
+            kt->gemm_f64(m, n, k, A, 1, m, B, n, 1, C2, 2 * n, 2, 0, 2 - (int)(s & 1));
+            for (size_t q = 0; q < nc; q++)
+                cr_assert(memcmp(&C1[q], &C2[2 * q], sizeof *C1) == 0,
+                          "%s m=%lld n=%lld k=%lld: element %zu is %.17g with C "
+                          "row-major, %.17g with C strided", kt->name, (long long)m,
+                          (long long)n, (long long)k, q, C1[q], C2[2 * q]);
+            free(A); free(B); free(C1); free(C2);
+        }
+    }
+}
+
 /* Two calls, and 1 vs 2 threads, give the same bits. */
 Test(gemm_small, deterministic)
 {
