@@ -57,9 +57,9 @@
 /* The few-columns case (see ein_gemm_few_takes): from this many rows of
  * C and this depth (two f32 vectors). */
 #define EIN_FEWCOLS_MIN_M 8
+#define EIN_FEWCOLS_MIN_K 32
 /* gemv_multi's passes over W go this many bytes of W at a time. */
 #define EIN_FEW_CHUNK (256.0 * 1024.0)
-#define EIN_FEWCOLS_MIN_K 32
 /* Bytes a packing copy moves at a time: one SSE register, which every
  * x86-64 has, so the frame needs no ISA flags.  nr * sizeof(T) is a
  * multiple of it for every table's nr. */

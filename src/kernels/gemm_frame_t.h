@@ -431,17 +431,21 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
                           nthreads);
         return;
     }
+    /* C^T = B^T A^T: the operands swap, and each stride with them. */
+#define CT_SWAP()                                                             \
+    do {                                                                      \
+        int64_t t_;                                                           \
+        const T *tp_;                                                         \
+        t_ = m; m = n; n = t_;                                                \
+        tp_ = A; A = B; B = tp_;                                              \
+        t_ = rsa; rsa = csb; csb = t_;                                        \
+        t_ = csa; csa = rsb; rsb = t_;                                        \
+        t_ = rsc; rsc = csc; csc = t_;                                        \
+    } while (0)
     /* The micro-kernel writes rows of C with contiguous columns; for a
-     * column-major C compute C^T = B^T A^T instead. */
-    if (csc != 1 && (rsc == 1 || (rsc != 0 && EIN_ABS(rsc) < EIN_ABS(csc)))) {
-        int64_t t;
-        const T *tp;
-        t = m; m = n; n = t;
-        tp = A; A = B; B = tp;
-        t = rsa; rsa = csb; csb = t;
-        t = csa; csa = rsb; rsb = t;
-        t = rsc; rsc = csc; csc = t;
-    }
+     * column-major C compute C^T instead. */
+    if (csc != 1 && (rsc == 1 || (rsc != 0 && EIN_ABS(rsc) < EIN_ABS(csc))))
+        CT_SWAP();
     /* A C narrower than a vector has lanes, over a depth too long for the
      * small path (A^T B with a few columns: the gradient of a linear
      * layer over a large batch): its tiles would use n of each vector's
@@ -452,16 +456,10 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
     {
         int64_t lanes = ar->nr / 2, vn = (n + lanes - 1) / lanes;
         if (ar->ukr_edge && n <= ar->mr && m > n && csc == 1 &&
-            4 * n * ((m + lanes - 1) / lanes) <= 3 * m * vn) {
-            int64_t t;
-            const T *tp;
-            t = m; m = n; n = t;
-            tp = A; A = B; B = tp;
-            t = rsa; rsa = csb; csb = t;
-            t = csa; csa = rsb; rsb = t;
-            t = rsc; rsc = csc; csc = t;
-        }
+            4 * n * ((m + lanes - 1) / lanes) <= 3 * m * vn)
+            CT_SWAP();
     }
+#undef CT_SWAP
     F(gemm_job) job = {
         .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), k),
         .m = m, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
