@@ -416,7 +416,7 @@ Test(gemm_small, short_wide, .timeout = 120)
  * against C with every other element (which keeps the frame's own
  * orientation): the same sums in the same depth blocks.  m > 24, so
  * that neither is a short C, which the small path takes. */
-Test(gemm_small, frame_narrow, .timeout = 240)
+Test(gemm_small, frame_narrow)
 {
     static const int64_t sz[][3] = {
         {40, 3, 100000}, {100, 5, 30000}, {30, 2, 70000}, {30, 14, 20000},
