@@ -457,6 +457,19 @@ static void SM(copy_b)(int64_t k, int64_t n, const T *B, int64_t rsb,
     }
 }
 
+/* C (+)= T^T for the routes that compute C^T into scratch: C is rows x
+ * cols, rows rsc apart, columns contiguous; T is cols x rows, rows ldt
+ * apart.  Each element as the tile would have stored it. */
+static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
+                               T *C, int64_t rsc, int acc)
+{
+    for (int64_t i = 0; i < rows; i++) {
+        T *ci = C + i * rsc;
+        for (int64_t j = 0; j < cols; j++)
+            ci[j] = acc ? ci[j] + t[j * ldt + i] : t[j * ldt + i];
+    }
+}
+
 /* nb products C_b (+)= A_b B_b, operand b at A + b * sa (B + b * sb,
  * C + b * sc): each computed by the same tiles, in the same order, as
  * its own call of ein_gemm_small would, with the shape checks, the
@@ -510,11 +523,7 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
                 int64_t nr = n - r0 < rows ? n - r0 : rows;
                 SM(rowmajor_mt)(SM(row_split)(nr), m, k, B + b * sb + r0 * csb, csb,
                                 rsb, bc, m, t, m, 0, nthreads);
-                for (int64_t i = 0; i < m; i++)
-                    for (int64_t j = 0; j < nr; j++) {
-                        T *cij = c + i * rsc + r0 + j;
-                        *cij = acc ? *cij + t[j * m + i] : t[j * m + i];
-                    }
+                SM(put_transposed)(m, nr, t, m, c + r0, rsc, acc);
             }
         }
         return 1;
@@ -575,11 +584,7 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
                 int64_t mc = m - i0 < cols ? m - i0 : cols;
                 SM(rowmajor_mt)(rt, mc, k, B + b * sb, csb, rsb, a + i0, csa, t, mc, 0,
                                 nthreads);
-                for (int64_t i = 0; i < mc; i++) {
-                    T *ci = c + (i0 + i) * rsc;
-                    for (int64_t r = 0; r < n; r++)
-                        ci[r] = acc ? ci[r] + t[r * mc + i] : t[r * mc + i];
-                }
+                SM(put_transposed)(mc, n, t, mc, c + i0 * rsc, rsc, acc);
             }
         }
         return 1;
