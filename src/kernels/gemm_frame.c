@@ -66,16 +66,16 @@
 #define EIN_CHUNK 16
 #define EIN_ABS(v) ((v) < 0 ? -(v) : (v))
 
-/* Halves pay from the threading threshold while the matrix fits a few
- * L2s: 2 threads, one half each, einsum-bench "ij,i->j": f32 1024^2
- * (4 MiB) 75 -> 35 us, f32 1448^2 (8 MiB) 170 -> 153 us, f64 512^2 19 ->
- * 9 us; beyond, halves streamed 3-12% slower than rows (f32 2048^2,
- * f64 1448^2: 16 MiB; f32 4096^2) and one thread the same. */
-int64_t ein_gemv_cols_half(int64_t m, int64_t n, size_t elsize)
+/* Halves pay from the threading threshold up: 2 threads, one half each,
+ * einsum-bench "ij,i->j": f32 1024^2 (4 MiB) 75 -> 35 us, f32 1448^2
+ * (8 MiB) 170 -> 153 us, f64 512^2 19 -> 9 us.  Past a few L2s they
+ * once streamed 3-12% slower than a split by rows; since the columns
+ * loop fetches ahead (gemm_avx512.c, COLS_PF) they stream faster on AMD
+ * Zen 5: f32 4096^2 2 threads 1.02-1.11 ms (0.66-0.76x OpenBLAS) ->
+ * 0.73-0.77 ms (1.03-1.05x), f64 2.16-2.65 -> 1.93-1.98 ms. */
+int64_t ein_gemv_cols_half(int64_t m, int64_t n)
 {
-    double bytes = (double)m * (double)n * (double)elsize;
-    return (double)m * (double)n >= EIN_GEMV_MT_ELEMS && n >= 2 &&
-           bytes <= 4.0 * (double)ein_cache_info_get()->l2 ? n / 2 : 0;
+    return (double)m * (double)n >= EIN_GEMV_MT_ELEMS && n >= 2 ? n / 2 : 0;
 }
 
 int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,

@@ -781,7 +781,7 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
          * a power of two apart use a fraction of the L2's sets: 1024^2 f32
          * on 2 threads took 75-84 us a call, 35-42 in halves (the rows-
          * contiguous case: ~30). */
-        int64_t kh = ein_gemv_cols_half(m, n, sizeof(T));
+        int64_t kh = ein_gemv_cols_half(m, n);
         size_t need = (size_t)m * (size_t)((incy != 1) + (kh > 0));
         T *buf = need ? ein_scratch(need * sizeof(T)) : NULL;
         if (need && !buf)

@@ -88,9 +88,8 @@ typedef void ein_gemv_f64_fn(int64_t m, int64_t n,
 /* With columns contiguous (csa != 1, rsa == 1), a large GEMV sums its
  * columns in two halves, [0, h) and [h, n) with h this value (0: one
  * pass), and y[i] = (y[i] +) half 0 + half 1, whatever the thread count.
- * It depends on the shape, the element size and this machine's L2 size,
- * not on the threads. */
-int64_t ein_gemv_cols_half(int64_t m, int64_t n, size_t elsize);
+ * It depends on the shape alone, not on the threads. */
+int64_t ein_gemv_cols_half(int64_t m, int64_t n);
 
 /* GEMV, rows contiguous: y[i*incy] = (acc ? y : 0) + dot(A[i*rsa + 0:n], x)
  * with x contiguous.  Each y[i] must be computed the same way whatever
