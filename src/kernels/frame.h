@@ -90,6 +90,14 @@ typedef void ein_gemv_multi_f64_fn(int nx, int64_t n, int64_t k, const double *W
                                    int64_t rsw, const double *X, int64_t rsx,
                                    double *Y, int64_t rsy, int64_t csy, int acc);
 
+/* cols_to_rows, optional: the n <= 8 columns of a B whose k rows hold n
+ * contiguous elements each (rows n apart) written as n contiguous rows,
+ * dst[v * k + p] = b[p * n + v].  A copy: no bit of a result changes. */
+typedef void ein_cols_to_rows_f32_fn(int64_t k, int n, const float *b,
+                                     float *dst);
+typedef void ein_cols_to_rows_f64_fn(int64_t k, int n, const double *b,
+                                     double *dst);
+
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
     ein_ukr_f32_fn       *ukr;
@@ -101,6 +109,7 @@ typedef struct ein_arch_f32 {
     ein_pack_b_t_f32_fn  *pack_b_t;
     ein_ukr_edge_f32_fn  *ukr_edge;
     ein_gemv_multi_f32_fn *gemv_multi;
+    ein_cols_to_rows_f32_fn *cols_to_rows;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -114,6 +123,7 @@ typedef struct ein_arch_f64 {
     ein_pack_b_t_f64_fn  *pack_b_t;
     ein_ukr_edge_f64_fn  *ukr_edge;
     ein_gemv_multi_f64_fn *gemv_multi;
+    ein_cols_to_rows_f64_fn *cols_to_rows;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,

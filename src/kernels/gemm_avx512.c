@@ -605,6 +605,88 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
 
 /* ---- GEMV of a few vectors at once (x W^T, a small batch) ------------ */
 
+/* gemv_multi's sums of one block, (row q, vector v) at lane 4 v + q of
+ * the trees h0 (v < 2) and h1 (v >= 2) side by side, into Y[v, q] at
+ * y + v * rsy + q * csy for q < nq, v < nx: (acc ? Y : 0) + sum, the
+ * element loop's arithmetic, by vector where Y's layout allows.  A few
+ * columns of C (rsy == 1, csy == nx: the block is one run of nq nx
+ * elements) take one permute into row order and a masked store; x W^T
+ * (csy == 1) one permute and store per vector. */
+static const int32_t k_multi_rows[5][16] = {
+    {0},
+    {0, 1, 2, 3},
+    {0, 4, 1, 5, 2, 6, 3, 7},
+    {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11},
+    {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15},
+};
+
+static inline void multi_put_f32(__m256 h0, __m256 h1, int nx, int nq, float *y,
+                                 int64_t rsy, int64_t csy, int acc)
+{
+    __m512 z = _mm512_insertf32x8(_mm512_castps256_ps512(h0), h1, 1);
+    if (rsy == 1 && csy == nx) {
+        __mmask16 mk = lanes16(nq * nx);
+        __m512 t = _mm512_permutexvar_ps(_mm512_loadu_si512(k_multi_rows[nx]), z);
+        __m512 base = acc ? _mm512_maskz_loadu_ps(mk, y) : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(y, mk, _mm512_add_ps(base, t));
+    } else if (csy == 1) {
+        __mmask16 mk = lanes16(nq);
+        for (int v = 0; v < nx; v++) {
+            __m512 t = _mm512_permutexvar_ps(
+                _mm512_add_epi32(_mm512_set1_epi32(4 * v),
+                                 _mm512_setr_epi32(0, 1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0,
+                                                   0, 0, 0, 0)), z);
+            float *yv = y + v * rsy;
+            __m512 base = acc ? _mm512_maskz_loadu_ps(mk, yv) : _mm512_setzero_ps();
+            _mm512_mask_storeu_ps(yv, mk, _mm512_add_ps(base, t));
+        }
+    } else {
+        _Alignas(64) float s[16];
+        _mm512_store_ps(s, z);
+        for (int v = 0; v < nx; v++)
+            for (int q = 0; q < nq; q++) {
+                float *e = y + v * rsy + q * csy;
+                *e = acc ? *e + s[4 * v + q] : 0.0f + s[4 * v + q];
+            }
+    }
+}
+
+static inline void multi_put_f64(__m512d h0, __m512d h1, int nx, int nq, double *y,
+                                 int64_t rsy, int64_t csy, int acc)
+{
+    if (rsy == 1 && csy == nx) {
+        int len = nq * nx;
+        for (int half = 0; half < 2 && 8 * half < len; half++) {
+            __mmask8 mk = lanes8(len - 8 * half);
+            __m512i idx = _mm512_cvtepi32_epi64(
+                _mm256_loadu_si256((const __m256i *)(k_multi_rows[nx] + 8 * half)));
+            __m512d t = _mm512_permutex2var_pd(h0, idx, h1);
+            double *yh = y + 8 * half;
+            __m512d base = acc ? _mm512_maskz_loadu_pd(mk, yh) : _mm512_setzero_pd();
+            _mm512_mask_storeu_pd(yh, mk, _mm512_add_pd(base, t));
+        }
+    } else if (csy == 1) {
+        __mmask8 mk = lanes8(nq);
+        for (int v = 0; v < nx; v++) {
+            __m512i idx = _mm512_add_epi64(_mm512_set1_epi64(4 * v),
+                                           _mm512_setr_epi64(0, 1, 2, 3, 0, 0, 0, 0));
+            __m512d t = _mm512_permutex2var_pd(h0, idx, h1);
+            double *yv = y + v * rsy;
+            __m512d base = acc ? _mm512_maskz_loadu_pd(mk, yv) : _mm512_setzero_pd();
+            _mm512_mask_storeu_pd(yv, mk, _mm512_add_pd(base, t));
+        }
+    } else {
+        _Alignas(64) double s[16];
+        _mm512_store_pd(s, h0);
+        _mm512_store_pd(s + 8, h1);
+        for (int v = 0; v < nx; v++)
+            for (int q = 0; q < nq; q++) {
+                double *e = y + v * rsy + q * csy;
+                *e = acc ? *e + s[4 * v + q] : 0.0 + s[4 * v + q];
+            }
+    }
+}
+
 /* Four rows of W against NX vectors x: each W vector loaded once for NX
  * FMAs (NX x 4 accumulators), the tail under a mask that zeroes both
  * operands' lanes, then two trees of eight.  An element's arithmetic is
@@ -614,7 +696,7 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
  * 10.4 -> 9.2 us: W's 720 KB at 78 GB/s, where the probe reads L2 at
  * 114-129; two rows-GEMVs, each reading W, took 10.4). */
 #define GEMV_MULTI(NAME, T, V, W, LOAD, MLOADZ, FMA, SETZ, MASK, LANES, HSUM, HV, \
-                   HSTORE)                                                    \
+                   PUT)                                                       \
     static inline __attribute__((always_inline)) void NAME##_nx(             \
         const int NX, int64_t n, int64_t k, const T *Wm, int64_t rsw,         \
         const T *X, int64_t rsx, T *Y, int64_t rsy, int64_t csy, int acc)     \
@@ -652,18 +734,13 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                 }                                                             \
             }                                                                 \
             /* Sums of (row q, vector v) at lane q + 4 (v % 2) of tree v/2. */ \
-            _Alignas(64) T s[2][64 / sizeof(T)];                              \
-            HSTORE(s[0], HSUM(a[0][0], a[1][0], a[2][0], a[3][0],             \
-                              a[0][1], a[1][1], a[2][1], a[3][1]));           \
-            if (NX > 2)                                                       \
-                HSTORE(s[1], HSUM(a[0][2], a[1][2], a[2][2], a[3][2],         \
-                                  a[0][3], a[1][3], a[2][3], a[3][3]));       \
-            for (int v = 0; v < NX; v++)                                      \
-                for (int q = 0; q < 4 && r + q < n; q++) {                    \
-                    T *y = Y + v * rsy + (r + q) * csy;                       \
-                    T t = s[v / 2][q + 4 * (v % 2)];                          \
-                    *y = acc ? *y + t : (T)0 + t;                             \
-                }                                                             \
+            HV h0 = HSUM(a[0][0], a[1][0], a[2][0], a[3][0],                  \
+                         a[0][1], a[1][1], a[2][1], a[3][1]);                 \
+            HV h1 = NX > 2 ? HSUM(a[0][2], a[1][2], a[2][2], a[3][2],         \
+                                  a[0][3], a[1][3], a[2][3], a[3][3])         \
+                           : h0;                                              \
+            PUT(h0, h1, NX, n - r < 4 ? (int)(n - r) : 4, Y + r * csy, rsy,   \
+                csy, acc);                                                    \
         }                                                                     \
     }                                                                         \
     static void NAME(int nx, int64_t n, int64_t k, const T *Wm, int64_t rsw,  \
@@ -679,11 +756,61 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
     }
 GEMV_MULTI(gemv_multi_f32, float, __m512, 16, _mm512_loadu_ps, MLOAD_Z_PS,
            _mm512_fmadd_ps, _mm512_setzero_ps, __mmask16, lanes16, hsum8_f32,
-           __m256, _mm256_store_ps)
+           __m256, multi_put_f32)
 GEMV_MULTI(gemv_multi_f64, double, __m512d, 8, _mm512_loadu_pd, MLOAD_Z_PD,
            _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, lanes8, hsum8_f64,
-           __m512d, _mm512_store_pd)
+           __m512d, multi_put_f64)
 #undef GEMV_MULTI
+
+/* ---- a few columns copied to rows ------------------------------------- */
+
+/* W rows of B (n <= 8 contiguous elements each) are n full vectors; lane
+ * l of output row v is element v + n l of them, in vector (v + n l) / W
+ * at lane (v + n l) % W: one masked permute per (row, input vector).  The
+ * rows past the last whole W one by one.  Replaces the frame's element
+ * loop for the few-columns route: f32 [13, 183] x [183, 3] spent as long
+ * copying B as multiplying. */
+#define COLS_TO_ROWS(NAME, T, V, W, MASK, IOTA, SET1I, MULLO, ADDI, LOADU,   \
+                     STOREU, MPERM, SETZ)                                     \
+    static void NAME(int64_t k, int n, const T *b, T *dst)                    \
+    {                                                                         \
+        __m512i idx[8];                                                       \
+        MASK mk[8][8];                                                        \
+        for (int v = 0; v < n; v++) {                                         \
+            idx[v] = _mm512_and_si512(ADDI(SET1I(v), MULLO(SET1I(n), IOTA)),  \
+                                      SET1I((W) - 1));                        \
+            for (int s = 0; s < n; s++) {   /* s W <= v + n l < (s + 1) W */   \
+                int lo = s * (W) - v <= 0 ? 0 : (s * (W) - v + n - 1) / n;    \
+                int hi = ((s + 1) * (W) - v + n - 1) / n;                     \
+                hi = hi > (W) ? (W) : hi;                                     \
+                mk[v][s] = (MASK)(((1u << hi) - 1u) & ~((1u << lo) - 1u));    \
+            }                                                                 \
+        }                                                                     \
+        int64_t p = 0;                                                        \
+        for (; p + (W) <= k; p += (W)) {                                      \
+            V in[8];                                                          \
+            for (int s = 0; s < n; s++)                                       \
+                in[s] = LOADU(b + p * n + s * (W));                           \
+            for (int v = 0; v < n; v++) {                                     \
+                V o = SETZ();                                                 \
+                for (int s = 0; s < n; s++)                                   \
+                    o = MPERM(o, mk[v][s], idx[v], in[s]);                    \
+                STOREU(dst + v * k + p, o);                                   \
+            }                                                                 \
+        }                                                                     \
+        for (; p < k; p++)                                                    \
+            for (int v = 0; v < n; v++)                                       \
+                dst[v * k + p] = b[p * n + v];                                \
+    }
+COLS_TO_ROWS(cols_to_rows_f32, float, __m512, 16, __mmask16,
+             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+             _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32, _mm512_loadu_ps,
+             _mm512_storeu_ps, _mm512_mask_permutexvar_ps, _mm512_setzero_ps)
+COLS_TO_ROWS(cols_to_rows_f64, double, __m512d, 8, __mmask8,
+             _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64,
+             _mm512_mullo_epi64, _mm512_add_epi64, _mm512_loadu_pd, _mm512_storeu_pd,
+             _mm512_mask_permutexvar_pd, _mm512_setzero_pd)
+#undef COLS_TO_ROWS
 
 /* ---- GEMV, columns contiguous: y chunk in L1, eight columns a pass ----- */
 
@@ -960,6 +1087,8 @@ EIN_DOTS_T(dots_t_f64, double, __m512d, 8, _mm512_loadu_pd, __mmask8, lanes8, ML
 #define TAB_SMALL_F64 ein_gemm_small_f64_avx512
 #define TAB_GEMV_MULTI_F32 gemv_multi_f32
 #define TAB_GEMV_MULTI_F64 gemv_multi_f64
+#define TAB_COLS_TO_ROWS_F32 cols_to_rows_f32
+#define TAB_COLS_TO_ROWS_F64 cols_to_rows_f64
 #define TAB_SMALL_BATCH_F32 ein_gemm_small_batch_f32_avx512
 #define TAB_SMALL_BATCH_F64 ein_gemm_small_batch_f64_avx512
 #define TAB_ROWS_BATCH_F32 gemv_rows_batch_f32

@@ -563,9 +563,12 @@ int F(ein_frame_gemm_few)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
             T *t = ein_scratch((size_t)(n * k) * sizeof(T));
             if (!t)
                 return 0;
-            for (int64_t p = 0; p < k; p++)
-                for (int64_t v = 0; v < n; v++)
-                    t[v * k + p] = B[p * rsb + v * csb];
+            if (ar->cols_to_rows && csb == 1 && rsb == n)
+                ar->cols_to_rows(k, (int)n, B, t);
+            else
+                for (int64_t p = 0; p < k; p++)
+                    for (int64_t v = 0; v < n; v++)
+                        t[v * k + p] = B[p * rsb + v * csb];
             x = t;
             rsx = k;
         }

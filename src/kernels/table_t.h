@@ -13,6 +13,7 @@
  *   TAB_PACK_BT_F32/F64 (optional)   the same for B's columns contiguous
  *   TAB_UKR_EDGE_F32/F64 (optional)  its micro-kernel for edge tiles
  *   TAB_GEMV_MULTI_F32/F64 (optional)  its GEMV of up to four vectors
+ *   TAB_COLS_TO_ROWS_F32/F64 (optional)  a few columns copied to rows
  *   TAB_ROWS_BATCH_F32/F64 (optional)   gemv_rows over a batch
  *   TAB_DOTS_T_F32/F64 (optional)   transposed dots side by side */
 
@@ -64,16 +65,22 @@
 #ifndef TAB_GEMV_MULTI_F64
 #define TAB_GEMV_MULTI_F64 NULL
 #endif
+#ifndef TAB_COLS_TO_ROWS_F32
+#define TAB_COLS_TO_ROWS_F32 NULL
+#endif
+#ifndef TAB_COLS_TO_ROWS_F64
+#define TAB_COLS_TO_ROWS_F64 NULL
+#endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
                                       TAB_PACK_B_F32, TAB_ROWS_BATCH_F32,
                                       TAB_PACK_BT_F32, TAB_UKR_EDGE_F32,
-                                      TAB_GEMV_MULTI_F32};
+                                      TAB_GEMV_MULTI_F32, TAB_COLS_TO_ROWS_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
                                       gemv_cols_f64, TAB_PACK_A_F64,
                                       TAB_PACK_B_F64, TAB_ROWS_BATCH_F64,
                                       TAB_PACK_BT_F64, TAB_UKR_EDGE_F64,
-                                      TAB_GEMV_MULTI_F64};
+                                      TAB_GEMV_MULTI_F64, TAB_COLS_TO_ROWS_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
