@@ -467,3 +467,73 @@ Test(gemv_small, dot_batches_match_one_call_each)
             }
     }
 }
+
+/* Rows of a few elements packed back to back (rsa == n): a table may sum
+ * them as columns (AVX-512, n <= 3 f32, n <= 2 f64), which must give
+ * the bits of the same rows padded apart (rsa == n + 1, one row a
+ * vector).  Values include zeros of both signs, products that cancel
+ * and, in every other row, huge ones; any m around the vector lengths,
+ * accumulate on and off. */
+Test(gemv_small, dense_short_rows_bits)
+{
+    static const int64_t ms[] = {1, 2, 7, 8, 9, 15, 16, 17, 33, 100, 1000};
+    ts_rng rng = {0x5eed0600u};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int64_t n = 1; n <= 9; n++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++)
+                for (int acc = 0; acc < 2; acc++) {
+                    int64_t m = ms[mi];
+                    float *A = malloc((size_t)(m * n) * sizeof *A);
+                    float *P = malloc((size_t)(m * (n + 1)) * sizeof *P);
+                    double *Ad = malloc((size_t)(m * n) * sizeof *Ad);
+                    double *Pd = malloc((size_t)(m * (n + 1)) * sizeof *Pd);
+                    float x[9], y1[1000], y2[1000];
+                    double xd[9], z1[1000], z2[1000];
+                    cr_assert(A && P && Ad && Pd);
+                    for (int64_t j = 0; j < n; j++) {
+                        xd[j] = (double)ts_range(&rng, -4, 4) * 0.5;
+                        x[j] = (float)xd[j];
+                    }
+                    for (int64_t i = 0; i < m; i++) {
+                        for (int64_t j = 0; j < n; j++) {
+                            int64_t r = ts_range(&rng, 0, 9);
+                            double v = r == 0 ? 0.0 : r == 1 ? -0.0
+                                     : (double)ts_range(&rng, -8, 8) * 0.25;
+                            if (i % 2 && j == 0)   /* cancels with the next term */
+                                v = 3e7;
+                            if (i % 2 && j == 1)
+                                v = -3e7 * xd[0] / (xd[1] != 0 ? xd[1] : 1);
+                            Ad[i * n + j] = Pd[i * (n + 1) + j] = v;
+                            A[i * n + j] = P[i * (n + 1) + j] = (float)v;
+                        }
+                        Pd[i * (n + 1) + n] = 1e300;   /* padding: never read */
+                        P[i * (n + 1) + n] = 1e30f;
+                        y1[i] = y2[i] = (float)(i % 3) - 1.0f;
+                        z1[i] = z2[i] = (double)(i % 3) - 1.0;
+                    }
+                    kt->gemv_f32(m, n, A, n, 1, x, 1, y1, 1, acc, 1);
+                    kt->gemv_f32(m, n, P, n + 1, 1, x, 1, y2, 1, acc, 1);
+                    kt->gemv_f64(m, n, Ad, n, 1, xd, 1, z1, 1, acc, 1);
+                    kt->gemv_f64(m, n, Pd, n + 1, 1, xd, 1, z2, 1, acc, 1);
+                    cr_assert(!memcmp(y1, y2, (size_t)m * sizeof *y1),
+                              "%s f32 [%lld, %lld] acc=%d: packed rows differ from "
+                              "padded", kt->name, (long long)m, (long long)n, acc);
+                    cr_assert(!memcmp(z1, z2, (size_t)m * sizeof *z1),
+                              "%s f64 [%lld, %lld] acc=%d: packed rows differ from "
+                              "padded", kt->name, (long long)m, (long long)n, acc);
+                    for (int64_t i = 0; i < m; i++) {   /* and both are right */
+                        double s = acc ? (double)((float)(i % 3) - 1.0f) : 0.0;
+                        for (int64_t j = 0; j < n; j++)
+                            s += (double)A[i * n + j] * (double)x[j];
+                        cr_assert(fabs(y1[i] - s) <= 1e-5 * (1.0 + fabs(s)) + 8.0,
+                                  "%s f32 [%lld, %lld] row %lld: %g, expected %g",
+                                  kt->name, (long long)m, (long long)n, (long long)i,
+                                  (double)y1[i], s);
+                    }
+                    free(A); free(P); free(Ad); free(Pd);
+                }
+    }
+}
