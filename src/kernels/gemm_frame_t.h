@@ -775,8 +775,8 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
             job.incx = 1;
         }
     } else if (rsa == 1) {
-        /* Columns contiguous, past the threading threshold and within a
-         * few L2s: the columns are summed in two halves, y = (y +) sum
+        /* Columns contiguous, past the threading threshold: the columns
+         * are summed in two halves, y = (y +) sum
          * over the first + sum over the second, on any thread count (the
          * halves do not depend on the threads, so neither do the bits).
          * Two threads then each read one contiguous half of the matrix;
