@@ -285,10 +285,13 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
             xv[j] = SET1(x[j]);                                               \
         }                                                                     \
         const V z = SETZ();                                                   \
+        V R[8];                                                               \
+        for (int j = 0; j < 8; j++)   /* past n: never read, but defined */   \
+            R[j] = z;                                                         \
         for (int64_t i = 0; i < m; i += (W)) {                                \
             int64_t rows = m - i < (W) ? m - i : (W), e = rows * n;           \
             const T *a = A + i * n;                                           \
-            V in[8], R[8];                                                    \
+            V in[8];                                                          \
             for (int s = 0; s < n; s++)                                       \
                 in[s] = MLOADZ(LANES_(e - s * (W) > 0 ? e - s * (W) : 0), a + s * (W)); \
             for (int j = 0; j < n; j++) {                                     \
