@@ -253,10 +253,44 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         }                                                                     \
     }
 
+/* W rows of n <= 8 elements packed back to back are n whole vectors;
+ * lane l of column j is element j + n l, in vector (j + n l) / W at lane
+ * (j + n l) % W.  packed_setup_ gives each column its lane indices and
+ * each (column, vector) the mask of the lanes it takes from that vector;
+ * packed_col_ builds column j by one masked permute per vector.  Used by
+ * dense_rows (short rows of a GEMV) and cols_to_rows (B's few columns). */
+#define PACKED_COLS(SFX, V, W, LOGW, MASK, IOTA, SET1I, MULLO, ADDI, SRLI,    \
+                    CMPEQ, MPERM, SETZ)                                       \
+    static inline void packed_setup_##SFX(int n, __m512i idx[8],             \
+                                          MASK mk[8][8])                      \
+    {                                                                         \
+        for (int j = 0; j < n; j++) {                                         \
+            __m512i q = ADDI(SET1I(j), MULLO(SET1I(n), IOTA));                \
+            idx[j] = _mm512_and_si512(q, SET1I((W) - 1));                     \
+            for (int s = 0; s < n; s++)                                       \
+                mk[j][s] = CMPEQ(SRLI(q, LOGW), SET1I(s));                    \
+        }                                                                     \
+    }                                                                         \
+    static inline V packed_col_##SFX(int n, int j, const __m512i idx[8],      \
+                                     MASK mk[8][8], const V in[8])            \
+    {                                                                         \
+        V col = SETZ();                                                       \
+        for (int s = 0; s < n; s++)                                           \
+            col = MPERM(col, mk[j][s], idx[j], in[s]);                        \
+        return col;                                                           \
+    }
+PACKED_COLS(f32, __m512, 16, 4, __mmask16,
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32, _mm512_srli_epi32,
+            _mm512_cmpeq_epi32_mask, _mm512_mask_permutexvar_ps, _mm512_setzero_ps)
+PACKED_COLS(f64, __m512d, 8, 3, __mmask8, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+            _mm512_set1_epi64, _mm512_mullo_epi64, _mm512_add_epi64, _mm512_srli_epi64,
+            _mm512_cmpeq_epi64_mask, _mm512_mask_permutexvar_pd, _mm512_setzero_pd)
+#undef PACKED_COLS
+
 /* Rows of at most DENSE_MAX elements packed back to back (rsa == n), y
  * contiguous: W rows are n whole vectors, which n x n masked permutes
- * turn into n columns (lane l of column j is element j + n l, as in
- * cols_to_rows), so one multiply serves W rows where ROWS8 spends a
+ * turn into n columns (packed_col_), so one multiply serves W rows where ROWS8 spends a
  * masked load, an FMA and an eighth of a tree on each.  The products
  * are then summed in the order ROWS8's tree (hsum8, lanes past n zero)
  * sums a row's lanes, each first + 0 as there, so every row gets
@@ -269,21 +303,16 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
  * f32's at n = 3. */
 #define DENSE_MAX_F32 3
 #define DENSE_MAX_F64 2
-#define DENSE_ROWS(NAME, T, V, W, LOGW, MASK, LANES_, IOTA, SET1I, MULLO, ADDI, \
-                   SRLI, CMPEQ, MLOADZ, MSTORE, MPERM, MUL, ADD, SET1, SETZ,   \
-                   TREE)                                                      \
+#define DENSE_ROWS(NAME, SFX, T, V, W, MASK, LANES_, MLOADZ, MSTORE, MUL, ADD, \
+                   SET1, SETZ, TREE)                                          \
     static void NAME(int64_t m, int n, const T *A, const T *x, T *y, int acc) \
     {                                                                         \
         __m512i idx[8];                                                       \
         MASK mk[8][8];                                                        \
         V xv[8];                                                              \
-        for (int j = 0; j < n; j++) {                                         \
-            __m512i q = ADDI(SET1I(j), MULLO(SET1I(n), IOTA));                \
-            idx[j] = _mm512_and_si512(q, SET1I((W) - 1));                     \
-            for (int s = 0; s < n; s++)                                       \
-                mk[j][s] = CMPEQ(SRLI(q, LOGW), SET1I(s));                    \
+        packed_setup_##SFX(n, idx, mk);                                       \
+        for (int j = 0; j < n; j++)                                           \
             xv[j] = SET1(x[j]);                                               \
-        }                                                                     \
         const V z = SETZ();                                                   \
         V R[8];                                                               \
         for (int j = 0; j < 8; j++)   /* past n: never read, but defined */   \
@@ -294,12 +323,8 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
             V in[8];                                                          \
             for (int s = 0; s < n; s++)                                       \
                 in[s] = MLOADZ(LANES_(e - s * (W) > 0 ? e - s * (W) : 0), a + s * (W)); \
-            for (int j = 0; j < n; j++) {                                     \
-                V col = z;                                                    \
-                for (int s = 0; s < n; s++)                                   \
-                    col = MPERM(col, mk[j][s], idx[j], in[s]);                \
-                R[j] = ADD(MUL(col, xv[j]), z);                               \
-            }                                                                 \
+            for (int j = 0; j < n; j++)                                       \
+                R[j] = ADD(MUL(packed_col_##SFX(n, j, idx, mk, in), xv[j]), z); \
             V sum = TREE(R, n);                                               \
             MASK mo = (MASK)LANES_(rows);                                     \
             MSTORE(y + i, mo, ADD(acc ? MLOADZ(mo, y + i) : z, sum));         \
@@ -322,19 +347,12 @@ static inline __m512d dense_tree_f64(__m512d *R, int n)
         R[l] = _mm512_add_pd(R[l], R[l + 2]);
     return n == 1 ? R[0] : _mm512_add_pd(R[0], R[1]);
 }
-DENSE_ROWS(dense_rows_f32, float, __m512, 16, 4, __mmask16, lanes16,
-           _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-           _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32, _mm512_srli_epi32,
-           _mm512_cmpeq_epi32_mask,
-           _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_mask_permutexvar_ps,
-           _mm512_mul_ps, _mm512_add_ps, _mm512_set1_ps, _mm512_setzero_ps,
-           dense_tree_f32)
-DENSE_ROWS(dense_rows_f64, double, __m512d, 8, 3, __mmask8, lanes8,
-           _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64,
-           _mm512_mullo_epi64, _mm512_add_epi64, _mm512_srli_epi64,
-           _mm512_cmpeq_epi64_mask, _mm512_maskz_loadu_pd,
-           _mm512_mask_storeu_pd, _mm512_mask_permutexvar_pd, _mm512_mul_pd,
-           _mm512_add_pd, _mm512_set1_pd, _mm512_setzero_pd, dense_tree_f64)
+DENSE_ROWS(dense_rows_f32, f32, float, __m512, 16, __mmask16, lanes16,
+           _mm512_maskz_loadu_ps, _mm512_mask_storeu_ps, _mm512_mul_ps, _mm512_add_ps,
+           _mm512_set1_ps, _mm512_setzero_ps, dense_tree_f32)
+DENSE_ROWS(dense_rows_f64, f64, double, __m512d, 8, __mmask8, lanes8,
+           _mm512_maskz_loadu_pd, _mm512_mask_storeu_pd, _mm512_mul_pd, _mm512_add_pd,
+           _mm512_set1_pd, _mm512_setzero_pd, dense_tree_f64)
 #undef DENSE_ROWS
 
 /* ROWS8 across a batch of GEMVs (gemv_rows_batch): row g of the batch
@@ -856,50 +874,32 @@ GEMV_MULTI(gemv_multi_f64, double, __m512d, 8, _mm512_loadu_pd, MLOAD_Z_PD,
 
 /* ---- a few columns copied to rows ------------------------------------- */
 
-/* W rows of B (n <= 8 contiguous elements each) are n full vectors; lane
- * l of output row v is element v + n l of them, in vector (v + n l) / W
- * at lane (v + n l) % W: one masked permute per (row, input vector).  The
- * rows past the last whole W one by one.  Replaces the frame's element
+/* B's columns by packed_col_, W rows at a time; the rows past the last
+ * whole W one by one.  Replaces the frame's element
  * loop for the few-columns route: f32 [13, 183] x [183, 3] spent as long
  * copying B as multiplying. */
-#define COLS_TO_ROWS(NAME, T, V, W, LOGW, MASK, IOTA, SET1I, MULLO, ADDI,    \
-                     SRLI, CMPEQ, LOADU, STOREU, MPERM, SETZ)                 \
+#define COLS_TO_ROWS(NAME, SFX, T, V, W, MASK, LOADU, STOREU)                \
     static void NAME(int64_t k, int n, const T *b, T *dst)                    \
     {                                                                         \
         __m512i idx[8];                                                       \
         MASK mk[8][8];                                                        \
-        for (int v = 0; v < n; v++) {                                         \
-            __m512i q = ADDI(SET1I(v), MULLO(SET1I(n), IOTA));                \
-            idx[v] = _mm512_and_si512(q, SET1I((W) - 1));                     \
-            for (int s = 0; s < n; s++)                                       \
-                mk[v][s] = CMPEQ(SRLI(q, LOGW), SET1I(s));                    \
-        }                                                                     \
+        packed_setup_##SFX(n, idx, mk);                                       \
         int64_t p = 0;                                                        \
         for (; p + (W) <= k; p += (W)) {                                      \
             V in[8];                                                          \
             for (int s = 0; s < n; s++)                                       \
                 in[s] = LOADU(b + p * n + s * (W));                           \
-            for (int v = 0; v < n; v++) {                                     \
-                V o = SETZ();                                                 \
-                for (int s = 0; s < n; s++)                                   \
-                    o = MPERM(o, mk[v][s], idx[v], in[s]);                    \
-                STOREU(dst + v * k + p, o);                                   \
-            }                                                                 \
+            for (int v = 0; v < n; v++)                                       \
+                STOREU(dst + v * k + p, packed_col_##SFX(n, v, idx, mk, in)); \
         }                                                                     \
         for (; p < k; p++)                                                    \
             for (int v = 0; v < n; v++)                                       \
                 dst[v * k + p] = b[p * n + v];                                \
     }
-COLS_TO_ROWS(cols_to_rows_f32, float, __m512, 16, 4, __mmask16,
-             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-             _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32, _mm512_srli_epi32,
-             _mm512_cmpeq_epi32_mask, _mm512_loadu_ps,
-             _mm512_storeu_ps, _mm512_mask_permutexvar_ps, _mm512_setzero_ps)
-COLS_TO_ROWS(cols_to_rows_f64, double, __m512d, 8, 3, __mmask8,
-             _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64,
-             _mm512_mullo_epi64, _mm512_add_epi64, _mm512_srli_epi64,
-             _mm512_cmpeq_epi64_mask, _mm512_loadu_pd, _mm512_storeu_pd,
-             _mm512_mask_permutexvar_pd, _mm512_setzero_pd)
+COLS_TO_ROWS(cols_to_rows_f32, f32, float, __m512, 16, __mmask16, _mm512_loadu_ps,
+             _mm512_storeu_ps)
+COLS_TO_ROWS(cols_to_rows_f64, f64, double, __m512d, 8, __mmask8, _mm512_loadu_pd,
+             _mm512_storeu_pd)
 #undef COLS_TO_ROWS
 
 /* ---- GEMV, columns contiguous: y chunk in L1, eight columns a pass ----- */
