@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/frame.h"
 #include "kernels/kernels.h"
 #include "support.h"
 
@@ -492,6 +493,27 @@ Test(kernels, gemm_avx512, .timeout = 120)
     if (!kt)
         cr_skip_test("avx512 not supported here");
     run_gemm_cases(kt, 1003, 1);
+}
+
+/* A C larger than L2, so the micro-kernel is asked to fetch each tile
+ * early (EIN_UKR_FETCH_C, a flag beside beta): the flag must change no
+ * value, accumulate on or off, on every table and either thread count. */
+Test(kernels, gemm_c_beyond_l2, .timeout = 120)
+{
+    size_t l2 = ein_cache_info_get()->l2;
+    int64_t side = (int64_t)sqrt(2.0 * (double)(l2 ? l2 : 1 << 20) / sizeof(float)) + 3;
+    ts_rng g = {4242};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int acc = 0; acc < 2; acc++) {
+            gemm_case_f32(kt, side, side + 5, 24 + acc, L_ROW, L_ROW,
+                          acc ? L_ROWPAD : L_ROW, acc, &g);
+            gemm_case_f64(kt, side / 2 + 1, side + 9, 17 + acc, L_ROW, L_COL,
+                          acc ? L_ROW : L_ROWPAD, acc, &g);
+        }
+    }
 }
 
 /* Tiny cache blocks so that modest shapes cross every block boundary

@@ -273,7 +273,7 @@ static void F(gemm_st)(const ARCH *ar, const ein_blocking *bl, int64_t m,
                         const T *b = bp + jr * kc;
                         T *c = C + (ic + ir) * rsc + (jc + jr) * csc;
                         if (me == mr && ne == nr && csc == 1) {
-                            ar->ukr(kc, a, b, c, rsc, beta);
+                            ar->ukr(kc, a, b, c, rsc, beta | bl->fetch_c);
                             continue;
                         }
                         if (csc == 1 && ar->ukr_edge) {
@@ -461,7 +461,7 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
     }
 #undef CT_SWAP
     F(gemm_job) job = {
-        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), k),
+        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), m, n, k),
         .m = m, .n = n, .k = k, .A = A, .rsa = rsa, .csa = csa,
         .B = B, .rsb = rsb, .csb = csb, .C = C, .rsc = rsc, .csc = csc,
         .beta = accumulate != 0,
@@ -1043,7 +1043,7 @@ static void F(tgemm_st)(const F(tgemm_job) *j, int64_t i0, int64_t i1,
                         if (rows_ok && j->cn_st == 1 && c % j->cn_run + ne <= j->cn_run) {
                             T *ct = j->C + j->cm[r] + j->cn[c];
                             if (me == mr && ne == nr) {
-                                ar->ukr(kc, a, b, ct, j->cm_st, beta);
+                                ar->ukr(kc, a, b, ct, j->cm_st, beta | bl->fetch_c);
                                 continue;
                             }
                             if (ar->ukr_edge) {
@@ -1183,7 +1183,7 @@ void F(ein_frame_tgemm)(const ARCH *ar, const ein_group *m,
         return;
     }
     F(tgemm_job) job = {
-        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), ek),
+        .ar = ar, .bl = ein_blocking_for(ar->mr, ar->nr, sizeof(T), em, en, ek),
         .m = em, .n = en, .k = ek, .A = A, .B = B, .C = C, .beta = beta,
         .am = tab, .cm = tab + em, .bn = tab + 2 * em,
         .cn = tab + 2 * em + en, .ak = tab + 2 * (em + en),

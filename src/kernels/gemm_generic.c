@@ -32,7 +32,7 @@ static void F(ukr)(int64_t kc, const T *restrict a, const T *restrict b,     \
                 acc[i][j] += a[i] * b[j];                                     \
     for (int i = 0; i < GEN_MR; i++)                                          \
         for (int j = 0; j < NR; j++)                                          \
-            c[i * rsc + j] = beta ? c[i * rsc + j] + acc[i][j] : acc[i][j];   \
+            c[i * rsc + j] = beta & 1 ? c[i * rsc + j] + acc[i][j] : acc[i][j];   \
 }                                                                             \
                                                                               \
 /* One row's dot, always the same lane split and reduction tree. */          \

@@ -30,7 +30,8 @@
 /* C[MR x 2W] (+)= A B over kc steps.  Steps run four at a time, fetching
  * B PF_B rows ahead (past the end of this panel: the start of the next
  * one, which follows it), and the C tile is fetched PF_C steps before
- * the end so the update finds it in L1.  Each accumulator still sees
+ * the end so the update finds it in L1 (and to L2 at the start, when
+ * beta carries EIN_UKR_FETCH_C).  Each accumulator still sees
  * p = 0, 1, ... in order.  (The AVX-512 f32 kernel ran without the
  * prefetches until 2026-11-27; with them GEMM f32 n = 512..2048 on one
  * thread took 1-3% less time in alternating runs.) */
@@ -43,6 +44,13 @@
         _Pragma("GCC unroll 16")                                              \
         for (int i = 0; i < MR; i++)                                          \
             acc[i][0] = acc[i][1] = SETZ();                                   \
+        if (beta & EIN_UKR_FETCH_C) {                                         \
+            _Pragma("GCC unroll 16")                                          \
+            for (int i = 0; i < MR; i++)                                      \
+                for (int l = 0; l < LINES; l++)                               \
+                    _mm_prefetch((const char *)(c + i * rsc) + 64 * l,        \
+                                 _MM_HINT_T1);                                \
+        }                                                                     \
         int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;                        \
         for (int pass = 0; pass < 2; pass++) {                                \
             int64_t pe = pass ? kc : pc;                                      \
@@ -66,7 +74,7 @@
         }                                                                     \
         for (; p < kc; p++, a += MR, b += 2 * (W))                            \
             EIN_UKR_STEP(0, V, W, LOAD, BCAST, FMA);                          \
-        if (beta) {                                                           \
+        if (beta & 1) {                                                       \
             _Pragma("GCC unroll 16")                                          \
             for (int i = 0; i < MR; i++) {                                    \
                 T *ci = c + i * rsc;                                          \
