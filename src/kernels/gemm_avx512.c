@@ -253,64 +253,78 @@ static inline __m512d hsum8_f64(__m512d v0, __m512d v1, __m512d v2, __m512d v3,
         }                                                                     \
     }
 
-/* W rows of n <= 8 elements packed back to back are n whole vectors;
- * lane l of column j is element j + n l, in vector (j + n l) / W at lane
- * (j + n l) % W.  packed_setup_ gives each column its lane indices and
- * each (column, vector) the mask of the lanes it takes from that vector;
- * packed_col_ builds column j by one masked permute per vector.  Used by
- * dense_rows (short rows of a GEMV) and cols_to_rows (B's few columns). */
-#define PACKED_COLS(SFX, V, W, LOGW, MASK, IOTA, SET1I, MULLO, ADDI, SRLI,    \
-                    CMPEQ, MPERM, SETZ)                                       \
-    static inline void packed_setup_##SFX(int n, __m512i idx[8],             \
-                                          MASK mk[8][8])                      \
+/* W rows of n <= 8 elements packed back to back are n whole vectors
+ * in[0..n-1]; lane l of column j is element e = j + n l of their
+ * concatenation.  packed_col_ builds column j from the vector pairs
+ * (in[2p], in[2p+1]): one two-source permute of pair 0, then for each
+ * further pair a permute blended in over the lanes whose e falls there
+ * (the permutes read e modulo 2W, so the indices are the same for every
+ * pair; a last pair of one vector takes one masked permute).  Column j
+ * costs n - 1 operations, n = 1 none.  packed_setup_ gives the indices
+ * and the masks (hi[j][p]: the lanes of column j from pair p).  The
+ * callers take n as a constant (always_inline), so neither is reloaded
+ * per vector.  Used by dense_rows (short rows of a GEMV) and
+ * cols_to_rows (B's few columns). */
+#define PACKED_COLS(SFX, V, W, MASK, IOTA, SET1I, MULLO, ADDI, PERM2, MPERM,  \
+                    BLEND)                                                    \
+    static inline __attribute__((always_inline)) void packed_setup_##SFX(    \
+        const int n, __m512i idx[8], MASK hi[8][4])                           \
     {                                                                         \
         for (int j = 0; j < n; j++) {                                         \
-            __m512i q = ADDI(SET1I(j), MULLO(SET1I(n), IOTA));                \
-            idx[j] = _mm512_and_si512(q, SET1I((W) - 1));                     \
-            for (int s = 0; s < n; s++)                                       \
-                mk[j][s] = CMPEQ(SRLI(q, LOGW), SET1I(s));                    \
+            idx[j] = ADDI(SET1I(j), MULLO(SET1I(n), IOTA));                   \
+            for (int p = 0; p < 4; p++) {                                     \
+                unsigned mk = 0;                                              \
+                for (int l = 0; l < (W); l++)                                 \
+                    if ((j + n * l) / (2 * (W)) == p)                         \
+                        mk |= 1u << l;                                        \
+                hi[j][p] = (MASK)mk;                                          \
+            }                                                                 \
         }                                                                     \
     }                                                                         \
-    static inline V packed_col_##SFX(int n, int j, const __m512i idx[8],      \
-                                     MASK mk[8][8], const V in[8])            \
+    static inline __attribute__((always_inline)) V packed_col_##SFX(         \
+        const int n, int j, const __m512i idx[8], const MASK hi[8][4],        \
+        const V in[8])                                                        \
     {                                                                         \
-        V col = SETZ();                                                       \
-        for (int s = 0; s < n; s++)                                           \
-            col = MPERM(col, mk[j][s], idx[j], in[s]);                        \
+        V col = n == 1 ? in[0] : PERM2(in[0], idx[j], in[1]);                 \
+        for (int p = 1; 2 * p < n; p++)                                       \
+            col = 2 * p + 1 < n                                               \
+                      ? BLEND(hi[j][p], col, PERM2(in[2 * p], idx[j], in[2 * p + 1])) \
+                      : MPERM(col, hi[j][p], idx[j], in[2 * p]);              \
         return col;                                                           \
     }
-PACKED_COLS(f32, __m512, 16, 4, __mmask16,
+PACKED_COLS(f32, __m512, 16, __mmask16,
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-            _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32, _mm512_srli_epi32,
-            _mm512_cmpeq_epi32_mask, _mm512_mask_permutexvar_ps, _mm512_setzero_ps)
-PACKED_COLS(f64, __m512d, 8, 3, __mmask8, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
-            _mm512_set1_epi64, _mm512_mullo_epi64, _mm512_add_epi64, _mm512_srli_epi64,
-            _mm512_cmpeq_epi64_mask, _mm512_mask_permutexvar_pd, _mm512_setzero_pd)
+            _mm512_set1_epi32, _mm512_mullo_epi32, _mm512_add_epi32,
+            _mm512_permutex2var_ps, _mm512_mask_permutexvar_ps, _mm512_mask_blend_ps)
+PACKED_COLS(f64, __m512d, 8, __mmask8, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+            _mm512_set1_epi64, _mm512_mullo_epi64, _mm512_add_epi64,
+            _mm512_permutex2var_pd, _mm512_mask_permutexvar_pd, _mm512_mask_blend_pd)
 #undef PACKED_COLS
 
 /* Rows of at most DENSE_MAX elements packed back to back (rsa == n), y
- * contiguous: W rows are n whole vectors, which n x n masked permutes
- * turn into n columns (packed_col_), so one multiply serves W rows where ROWS8 spends a
- * masked load, an FMA and an eighth of a tree on each.  The products
- * are then summed in the order ROWS8's tree (hsum8, lanes past n zero)
- * sums a row's lanes, each first + 0 as there, so every row gets
- * ROWS8's bits: f32 s = (r0 + r2) + (r1 + r3), r_l = p_l + p_(l+4); f64
- * s = r0 + r1, r_l = p_l + p_(l+2) (terms past n dropped: adding the
- * tree's +0 to a sum that is never -0 changes nothing).  The permutes
- * grow as n^2: measured on AMD Zen 5, one thread, [1000, n] f32 against
- * ROWS8 (1.13-1.20 us whatever n), n = 2 0.46-0.48 us, 3 0.67-0.85, 4
- * 1.1-1.2, 5 1.5, 8 3.5; f64 stops where its permutes per row pass
- * f32's at n = 3. */
-#define DENSE_MAX_F32 3
-#define DENSE_MAX_F64 2
+ * contiguous: W rows are n whole vectors, which packed_col_ turns into n
+ * columns, so one multiply serves W rows where ROWS8 spends a masked
+ * load, an FMA and an eighth of a tree on each.  The products are then
+ * summed in the order ROWS8's tree (hsum8, lanes past n zero) sums a
+ * row's lanes, each first + 0 as there, so every row gets ROWS8's bits:
+ * f32 s = (r0 + r2) + (r1 + r3), r_l = p_l + p_(l+4); f64 s = r0 + r1,
+ * r_l = p_l + p_(l+2) (terms past n dropped: adding the tree's +0 to a
+ * sum that is never -0 changes nothing).  Measured on AMD Zen 5, one
+ * thread, einsum-bench [1000, n] f32: ROWS8 1.12 us for n = 4..8; with
+ * n x n masked permutes and n a variable (before 2026-11-28) n = 2 0.31
+ * us, 3 0.45; with packed_col_ and n a constant n = 2 0.10, 3 0.15, 4
+ * 0.22 (OpenBLAS 0.15-0.35). */
+#define DENSE_MAX_F32 4
+#define DENSE_MAX_F64 4
 #define DENSE_ROWS(NAME, SFX, T, V, W, MASK, LANES_, MLOADZ, MSTORE, MUL, ADD, \
                    SET1, SETZ, TREE)                                          \
-    static void NAME(int64_t m, int n, const T *A, const T *x, T *y, int acc) \
+    static inline __attribute__((always_inline)) void NAME##_n(              \
+        const int n, int64_t m, const T *A, const T *x, T *y, int acc)       \
     {                                                                         \
         __m512i idx[8];                                                       \
-        MASK mk[8][8];                                                        \
-        V xv[8];                                                              \
-        packed_setup_##SFX(n, idx, mk);                                       \
+        MASK hi[8][4];                                                        \
+        V xv[4];                                                              \
+        packed_setup_##SFX(n, idx, hi);                                       \
         for (int j = 0; j < n; j++)                                           \
             xv[j] = SET1(x[j]);                                               \
         const V z = SETZ();                                                   \
@@ -324,10 +338,19 @@ PACKED_COLS(f64, __m512d, 8, 3, __mmask8, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6,
             for (int s = 0; s < n; s++)                                       \
                 in[s] = MLOADZ(LANES_(e - s * (W) > 0 ? e - s * (W) : 0), a + s * (W)); \
             for (int j = 0; j < n; j++)                                       \
-                R[j] = ADD(MUL(packed_col_##SFX(n, j, idx, mk, in), xv[j]), z); \
+                R[j] = ADD(MUL(packed_col_##SFX(n, j, idx, hi, in), xv[j]), z); \
             V sum = TREE(R, n);                                               \
             MASK mo = (MASK)LANES_(rows);                                     \
             MSTORE(y + i, mo, ADD(acc ? MLOADZ(mo, y + i) : z, sum));         \
+        }                                                                     \
+    }                                                                         \
+    static void NAME(int64_t m, int n, const T *A, const T *x, T *y, int acc) \
+    {                                                                         \
+        switch (n) {                                                          \
+        case 1: NAME##_n(1, m, A, x, y, acc); break;                          \
+        case 2: NAME##_n(2, m, A, x, y, acc); break;                          \
+        case 3: NAME##_n(3, m, A, x, y, acc); break;                          \
+        default: NAME##_n(4, m, A, x, y, acc); break;                         \
         }                                                                     \
     }
 static inline __m512 dense_tree_f32(__m512 *R, int n)
@@ -874,27 +897,41 @@ GEMV_MULTI(gemv_multi_f64, double, __m512d, 8, _mm512_loadu_pd, MLOAD_Z_PD,
 
 /* ---- a few columns copied to rows ------------------------------------- */
 
-/* B's columns by packed_col_, W rows at a time; the rows past the last
- * whole W one by one.  Replaces the frame's element
- * loop for the few-columns route: f32 [13, 183] x [183, 3] spent as long
- * copying B as multiplying. */
+/* B's columns by packed_col_, W rows at a time, n a constant of each
+ * copy of the loop; the rows past the last whole W one by one.  Replaces
+ * the frame's element loop for the few-columns route: f32 [13, 183] x
+ * [183, 3] spent as long copying B as multiplying. */
 #define COLS_TO_ROWS(NAME, SFX, T, V, W, MASK, LOADU, STOREU)                \
-    static void NAME(int64_t k, int n, const T *b, T *dst)                    \
+    static inline __attribute__((always_inline)) void NAME##_n(              \
+        const int n, int64_t k, const T *b, T *dst)                           \
     {                                                                         \
         __m512i idx[8];                                                       \
-        MASK mk[8][8];                                                        \
-        packed_setup_##SFX(n, idx, mk);                                       \
+        MASK hi[8][4];                                                        \
+        packed_setup_##SFX(n, idx, hi);                                       \
         int64_t p = 0;                                                        \
         for (; p + (W) <= k; p += (W)) {                                      \
             V in[8];                                                          \
             for (int s = 0; s < n; s++)                                       \
                 in[s] = LOADU(b + p * n + s * (W));                           \
             for (int v = 0; v < n; v++)                                       \
-                STOREU(dst + v * k + p, packed_col_##SFX(n, v, idx, mk, in)); \
+                STOREU(dst + v * k + p, packed_col_##SFX(n, v, idx, hi, in)); \
         }                                                                     \
         for (; p < k; p++)                                                    \
             for (int v = 0; v < n; v++)                                       \
                 dst[v * k + p] = b[p * n + v];                                \
+    }                                                                         \
+    static void NAME(int64_t k, int n, const T *b, T *dst)                    \
+    {                                                                         \
+        switch (n) {                                                          \
+        case 1: NAME##_n(1, k, b, dst); break;                                \
+        case 2: NAME##_n(2, k, b, dst); break;                                \
+        case 3: NAME##_n(3, k, b, dst); break;                                \
+        case 4: NAME##_n(4, k, b, dst); break;                                \
+        case 5: NAME##_n(5, k, b, dst); break;                                \
+        case 6: NAME##_n(6, k, b, dst); break;                                \
+        case 7: NAME##_n(7, k, b, dst); break;                                \
+        default: NAME##_n(8, k, b, dst); break;                               \
+        }                                                                     \
     }
 COLS_TO_ROWS(cols_to_rows_f32, f32, float, __m512, 16, __mmask16, _mm512_loadu_ps,
              _mm512_storeu_ps)
