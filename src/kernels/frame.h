@@ -146,10 +146,15 @@ void ein_frame_gemm_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
  * Also a few columns of C (x W, W of a few columns) with A's rows
  * contiguous, as C^T = B^T A^T through gemv_multi.
  * ein_gemm_few_takes says which: 0 none, 1 GEMVs, 2 gemv_multi, 3
- * gemv_multi on C^T (multi: the table has one). */
+ * gemv_multi on C^T (multi: the bytes of the vectors of the table's
+ * gemv_multi, 0 when it has none; EIN_MULTI_BYTES gives them). */
 int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
                        int multi);
+/* A table's vector bytes, from its register tile: every SIMD table's
+ * micro-kernel is two vectors across (ukr_t.h). */
+#define EIN_MULTI_BYTES(arch, T)                                              \
+    ((arch)->gemv_multi ? (int)((arch)->nr * sizeof(T) / 2) : 0)
 int ein_frame_gemm_few_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
                            int64_t k, const float *A, int64_t rsa, int64_t csa,
                            const float *B, int64_t rsb, int64_t csb, float *C,

@@ -89,7 +89,7 @@ int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
                        int multi)
 {
-    const int64_t lanes = 64 / (int64_t)elsize;
+    const int64_t lanes = (multi ? multi : 64) / (int64_t)elsize;
     double wbytes = (double)n * (double)k * (double)elsize;
     if (m < 2 || n < 2 || k < 1)
         return 0;

@@ -224,7 +224,7 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
                                 int64_t csc, int acc)                          \
     {                                                                          \
         if (!ein_gemm_few_takes(m, n, k, csa, rsb, csb, csc, sizeof(T),        \
-                                arch_##SFX.gemv_multi != NULL))                \
+                                EIN_MULTI_BYTES(&arch_##SFX, T)))              \
             return SMALL(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, \
                          rsc, csc, acc);                                       \
         for (int64_t b = 0; b < nb; b++)                                       \
