@@ -316,35 +316,14 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
         const int NX, int64_t n, int64_t k, const T *Wm, int64_t rsw,         \
         const T *X, int64_t rsx, T *Y, int64_t rsy, int64_t csy, int acc)     \
     {                                                                         \
-        const int64_t kf = k - k % (W);                                       \
         const __m256i mt = MASKV(k % (W));                                    \
         for (int64_t r = 0; r < n; r += 4) {                                  \
             const T *w[4];                                                    \
             for (int q = 0; q < 4; q++)                                       \
                 w[q] = Wm + (r + q < n ? r + q : n - 1) * rsw;                \
             V a[4][2];                                                        \
-            for (int q = 0; q < 4; q++)                                       \
-                a[q][0] = a[q][1] = SETZ();                                   \
-            for (int64_t j = 0; j < kf; j += (W)) {                           \
-                V wv[4];                                                      \
-                for (int q = 0; q < 4; q++)                                   \
-                    wv[q] = LOAD(w[q] + j);                                   \
-                for (int v = 0; v < NX; v++) {                                \
-                    V xv = LOAD(X + v * rsx + j);                             \
-                    for (int q = 0; q < 4; q++)                               \
-                        a[q][v] = FMA(wv[q], xv, a[q][v]);                    \
-                }                                                             \
-            }                                                                 \
-            if (kf < k) {                                                     \
-                V wv[4];                                                      \
-                for (int q = 0; q < 4; q++)                                   \
-                    wv[q] = MLOAD(w[q] + kf, mt);                             \
-                for (int v = 0; v < NX; v++) {                                \
-                    V xv = MLOAD(X + v * rsx + kf, mt);                       \
-                    for (int q = 0; q < 4; q++)                               \
-                        a[q][v] = FMA(wv[q], xv, a[q][v]);                    \
-                }                                                             \
-            }                                                                 \
+            EIN_MULTI_SUMS(V, W, NX, a, w, X, rsx, k, LOAD, MLOAD, mt, FMA,   \
+                           SETZ, MULTI_NOPF);                                 \
             int nq = n - r < 4 ? (int)(n - r) : 4;                            \
             for (int v = 0; v < NX; v++) {                                    \
                 _Alignas(32) T s[4];                                          \
@@ -370,13 +349,17 @@ static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
                 NAME##_nx(1, n, k, Wm, rsw, x, rsx, y, rsy, csy, acc);        \
         }                                                                     \
     }
-#define MLOAD_PS(p, m) _mm256_maskload_ps(p, m)
-#define MLOAD_PD(p, m) _mm256_maskload_pd(p, m)
-GEMV_MULTI2(gemv_multi_f32, float, __m256, 8, _mm256_loadu_ps, mask_f32, MLOAD_PS,
+#define MULTI_NOPF(p) ((void)(p))
+#define MLOAD_M_PS(m, p) _mm256_maskload_ps(p, m)
+#define MLOAD_M_PD(m, p) _mm256_maskload_pd(p, m)
+GEMV_MULTI2(gemv_multi_f32, float, __m256, 8, _mm256_loadu_ps, mask_f32, MLOAD_M_PS,
             _mm256_fmadd_ps, _mm256_setzero_ps, hsum4_f32, __m128, _mm_store_ps)
-GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD_PD,
+GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD_M_PD,
             _mm256_fmadd_pd, _mm256_setzero_pd, hsum4_f64, __m256d, _mm256_store_pd)
 #undef GEMV_MULTI2
+#undef MULTI_NOPF
+#undef MLOAD_M_PS
+#undef MLOAD_M_PD
 
 /* ---- GEMV, columns contiguous: y chunk in L1, four columns a pass ------ */
 
@@ -557,6 +540,8 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
  * vectors: 8 f32 or 4 f64 dots at once.  EIN_ARCH=avx2, 1000^2, one
  * thread, against one strided dot each: ij,ji->i f32 753 -> 314 us, f64
  * 1.31 -> 0.66 ms. */
+#define MLOAD_PS(p, m) _mm256_maskload_ps(p, m)
+#define MLOAD_PD(p, m) _mm256_maskload_pd(p, m)
 EIN_DOTS_T(dots_t_f32, float, __m256, 8, _mm256_loadu_ps, __m256i, mask_f32, MLOAD_PS,
            _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps, _mm256_store_ps, tr8_ps)
 EIN_DOTS_T(dots_t_f64, double, __m256d, 4, _mm256_loadu_pd, __m256i, mask_f64, MLOAD_PD,

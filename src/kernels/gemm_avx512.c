@@ -828,44 +828,23 @@ static inline void multi_put_f64(__m512d h0, __m512d h1, int nx, int nq, double 
  * rows are fetched GEMV_PF bytes ahead (f64 [2, 300] x [300, 300]^T:
  * 10.4 -> 9.2 us: W's 720 KB at 78 GB/s, where the probe reads L2 at
  * 114-129; two rows-GEMVs, each reading W, took 10.4). */
+#define MULTI_PF(p) _mm_prefetch((const char *)(p) + GEMV_PF, _MM_HINT_T0)
 #define GEMV_MULTI(NAME, T, V, W, LOAD, MLOADZ, FMA, SETZ, MASK, LANES, HSUM, HV, \
                    PUT)                                                       \
     static inline __attribute__((always_inline)) void NAME##_nx(             \
         const int NX, int64_t n, int64_t k, const T *Wm, int64_t rsw,         \
         const T *X, int64_t rsx, T *Y, int64_t rsy, int64_t csy, int acc)     \
     {                                                                         \
-        const int64_t kf = k - k % (W);                                       \
         const MASK mt = (MASK)LANES(k % (W));                                 \
         for (int64_t r = 0; r < n; r += 4) {                                  \
             const T *w[4];                                                    \
             for (int q = 0; q < 4; q++)                                       \
                 w[q] = Wm + (r + q < n ? r + q : n - 1) * rsw;                \
             V a[4][4];                                                        \
-            for (int q = 0; q < 4; q++)                                       \
-                for (int v = 0; v < 4; v++)                                   \
-                    a[q][v] = SETZ();                                         \
-            for (int64_t j = 0; j < kf; j += (W)) {                           \
-                V wv[4];                                                      \
-                for (int q = 0; q < 4; q++) {                                 \
-                    _mm_prefetch((const char *)(w[q] + j) + GEMV_PF, _MM_HINT_T0); \
-                    wv[q] = LOAD(w[q] + j);                                   \
-                }                                                             \
-                for (int v = 0; v < NX; v++) {                                \
-                    V xv = LOAD(X + v * rsx + j);                             \
-                    for (int q = 0; q < 4; q++)                               \
-                        a[q][v] = FMA(wv[q], xv, a[q][v]);                    \
-                }                                                             \
-            }                                                                 \
-            if (kf < k) {                                                     \
-                V wv[4];                                                      \
-                for (int q = 0; q < 4; q++)                                   \
-                    wv[q] = MLOADZ(mt, w[q] + kf);                            \
-                for (int v = 0; v < NX; v++) {                                \
-                    V xv = MLOADZ(mt, X + v * rsx + kf);                      \
-                    for (int q = 0; q < 4; q++)                               \
-                        a[q][v] = FMA(wv[q], xv, a[q][v]);                    \
-                }                                                             \
-            }                                                                 \
+            for (int q = 0; q < 4; q++)   /* past NX: defined, never stored */ \
+                a[q][0] = a[q][1] = a[q][2] = a[q][3] = SETZ();               \
+            EIN_MULTI_SUMS(V, W, NX, a, w, X, rsx, k, LOAD, MLOADZ, mt, FMA,  \
+                           SETZ, MULTI_PF);                                   \
             /* Sums of (row q, vector v) at lane q + 4 (v % 2) of tree v/2. */ \
             HV h0 = HSUM(a[0][0], a[1][0], a[2][0], a[3][0],                  \
                          a[0][1], a[1][1], a[2][1], a[3][1]);                 \
@@ -894,6 +873,7 @@ GEMV_MULTI(gemv_multi_f64, double, __m512d, 8, _mm512_loadu_pd, MLOAD_Z_PD,
            _mm512_fmadd_pd, _mm512_setzero_pd, __mmask8, lanes8, hsum8_f64,
            __m512d, multi_put_f64)
 #undef GEMV_MULTI
+#undef MULTI_PF
 
 /* ---- a few columns copied to rows ------------------------------------- */
 

@@ -138,4 +138,40 @@
         TAB[ne > (W)][(me - 1) / 2](kc, a, b, c, rsc, beta, me, ne);          \
     }
 
+/* gemv_multi's sums, shared by the AVX2 and AVX-512 tables: four rows of
+ * W at w[0..3] (k contiguous elements each) against NX vectors at X (rsx
+ * apart), into V a[4][>= NX]: from zero, the full vectors in column
+ * order, then the last k % W lanes, MLOADM(mt, p) loading them with zeros
+ * past k.  PF(p) runs before each row's vector load (a prefetch, or
+ * nothing).  Each sum's arithmetic depends only on k. */
+#define EIN_MULTI_SUMS(V, W, NX, a, w, X, rsx, k, LOAD, MLOADM, mt, FMA, SETZ, PF) \
+    do {                                                                      \
+        const int64_t kf_ = (k) - (k) % (W);                                  \
+        for (int q = 0; q < 4; q++)                                           \
+            for (int v = 0; v < (NX); v++)                                    \
+                a[q][v] = SETZ();                                             \
+        for (int64_t j = 0; j < kf_; j += (W)) {                              \
+            V wv[4];                                                          \
+            for (int q = 0; q < 4; q++) {                                     \
+                PF(w[q] + j);                                                 \
+                wv[q] = LOAD(w[q] + j);                                       \
+            }                                                                 \
+            for (int v = 0; v < (NX); v++) {                                  \
+                V xv = LOAD((X) + v * (rsx) + j);                             \
+                for (int q = 0; q < 4; q++)                                   \
+                    a[q][v] = FMA(wv[q], xv, a[q][v]);                        \
+            }                                                                 \
+        }                                                                     \
+        if (kf_ < (k)) {                                                      \
+            V wv[4];                                                          \
+            for (int q = 0; q < 4; q++)                                       \
+                wv[q] = MLOADM(mt, w[q] + kf_);                               \
+            for (int v = 0; v < (NX); v++) {                                  \
+                V xv = MLOADM(mt, (X) + v * (rsx) + kf_);                     \
+                for (int q = 0; q < 4; q++)                                   \
+                    a[q][v] = FMA(wv[q], xv, a[q][v]);                        \
+            }                                                                 \
+        }                                                                     \
+    } while (0)
+
 #endif
