@@ -12,11 +12,12 @@
 
 /* Micro-kernel: C[0:MR, 0:NR] = (beta & 1 ? C : 0) + sum_p a[p] (x) b[p]
  * over kc steps; beta & EIN_UKR_FETCH_C asks it to fetch the C tile into
- * L2 as it starts, for a C too large to stay in cache between visits.  `a` is a packed A micro-panel (kc columns of MR elements),
- * `b` a packed B micro-panel (kc rows of NR elements), both 64-byte
- * aligned.  C rows lie rsc elements apart; C columns are contiguous.  The
- * sum over p starts from zero and is added to C only at the end, so a tile
- * computed into a scratch buffer and merged later gives identical bits. */
+ * L2 as it starts, for a C too large to stay in cache between visits.
+ * `a` is a packed A micro-panel (kc columns of MR elements), `b` a packed
+ * B micro-panel (kc rows of NR elements), both 64-byte aligned.  C rows
+ * lie rsc elements apart; C columns are contiguous.  The sum over p starts
+ * from zero and is added to C only at the end, so a tile computed into a
+ * scratch buffer and merged later gives identical bits. */
 #define EIN_UKR_FETCH_C 2
 typedef void ein_ukr_f32_fn(int64_t kc, const float *a, const float *b,
                             float *c, int64_t rsc, int beta);
