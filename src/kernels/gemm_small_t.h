@@ -459,10 +459,35 @@ static void SM(copy_b)(int64_t k, int64_t n, const T *B, int64_t rsb,
 
 /* C (+)= T^T for the routes that compute C^T into scratch: C is rows x
  * cols, rows rsc apart, columns contiguous; T is cols x rows, rows ldt
- * apart.  Each element as the tile would have stored it. */
+ * apart.  Each element as the tile would have stored it.  Up to four
+ * columns, their count a constant of the loop and acc outside it:
+ * "ji,kj->ik" [64,100] x [4,64] f32, one thread, alternating builds:
+ * 459-561 -> 406-414 ns, [64,100] x [2,64] 450-467 -> 392-401 ns. */
+static inline __attribute__((always_inline)) void
+SM(put_t_n)(const int cols, int64_t rows, const T *restrict t, int64_t ldt,
+            T *restrict C, int64_t rsc, int acc)
+{
+    if (acc) {
+        for (int64_t i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                C[i * rsc + j] += t[j * ldt + i];
+    } else {
+        for (int64_t i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                C[i * rsc + j] = t[j * ldt + i];
+    }
+}
+
 static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
                                T *C, int64_t rsc, int acc)
 {
+    switch (cols) {
+    case 1: SM(put_t_n)(1, rows, t, ldt, C, rsc, acc); return;
+    case 2: SM(put_t_n)(2, rows, t, ldt, C, rsc, acc); return;
+    case 3: SM(put_t_n)(3, rows, t, ldt, C, rsc, acc); return;
+    case 4: SM(put_t_n)(4, rows, t, ldt, C, rsc, acc); return;
+    default: break;
+    }
     for (int64_t i = 0; i < rows; i++) {
         T *ci = C + i * rsc;
         for (int64_t j = 0; j < cols; j++)
