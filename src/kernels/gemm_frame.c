@@ -124,11 +124,17 @@ int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
          * columns loads A's k / lanes vectors, and each column its own
          * as many plus the FMAs, then its tree and store (about five);
          * the tiles broadcast each element of A for ceil(n / lanes)
-         * FMAs.  Taken when that saves a fifth. */
+         * FMAs.  Taken when it counts no more than the tiles: on AMD Zen
+         * 5, one thread, einsum-bench, alternating builds (the rule was
+         * "saves a fifth" before 2026-11-28), f32 [1000, 64] x [64, 8]
+         * (0.875 of the tiles' count) 11.1-11.9 -> 9.8-9.9 us, [512, 64]
+         * x [64, 8] 5.8 -> 5.0 us; beyond the count the tiles stay
+         * faster: f32 [1000, 32] x [32, 8] (1.19) 5.8 us by tiles, 7.6-7.8
+         * here, f64 [1000, 64] x [64, 8] (1.44) 11-15 us, 13.8-14.1. */
         double kv = (double)((k + lanes - 1) / lanes);
         double here = kv * (double)((n + 3) / 4 + 2 * n) + 5.0 * (double)n;
         double tiles = (double)k * (double)(1 + (n + lanes - 1) / lanes);
-        if (5.0 * here <= 4.0 * tiles)
+        if (here <= tiles)
             return 3;
     }
     return 0;
