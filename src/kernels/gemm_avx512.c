@@ -842,7 +842,8 @@ static inline void multi_put_f64(__m512d h0, __m512d h1, int nx, int nq, double 
                 w[q] = Wm + (r + q < n ? r + q : n - 1) * rsw;                \
             V a[4][4];                                                        \
             for (int q = 0; q < 4; q++)   /* past NX: defined, never stored */ \
-                a[q][0] = a[q][1] = a[q][2] = a[q][3] = SETZ();               \
+                for (int v = NX; v < 4; v++)                                  \
+                    a[q][v] = SETZ();                                         \
             EIN_MULTI_SUMS(V, W, NX, a, w, X, rsx, k, LOAD, MLOADZ, mt, FMA,  \
                            SETZ, MULTI_PF);                                   \
             /* Sums of (row q, vector v) at lane q + 4 (v % 2) of tree v/2. */ \

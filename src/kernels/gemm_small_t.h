@@ -486,12 +486,7 @@ static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t l
     case 2: SM(put_t_n)(2, rows, t, ldt, C, rsc, acc); return;
     case 3: SM(put_t_n)(3, rows, t, ldt, C, rsc, acc); return;
     case 4: SM(put_t_n)(4, rows, t, ldt, C, rsc, acc); return;
-    default: break;
-    }
-    for (int64_t i = 0; i < rows; i++) {
-        T *ci = C + i * rsc;
-        for (int64_t j = 0; j < cols; j++)
-            ci[j] = acc ? ci[j] + t[j * ldt + i] : t[j * ldt + i];
+    default: SM(put_t_n)((int)cols, rows, t, ldt, C, rsc, acc); return;
     }
 }
 
