@@ -121,8 +121,10 @@ Test(gemv_small, cols_all_tables, .timeout = 120)
         /* Large enough that the columns are summed in two halves (on any
          * CPU whose L2 holds a quarter of the f32 matrix; this one's holds
          * the f64 too): plain, and padded columns with strided x, strided y
-         * and accumulation. */
-        static const int64_t big[][2] = {{300, 1031}, {513, 600}, {1, 300000}, {2048, 129}};
+         * and accumulation.  70001 rows: past one pass's 256 KiB of y in
+         * both dtypes, so y goes in chunks with a short last one. */
+        static const int64_t big[][2] = {{300, 1031}, {513, 600}, {1, 300000}, {2048, 129},
+                                         {70001, 9}};
         int split = 0;
         for (size_t b = 0; b < sizeof big / sizeof big[0]; b++)
             for (int v = 0; v < 2; v++) {
@@ -174,7 +176,9 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                                         {10, 300}, {15, 130}, {11, 1000}, {9, 128},
                                         /* few rows over the threading threshold:
                                          * one share of rows per thread */
-                                        {10, 30000}, {3, 100000}, {13, 21000}};
+                                        {10, 30000}, {3, 100000}, {13, 21000},
+                                        /* columns: y past one pass's 256 KiB */
+                                        {70001, 12}};
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);
         if (!kt)

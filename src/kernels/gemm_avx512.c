@@ -16,15 +16,18 @@
 #define MR 14
 #define NR_F32 32
 #define NR_F64 16
-/* Rows of y kept hot per pass of the columns-contiguous GEMV: 16 KiB.
- * Its eight column streams are fetched COLS_PF bytes ahead: without,
- * the hardware prefetchers left AMD Zen 5 (EPYC, family 26) at 26-28
- * GB/s on f32 4096^2 one thread, where the rows-contiguous GEMV reads
- * 35-45 (einsum-bench "ij,i->j": 2.37-2.57 -> 1.83-1.94 ms; f64 4.98-
- * 5.62 -> 4.06-4.14 ms; 256 and 512 bytes ahead timed alike, 1024 and
- * 2048 worse). */
-#define COLS_CHUNK_BYTES 16384
-#define COLS_PF 512
+/* Rows of y kept per pass of the columns-contiguous GEMV: up to 256 KiB,
+ * in L2.  A whole column per visit streams best: a cap of 16 KiB (y in
+ * L1) split each f64 4096-row column into two visits, and in-process
+ * alternation against cblas (AMD Zen 5, one thread) timed "ij,i->j" f64
+ * 4096^2 at 5.2-5.7 ms with it, 3.9-4.6 with the column whole (OpenBLAS
+ * 5.2-6.1); f32 8192^2 11.3 -> 9.3 ms; two threads alike.  Its eight
+ * column streams are fetched COLS_PF bytes ahead: without, the hardware
+ * prefetchers left f32 4096^2 at 26-28 GB/s, where the rows-contiguous
+ * GEMV reads 35-45; 768-1024 bytes ahead timed 1-3% faster than 512,
+ * 1536 no better. */
+#define COLS_CHUNK_BYTES (256 * 1024)
+#define COLS_PF 1024
 /* Rows-contiguous GEMV: rows of at least GEMV_PF_MIN bytes are fetched
  * GEMV_PF bytes ahead of the reads. */
 #define GEMV_PF 512
