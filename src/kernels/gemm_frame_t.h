@@ -894,13 +894,77 @@ typedef struct F(tgemm_job) {
     F(grid) grid;
 } F(tgemm_job);
 
-/* Pack indices [x0, x0 + xc) of one side (A's rows or B's columns) by
- * depth [p0, p0 + kc) into micro-panels of w: panel q holds, for each p,
- * the w elements at x = q*w + 0:w; zeros past xc.  Offsets come from the
- * tables xo (per x) and ko (per p), which run with constant strides xs and
- * ks for stretches of xrun and krun indices: each stretch pair is one 2-D
- * strided block, copied with the unit-stride side innermost. */
-static void F(tpack)(const T *base, const int64_t *xo, int64_t xrun, int64_t xs,
+/* A piece of sl <= w indices by pl depth steps, x at stride xs and p at
+ * ks, into panel rows w apart.  With the depth contiguous (ks == 1) the
+ * plain loop walked one index's pl steps at a time, each write to a new
+ * line of the panel: a 432-step panel of 32 (55 KB) does not fit L1, so
+ * every write went to L2.  Sixteen steps at a time keep the lines they
+ * write in L1 while the indices go by. */
+static void F(tpiece)(const T *restrict src, int64_t xs, int64_t ks,
+                      int64_t sl, int64_t pl, int w, T *restrict d)
+{
+    if (xs == 1) {
+        for (int64_t q = 0; q < pl; q++)
+            for (int64_t ii = 0; ii < sl; ii++)
+                d[q * w + ii] = src[q * ks + ii];
+    } else if (ks == 1) {
+        for (int64_t q0 = 0; q0 < pl; q0 += 16) {
+            int64_t qe = pl - q0 < 16 ? pl - q0 : 16;
+            for (int64_t ii = 0; ii < sl; ii++)
+                for (int64_t q = q0; q < q0 + qe; q++)
+                    d[q * w + ii] = src[ii * xs + q];
+        }
+    } else {
+        for (int64_t q = 0; q < pl; q++)
+            for (int64_t ii = 0; ii < sl; ii++)
+                d[q * w + ii] = src[q * ks + ii * xs];
+    }
+}
+
+/* A whole panel (w indices, one stride) over pl depth steps of one
+ * stride, by the table's packing where it has one: indices contiguous,
+ * w-element copies (pack_a_cols, w a constant); depth contiguous, A's
+ * rows as pack_a reads them, B's columns as pack_b_t does.  Returns 0
+ * where neither applies. */
+static int F(tpanel)(const ARCH *ar, int side_b, const T *src, int64_t xs,
+                     int64_t ks, int64_t pl, int w, T *restrict d)
+{
+    if (xs == 1) {
+        switch (w) {
+        case 32: F(pack_a_cols)(pl, src, ks, 32, d); return 1;
+        case 16: F(pack_a_cols)(pl, src, ks, 16, d); return 1;
+        case 14: F(pack_a_cols)(pl, src, ks, 14, d); return 1;
+        case 8:  F(pack_a_cols)(pl, src, ks, 8, d); return 1;
+        case 6:  F(pack_a_cols)(pl, src, ks, 6, d); return 1;
+        case 4:  F(pack_a_cols)(pl, src, ks, 4, d); return 1;
+        default: return 0;
+        }
+    }
+    if (ks == 1 && side_b && ar->pack_b_t) {
+        ar->pack_b_t(pl, 1, src, xs, d);
+        return 1;
+    }
+    if (ks == 1 && !side_b && ar->pack_a) {
+        ar->pack_a(pl, src, xs, d);
+        return 1;
+    }
+    return 0;
+}
+
+/* Pack indices [x0, x0 + xc) of one side (A's rows, or B's columns when
+ * side_b) by depth [p0, p0 + kc) into micro-panels of w: panel q holds,
+ * for each p, the w elements at x = q*w + 0:w; zeros past xc.  Offsets
+ * come from the tables xo (per x) and ko (per p), which run with constant
+ * strides xs and ks for stretches of xrun and krun indices: each stretch
+ * pair is one 2-D strided block: a whole panel by tpanel, the rest (a
+ * panel cut by the end of a run) by tpiece.  All copies: no bit of a
+ * result depends on the path.  With every block by element loops,
+ * einsum-bench's transposed-view workloads (A stored dcba, B's columns
+ * contiguous in depth), f32 48^4, ran at 0.84-0.89 of the GEMM rate of
+ * the same FLOPs on one thread and 0.84-0.87 on two; now 0.91-0.94 and
+ * 0.90-0.95 (alternating builds). */
+static void F(tpack)(const ARCH *ar, int side_b, const T *base,
+                     const int64_t *xo, int64_t xrun, int64_t xs,
                      const int64_t *ko, int64_t krun, int64_t ks, int w,
                      int64_t x0, int64_t xc, int64_t p0, int64_t kc,
                      T *restrict dst)
@@ -918,19 +982,8 @@ static void F(tpack)(const T *base, const int64_t *xo, int64_t xrun, int64_t xs,
                     pl = p0 + kc - p;
                 const T *src = base + xo[x] + ko[p];
                 T *d = dst + (p - p0) * w + s0;
-                if (xs == 1) {
-                    for (int64_t q = 0; q < pl; q++)
-                        for (int64_t ii = 0; ii < sl; ii++)
-                            d[q * w + ii] = src[q * ks + ii];
-                } else if (ks == 1) {
-                    for (int64_t ii = 0; ii < sl; ii++)
-                        for (int64_t q = 0; q < pl; q++)
-                            d[q * w + ii] = src[ii * xs + q];
-                } else {
-                    for (int64_t q = 0; q < pl; q++)
-                        for (int64_t ii = 0; ii < sl; ii++)
-                            d[q * w + ii] = src[q * ks + ii * xs];
-                }
+                if (sl < w || !F(tpanel)(ar, side_b, src, xs, ks, pl, w, d))
+                    F(tpiece)(src, xs, ks, sl, pl, w, d);
                 p += pl;
             }
             s0 += sl;
@@ -946,16 +999,16 @@ static void F(tpack)(const T *base, const int64_t *xo, int64_t xrun, int64_t xs,
 static void F(tpack_a)(const F(tgemm_job) *j, int64_t r0, int64_t mc,
                        int64_t p0, int64_t kc, T *restrict dst)
 {
-    F(tpack)(j->A, j->am, j->am_run, j->am_st, j->ak, j->ak_run, j->ak_st,
-             j->ar->mr, r0, mc, p0, kc, dst);
+    F(tpack)(j->ar, 0, j->A, j->am, j->am_run, j->am_st, j->ak, j->ak_run,
+             j->ak_st, j->ar->mr, r0, mc, p0, kc, dst);
 }
 
 /* B's depth [p0, p0 + kc) x columns [c0, c0 + nc), as pack_b lays them out. */
 static void F(tpack_b)(const F(tgemm_job) *j, int64_t p0, int64_t kc,
                        int64_t c0, int64_t nc, T *restrict dst)
 {
-    F(tpack)(j->B, j->bn, j->bn_run, j->bn_st, j->bk, j->bk_run, j->bk_st,
-             j->ar->nr, c0, nc, p0, kc, dst);
+    F(tpack)(j->ar, 1, j->B, j->bn, j->bn_run, j->bn_st, j->bk, j->bk_run,
+             j->bk_st, j->ar->nr, c0, nc, p0, kc, dst);
 }
 
 /* Writes a computed tile (tmp, nr columns apart) into C rows [r, r + me)
