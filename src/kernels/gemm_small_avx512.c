@@ -7,6 +7,7 @@
 
 #include "kernels/frame.h"
 #include "kernels/gemm_small.h"
+#include "kernels/transpose_avx.h"
 
 /* 12 rows x 2 zmm = 24 accumulators, 2 for B, 1 for the broadcast. */
 #define SMALL_MR 12
@@ -33,6 +34,12 @@ static inline __mmask8 small_lanes8(int r)
 
 #define T float
 #define SFX f32_avx512
+#define SMALL_TR_W 8
+#define SMALL_TR_V __m256
+#define SMALL_TR_LOAD(p) _mm256_loadu_ps(p)
+#define SMALL_TR_STORE(p, v) _mm256_storeu_ps(p, v)
+#define SMALL_TR_ADD(a, b) _mm256_add_ps(a, b)
+#define SMALL_TR(r) tr8_ps(r)
 #define V __m512
 #define W 16
 #define VMASK __mmask16
@@ -60,9 +67,21 @@ static inline __mmask8 small_lanes8(int r)
 #undef VSTORE
 #undef VSTOREM
 #undef VLANES
+#undef SMALL_TR_W
+#undef SMALL_TR_V
+#undef SMALL_TR_LOAD
+#undef SMALL_TR_STORE
+#undef SMALL_TR_ADD
+#undef SMALL_TR
 
 #define T double
 #define SFX f64_avx512
+#define SMALL_TR_W 4
+#define SMALL_TR_V __m256d
+#define SMALL_TR_LOAD(p) _mm256_loadu_pd(p)
+#define SMALL_TR_STORE(p, v) _mm256_storeu_pd(p, v)
+#define SMALL_TR_ADD(a, b) _mm256_add_pd(a, b)
+#define SMALL_TR(r) tr4_pd(r)
 #define V __m512d
 #define W 8
 #define VMASK __mmask8

@@ -17,7 +17,11 @@
  *   VSTORE(p, v) VSTOREM(p, mk, v) VLANES(r)  (mask of the first r lanes,
  *                                              1 <= r <= W)
  * VLOADM must give zeros in the lanes off the mask, and neither masked
- * operation may touch memory there. */
+ * operation may touch memory there.  Optionally, for the transposed
+ * writes of the C^T routes: SMALL_TR_W (a block's rows and columns),
+ * SMALL_TR_V (a vector of SMALL_TR_W elements), SMALL_TR_LOAD(p),
+ * SMALL_TR_STORE(p, v), SMALL_TR_ADD(a, b) and SMALL_TR(r) (transposes
+ * the block r[SMALL_TR_W] in registers). */
 
 #include <stdatomic.h>
 
@@ -481,6 +485,32 @@ SM(put_t_n)(const int cols, int64_t rows, const T *restrict t, int64_t ldt,
 static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
                                T *C, int64_t rsc, int acc)
 {
+#ifdef SMALL_TR_W
+    /* Square blocks of SMALL_TR_W rows and columns by a register
+     * transpose (the including file's SMALL_TR), the rest below:
+     * "ji,kj->ik" [50,100] x [8,50] f32, one thread, alternating
+     * builds, 641-650 -> 504-511 ns (0.70x -> 0.89-0.91x OpenBLAS). */
+    if (rows >= SMALL_TR_W && cols >= SMALL_TR_W) {
+        const int64_t rb = rows / SMALL_TR_W * SMALL_TR_W;
+        const int64_t cb = cols / SMALL_TR_W * SMALL_TR_W;
+        for (int64_t j0 = 0; j0 < cb; j0 += SMALL_TR_W)
+            for (int64_t i0 = 0; i0 < rb; i0 += SMALL_TR_W) {
+                SMALL_TR_V r[SMALL_TR_W];
+                for (int q = 0; q < SMALL_TR_W; q++)
+                    r[q] = SMALL_TR_LOAD(t + (j0 + q) * ldt + i0);
+                SMALL_TR(r);
+                for (int q = 0; q < SMALL_TR_W; q++) {
+                    T *c = C + (i0 + q) * rsc + j0;
+                    SMALL_TR_STORE(c, acc ? SMALL_TR_ADD(SMALL_TR_LOAD(c), r[q]) : r[q]);
+                }
+            }
+        if (rb < rows)
+            SM(put_transposed)(rows - rb, cb, t + rb, ldt, C + rb * rsc, rsc, acc);
+        if (cb < cols)
+            SM(put_transposed)(rows, cols - cb, t + cb * ldt, ldt, C + cb, rsc, acc);
+        return;
+    }
+#endif
     switch (cols) {
     case 1: SM(put_t_n)(1, rows, t, ldt, C, rsc, acc); return;
     case 2: SM(put_t_n)(2, rows, t, ldt, C, rsc, acc); return;
