@@ -39,11 +39,7 @@ static inline __m256i small_lanes64(int r)
 #define T float
 #define SFX f32_avx2
 #define SMALL_TR_W 8
-#define SMALL_TR_V __m256
-#define SMALL_TR_LOAD(p) _mm256_loadu_ps(p)
-#define SMALL_TR_STORE(p, v) _mm256_storeu_ps(p, v)
-#define SMALL_TR_ADD(a, b) _mm256_add_ps(a, b)
-#define SMALL_TR(r) tr8_ps(r)
+#define SMALL_PUT_T put_t8_ps
 #define V __m256
 #define W 8
 #define VMASK __m256i
@@ -72,20 +68,12 @@ static inline __m256i small_lanes64(int r)
 #undef VSTOREM
 #undef VLANES
 #undef SMALL_TR_W
-#undef SMALL_TR_V
-#undef SMALL_TR_LOAD
-#undef SMALL_TR_STORE
-#undef SMALL_TR_ADD
-#undef SMALL_TR
+#undef SMALL_PUT_T
 
 #define T double
 #define SFX f64_avx2
 #define SMALL_TR_W 4
-#define SMALL_TR_V __m256d
-#define SMALL_TR_LOAD(p) _mm256_loadu_pd(p)
-#define SMALL_TR_STORE(p, v) _mm256_storeu_pd(p, v)
-#define SMALL_TR_ADD(a, b) _mm256_add_pd(a, b)
-#define SMALL_TR(r) tr4_pd(r)
+#define SMALL_PUT_T put_t4_pd
 #define V __m256d
 #define W 4
 #define VMASK __m256i

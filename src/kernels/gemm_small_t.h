@@ -18,10 +18,8 @@
  *                                              1 <= r <= W)
  * VLOADM must give zeros in the lanes off the mask, and neither masked
  * operation may touch memory there.  Optionally, for the transposed
- * writes of the C^T routes: SMALL_TR_W (a block's rows and columns),
- * SMALL_TR_V (a vector of SMALL_TR_W elements), SMALL_TR_LOAD(p),
- * SMALL_TR_STORE(p, v), SMALL_TR_ADD(a, b) and SMALL_TR(r) (transposes
- * the block r[SMALL_TR_W] in registers). */
+ * writes of the C^T routes: SMALL_TR_W and SMALL_PUT_T(t, ldt, c, rsc,
+ * acc), which writes one SMALL_TR_W-square block (put_t8_ps, ...). */
 
 #include <stdatomic.h>
 
@@ -487,23 +485,15 @@ static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t l
 {
 #ifdef SMALL_TR_W
     /* Square blocks of SMALL_TR_W rows and columns by a register
-     * transpose (the including file's SMALL_TR), the rest below:
+     * transpose (the including file's SMALL_PUT_T), the rest below:
      * "ji,kj->ik" [50,100] x [8,50] f32, one thread, alternating
      * builds, 641-650 -> 504-511 ns (0.70x -> 0.89-0.91x OpenBLAS). */
     if (rows >= SMALL_TR_W && cols >= SMALL_TR_W) {
         const int64_t rb = rows / SMALL_TR_W * SMALL_TR_W;
         const int64_t cb = cols / SMALL_TR_W * SMALL_TR_W;
         for (int64_t j0 = 0; j0 < cb; j0 += SMALL_TR_W)
-            for (int64_t i0 = 0; i0 < rb; i0 += SMALL_TR_W) {
-                SMALL_TR_V r[SMALL_TR_W];
-                for (int q = 0; q < SMALL_TR_W; q++)
-                    r[q] = SMALL_TR_LOAD(t + (j0 + q) * ldt + i0);
-                SMALL_TR(r);
-                for (int q = 0; q < SMALL_TR_W; q++) {
-                    T *c = C + (i0 + q) * rsc + j0;
-                    SMALL_TR_STORE(c, acc ? SMALL_TR_ADD(SMALL_TR_LOAD(c), r[q]) : r[q]);
-                }
-            }
+            for (int64_t i0 = 0; i0 < rb; i0 += SMALL_TR_W)
+                SMALL_PUT_T(t + j0 * ldt + i0, ldt, C + i0 * rsc + j0, rsc, acc);
         if (rb < rows)
             SM(put_transposed)(rows - rb, cb, t + rb, ldt, C + rb * rsc, rsc, acc);
         if (cb < cols)

@@ -5,6 +5,7 @@
 #define EIN_TRANSPOSE_AVX_H
 
 #include <immintrin.h>
+#include <stdint.h>
 
 /* r[i] lane j becomes r[j] lane i: 8 x 8 floats. */
 static inline void tr8_ps(__m256 r[8])
@@ -39,6 +40,26 @@ static inline void tr4_pd(__m256d r[4])
     r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
+
+/* C (+)= T^T for one square block: rows i of C (rsc apart) get column i
+ * of T (rows ldt apart), 8 x 8 floats or 4 x 4 doubles; each element one
+ * add when acc, as the element loop's. */
+#define EIN_PUT_T(NAME, T, V, W, LOADU, STOREU, ADD, TR)                      \
+    static inline void NAME(const T *t, int64_t ldt, T *c, int64_t rsc,       \
+                            int acc)                                          \
+    {                                                                         \
+        V r[W];                                                               \
+        for (int q = 0; q < (W); q++)                                         \
+            r[q] = LOADU(t + q * ldt);                                        \
+        TR(r);                                                                \
+        for (int q = 0; q < (W); q++)                                         \
+            STOREU(c + q * rsc, acc ? ADD(LOADU(c + q * rsc), r[q]) : r[q]);  \
+    }
+EIN_PUT_T(put_t8_ps, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,
+          _mm256_add_ps, tr8_ps)
+EIN_PUT_T(put_t4_pd, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd,
+          _mm256_add_pd, tr4_pd)
+#undef EIN_PUT_T
 
 /* nb dots of n >= 8 terms, dot b = sum over j of x[b sx + j] y[j incy + b]:
  * the terms contiguous in x, the dots contiguous in y ("ij,ji->i"), where
