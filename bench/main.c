@@ -13,6 +13,9 @@
 #include "bench.h"
 #include "internal.h"
 
+/* Fewest interleaved rounds a workload gets, however long its calls. */
+#define BN_MIN_ROUNDS 3
+
 /* ---- options and workloads --------------------------------------------------- */
 
 typedef struct options {
@@ -397,11 +400,17 @@ static void measure(const options *o, result *r)
 
     /* Rounds: each contender gets budget/rounds per round, peers
      * interleaved with einsum so a noisy neighbour hits all of them.
-     * Calls that take a large part of the budget get fewer rounds. */
+     * Calls that take a large part of the budget get fewer rounds, but
+     * never fewer than BN_MIN_ROUNDS (or --rounds, if less): a ratio of
+     * single calls made seconds apart moved by 10% between runs of one
+     * build on the shared VM (GEMM 4096^2 on two threads). */
     double est = r->bw ? r->bytes / (r->peak * 1e9) : r->flops / (0.5 * r->peak * 1e9);
     int rounds = o->rounds;
+    int min_rounds = o->rounds < BN_MIN_ROUNDS ? o->rounds : BN_MIN_ROUNDS;
     if (est > 0 && o->budget / est < 2.0 * rounds)
         rounds = (int)(o->budget / (2.0 * est));
+    if (rounds < min_rounds)
+        rounds = min_rounds;
     if (rounds < 1)
         rounds = 1;
     double per = o->budget / rounds;
