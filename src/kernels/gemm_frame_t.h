@@ -900,8 +900,9 @@ typedef struct F(tgemm_job) {
  * line of the panel: a 432-step panel of 32 (55 KB) does not fit L1, so
  * every write went to L2.  Sixteen steps at a time keep the lines they
  * write in L1 while the indices go by. */
-static void F(tpiece)(const T *restrict src, int64_t xs, int64_t ks,
-                      int64_t sl, int64_t pl, int w, T *restrict d)
+static inline __attribute__((always_inline)) void F(tpiece)(
+    const T *restrict src, int64_t xs, int64_t ks, int64_t sl, int64_t pl, int w,
+    T *restrict d)
 {
     if (xs == 1) {
         for (int64_t q = 0; q < pl; q++)
