@@ -390,13 +390,18 @@ static int SM(is_short)(int64_t m, int64_t n)
  * each.  C^T = B^T A^T instead runs one tile of n rows across A^T's
  * contiguous rows, every lane used, into scratch, then transposed into
  * C.  Each element is the same sum of fused products, a*b for b*a, so
- * it has the bits of the row tiles'.  Taken while it saves a quarter of
- * the vector FMAs and the depth pays for the transposed write. */
+ * it has the bits of the row tiles'.  Taken while it saves an eighth
+ * of the vector FMAs (a quarter until the transposed write went by
+ * register blocks) and the depth pays for that write: f32 one thread,
+ * alternating builds, [64,200] x [12,64] 2.37-2.41 -> 1.70-1.77 us
+ * (0.70x -> 0.95-0.98x OpenBLAS), [32,200] x [12,32] 1.27-1.38 ->
+ * 1.00-1.06 us; f64 [64,100] x [6,64] 1.29-1.32 -> 0.87-0.91 us.
+ * Taking it at equal counts gained nothing clear (f64 n = 8). */
 static int SM(t_narrow)(int64_t m, int64_t n, int64_t k, int64_t rsa)
 {
     int64_t v = (m + W - 1) / W, vn = (n + W - 1) / W;
     return rsa == 1 && n <= SMALL_MR && k >= SMALL_T_MIN_K &&
-           4 * n * v <= 3 * m * vn;
+           8 * n * v <= 7 * m * vn;
 }
 
 /* The two depth halves of a short narrow C (see run): half 0 into C as
@@ -480,27 +485,9 @@ SM(put_t_n)(const int cols, int64_t rows, const T *restrict t, int64_t ldt,
     }
 }
 
-static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
-                               T *C, int64_t rsc, int acc)
+static void SM(put_cols)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
+                         T *C, int64_t rsc, int acc)
 {
-#ifdef SMALL_TR_W
-    /* Square blocks of SMALL_TR_W rows and columns by a register
-     * transpose (the including file's SMALL_PUT_T), the rest below:
-     * "ji,kj->ik" [50,100] x [8,50] f32, one thread, alternating
-     * builds, 641-650 -> 504-511 ns (0.70x -> 0.89-0.91x OpenBLAS). */
-    if (rows >= SMALL_TR_W && cols >= SMALL_TR_W) {
-        const int64_t rb = rows / SMALL_TR_W * SMALL_TR_W;
-        const int64_t cb = cols / SMALL_TR_W * SMALL_TR_W;
-        for (int64_t j0 = 0; j0 < cb; j0 += SMALL_TR_W)
-            for (int64_t i0 = 0; i0 < rb; i0 += SMALL_TR_W)
-                SMALL_PUT_T(t + j0 * ldt + i0, ldt, C + i0 * rsc + j0, rsc, acc);
-        if (rb < rows)
-            SM(put_transposed)(rows - rb, cb, t + rb, ldt, C + rb * rsc, rsc, acc);
-        if (cb < cols)
-            SM(put_transposed)(rows, cols - cb, t + cb * ldt, ldt, C + cb, rsc, acc);
-        return;
-    }
-#endif
     switch (cols) {
     case 1: SM(put_t_n)(1, rows, t, ldt, C, rsc, acc); return;
     case 2: SM(put_t_n)(2, rows, t, ldt, C, rsc, acc); return;
@@ -508,6 +495,31 @@ static void SM(put_transposed)(int64_t rows, int64_t cols, const T *t, int64_t l
     case 4: SM(put_t_n)(4, rows, t, ldt, C, rsc, acc); return;
     default: SM(put_t_n)((int)cols, rows, t, ldt, C, rsc, acc); return;
     }
+}
+
+static inline void SM(put_transposed)(int64_t rows, int64_t cols, const T *t,
+                                      int64_t ldt, T *C, int64_t rsc, int acc)
+{
+#ifdef SMALL_TR_W
+    /* Square blocks of SMALL_TR_W rows and columns by a register
+     * transpose (the including file's SMALL_PUT_T), the rest by the
+     * element loops: "ji,kj->ik" [50,100] x [8,50] f32, one thread,
+     * alternating builds, 641-650 -> 504-511 ns (0.70x -> 0.89-0.91x
+     * OpenBLAS). */
+    if (rows >= SMALL_TR_W && cols >= SMALL_TR_W) {
+        const int64_t rb = rows / SMALL_TR_W * SMALL_TR_W;
+        const int64_t cb = cols / SMALL_TR_W * SMALL_TR_W;
+        for (int64_t j0 = 0; j0 < cb; j0 += SMALL_TR_W)
+            for (int64_t i0 = 0; i0 < rb; i0 += SMALL_TR_W)
+                SMALL_PUT_T(t + j0 * ldt + i0, ldt, C + i0 * rsc + j0, rsc, acc);
+        if (rb < rows)
+            SM(put_cols)(rows - rb, cb, t + rb, ldt, C + rb * rsc, rsc, acc);
+        if (cb < cols)
+            SM(put_cols)(rows, cols - cb, t + cb * ldt, ldt, C + cb, rsc, acc);
+        return;
+    }
+#endif
+    SM(put_cols)(rows, cols, t, ldt, C, rsc, acc);
 }
 
 /* nb products C_b (+)= A_b B_b, operand b at A + b * sa (B + b * sb,
