@@ -558,6 +558,51 @@ EIN_DOTS_T(dots_t_f64, double, __m256d, 4, _mm256_loadu_pd, __m256i, mask_f64, M
 EIN_PACK_B_T(pack_b_t_f32, float, __m256, 8, NR_F32, _mm256_loadu_ps, _mm256_storeu_ps, tr8_ps)
 EIN_PACK_B_T(pack_b_t_f64, double, __m256d, 4, NR_F64, _mm256_loadu_pd, _mm256_storeu_pd, tr4_pd)
 
+/* ---- a few columns to rows ---------------------------------------------- */
+
+/* cols_to_rows (frame.h): B's n <= 8 columns, rows of n contiguous
+ * elements, written as n rows of k.  Eight (f32) or four (f64) depth
+ * steps at a time: each row read under a mask of its n elements (four
+ * columns at a time for f64), transposed in registers, n (or four)
+ * vectors stored; the plain loop moved one element at a time: x W with
+ * W [10000, 4] f32, [64,10000] x [10000,4], one thread, alternating
+ * builds, 78.7-81.2 -> 69.0-70.8 us. */
+static void cols_to_rows_f32(int64_t k, int n, const float *b, float *dst)
+{
+    const __m256i mk = mask_f32(n);
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {
+        __m256 r[8];
+        for (int q = 0; q < 8; q++)
+            r[q] = _mm256_maskload_ps(b + (p + q) * n, mk);
+        tr8_ps(r);
+        for (int v = 0; v < n; v++)
+            _mm256_storeu_ps(dst + v * k + p, r[v]);
+    }
+    for (; p < k; p++)
+        for (int v = 0; v < n; v++)
+            dst[v * k + p] = b[p * n + v];
+}
+
+static void cols_to_rows_f64(int64_t k, int n, const double *b, double *dst)
+{
+    int64_t p = 0;
+    for (; p + 4 <= k; p += 4)
+        for (int g = 0; g < n; g += 4) {
+            const int w = n - g < 4 ? n - g : 4;
+            const __m256i mk = mask_f64(w);
+            __m256d r[4];
+            for (int q = 0; q < 4; q++)
+                r[q] = _mm256_maskload_pd(b + (p + q) * n + g, mk);
+            tr4_pd(r);
+            for (int v = 0; v < w; v++)
+                _mm256_storeu_pd(dst + (g + v) * k + p, r[v]);
+        }
+    for (; p < k; p++)
+        for (int v = 0; v < n; v++)
+            dst[v * k + p] = b[p * n + v];
+}
+
 /* ---- table -------------------------------------------------------------- */
 
 #define TAB_NAME "avx2"
@@ -577,4 +622,6 @@ EIN_PACK_B_T(pack_b_t_f64, double, __m256d, 4, NR_F64, _mm256_loadu_pd, _mm256_s
 #define TAB_UKR_EDGE_F64 ukr_edge_f64
 #define TAB_GEMV_MULTI_F32 gemv_multi_f32
 #define TAB_GEMV_MULTI_F64 gemv_multi_f64
+#define TAB_COLS_TO_ROWS_F32 cols_to_rows_f32
+#define TAB_COLS_TO_ROWS_F64 cols_to_rows_f64
 #include "kernels/table_t.h"
