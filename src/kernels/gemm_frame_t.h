@@ -11,14 +11,21 @@
  * row at a time (the obvious loop) stored with a stride of mr and read
  * one short row after another, so the hardware prefetcher restarted on
  * every row: that loop was ~9% of a 2-thread GEMM, measured.  MRC is a
- * constant in each caller, so the inner loop unrolls. */
+ * constant in each caller, so the inner loop unrolls.  This and
+ * pack_b_rows prefetch their sources (which come from L3 or memory in a
+ * large GEMM): AVX2 table, 1024^3 f32 and f64 on one thread, alternating
+ * in one process, 3-4% less time, nearly all of it from pack_b_rows. */
 static inline void F(pack_a_rows)(int64_t kc, const T *restrict a,
                                   int64_t rsa, const int MRC,
                                   T *restrict dst)
 {
-    for (int64_t p = 0; p < kc; p++, dst += MRC)
+    for (int64_t p = 0; p < kc; p++, dst += MRC) {
+        if (p * sizeof(T) % 64 == 0)   /* four lines ahead of each row */
+            for (int ii = 0; ii < MRC; ii++)
+                __builtin_prefetch((const char *)(a + ii * rsa + p) + 256, 0, 3);
         for (int ii = 0; ii < MRC; ii++)
             dst[ii] = a[ii * rsa + p];
+    }
 }
 
 /* The same panel from an A whose columns are contiguous (rsa = 1: "ki,kj"
@@ -139,9 +146,12 @@ static inline void F(pack_b_rows)(int64_t kc, int64_t np, int64_t ne,
     for (int64_t p = 0; p < kc; p++) {
         const T *src = b + p * rsb;
         T *d = dst + p * NRC;
-        for (int64_t q = 0; q < np; q++, src += NRC, d += NRC * kc)
+        for (int64_t q = 0; q < np; q++, src += NRC, d += NRC * kc) {
+            for (int jj = 0; jj < NRC; jj += 64 / (int)sizeof(T))
+                __builtin_prefetch(src + 2 * rsb + jj, 0, 3);
             for (int jj = 0; jj < NRC; jj += EIN_CHUNK / (int)sizeof(T))
                 memcpy(d + jj, src + jj, EIN_CHUNK);
+        }
         if (ne > 0)
             for (int jj = 0; jj < NRC; jj++)
                 d[jj] = jj < ne ? src[jj] : (T)0;
