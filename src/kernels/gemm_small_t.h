@@ -466,10 +466,13 @@ static void SM(copy_b)(int64_t k, int64_t n, const T *B, int64_t rsb,
 
 /* C (+)= T^T for the routes that compute C^T into scratch: C is rows x
  * cols, rows rsc apart, columns contiguous; T is cols x rows, rows ldt
- * apart.  Each element as the tile would have stored it.  Up to four
- * columns, their count a constant of the loop and acc outside it:
- * "ji,kj->ik" [64,100] x [4,64] f32, one thread, alternating builds:
- * 459-561 -> 406-414 ns, [64,100] x [2,64] 450-467 -> 392-401 ns. */
+ * apart.  Each element as the tile would have stored it.  Up to seven
+ * columns (fewer than a transposed block has), their count a constant
+ * of the loop and acc outside it: "ji,kj->ik" [64,100] x [4,64] f32,
+ * one thread, alternating builds: 459-561 -> 406-414 ns, [64,100] x
+ * [2,64] 450-467 -> 392-401 ns; five to seven since 2026-11-28, when
+ * [64,200] x [5,64] under EIN_ARCH=avx2 had become 1.60-1.67 us against
+ * 1.50-1.54 before put_cols (and 1.41-1.48 with the constants). */
 static inline __attribute__((always_inline)) void
 SM(put_t_n)(const int cols, int64_t rows, const T *restrict t, int64_t ldt,
             T *restrict C, int64_t rsc, int acc)
@@ -493,6 +496,9 @@ static void SM(put_cols)(int64_t rows, int64_t cols, const T *t, int64_t ldt,
     case 2: SM(put_t_n)(2, rows, t, ldt, C, rsc, acc); return;
     case 3: SM(put_t_n)(3, rows, t, ldt, C, rsc, acc); return;
     case 4: SM(put_t_n)(4, rows, t, ldt, C, rsc, acc); return;
+    case 5: SM(put_t_n)(5, rows, t, ldt, C, rsc, acc); return;
+    case 6: SM(put_t_n)(6, rows, t, ldt, C, rsc, acc); return;
+    case 7: SM(put_t_n)(7, rows, t, ldt, C, rsc, acc); return;
     default: SM(put_t_n)((int)cols, rows, t, ldt, C, rsc, acc); return;
     }
 }
