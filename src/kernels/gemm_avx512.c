@@ -38,9 +38,11 @@
 #define PF_C 32
 /* Packing prefetch: pack_a fetches each row PF_PACK bytes ahead of its
  * reads, pack_b two rows of B ahead.  The sources of a large GEMM come
- * from L3 or memory, and packing had been 5% of GEMM f32 1024^3 on one
- * thread (perf).  In alternating runs in one process, 1024^3 f32 took
- * 1.5-4% less time, 2048^3 f32 and f64 0-2%, 512^3 the same. */
+ * from L3 or memory; packing was 5% of f32 1024^3 on one thread (perf),
+ * 3.3% with these.  The time saved is small: alternating in one process
+ * (each build in the first slot after OpenBLAS's call in turn, since
+ * that slot runs 1-3% slow), f32 2048^3 0.7-1.3%, 1024^3 and f64 1024^3
+ * within +-1%. */
 #define PF_PACK 256
 /* Masks of the first r lanes, 0 <= r <= 16 (resp. 8); larger r: all. */
 static inline __mmask16 lanes16(int64_t r)
