@@ -680,6 +680,63 @@ Test(kernels, dot)
     }
 }
 
+/* cols_to_rows, where a table has one: every column count 1..8 (the
+ * GEMM route reaches only some of them on some tables), depths around
+ * the register blocks of 4, 8 and 16 steps; a copy, so compared for
+ * equality, and nothing written past the n rows of k. */
+Test(kernels, cols_to_rows_every_n)
+{
+    static const int64_t ks[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100};
+    enum { KMAX = 100, GUARD = 16 };
+    float bf[KMAX * 8], df[KMAX * 8 + GUARD];
+    double bd[KMAX * 8], dd[KMAX * 8 + GUARD];
+    for (int i = 0; i < KMAX * 8; i++) {
+        bf[i] = (float)(i + 1);
+        bd[i] = -(double)(i + 1) / 3.0;
+    }
+    int tested = 0;
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt || (!kt->cols_to_rows_f32 && !kt->cols_to_rows_f64))
+            continue;
+        for (int n = 1; n <= 8; n++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                int64_t k = ks[ki];
+                if (kt->cols_to_rows_f32) {
+                    for (int i = 0; i < KMAX * 8 + GUARD; i++)
+                        df[i] = -7.0f;
+                    kt->cols_to_rows_f32(k, n, bf, df);
+                    for (int v = 0; v < n; v++)
+                        for (int64_t p = 0; p < k; p++)
+                            cr_assert_eq(df[v * k + p], bf[p * n + v],
+                                         "%s f32 n=%d k=%lld: row %d step %lld",
+                                         kt->name, n, (long long)k, v, (long long)p);
+                    for (int64_t i = n * k; i < n * k + GUARD; i++)
+                        cr_assert_eq(df[i], -7.0f, "%s f32 n=%d k=%lld wrote [%lld]",
+                                     kt->name, n, (long long)k, (long long)i);
+                }
+                if (kt->cols_to_rows_f64) {
+                    for (int i = 0; i < KMAX * 8 + GUARD; i++)
+                        dd[i] = -7.0;
+                    kt->cols_to_rows_f64(k, n, bd, dd);
+                    for (int v = 0; v < n; v++)
+                        for (int64_t p = 0; p < k; p++)
+                            cr_assert_eq(dd[v * k + p], bd[p * n + v],
+                                         "%s f64 n=%d k=%lld: row %d step %lld",
+                                         kt->name, n, (long long)k, v, (long long)p);
+                    for (int64_t i = n * k; i < n * k + GUARD; i++)
+                        cr_assert_eq(dd[i], -7.0, "%s f64 n=%d k=%lld wrote [%lld]",
+                                     kt->name, n, (long long)k, (long long)i);
+                }
+                tested++;
+            }
+    }
+    /* The AVX2 table runs on every CPU this test suite is built for
+     * with AVX2; where none has the copy, the test has nothing to do. */
+    if (ein_ktable_named("avx2"))
+        cr_assert(tested > 0, "the avx2 table has no cols_to_rows");
+}
+
 /* Products that all round to -0 (negative, below the smallest
  * subnormal) sum to +0, as numpy's sum from 0 gives, on every path:
  * tiny, vector, long and strided. */

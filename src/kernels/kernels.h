@@ -232,6 +232,13 @@ typedef struct ein_ktable {
     ein_gemv_rows_f64_fn  *gemv_rows_f64;
     ein_dot_batch_f32_fn  *dot_batch_f32;
     ein_dot_batch_f64_fn  *dot_batch_f64;
+    /* Optional: the copy of a B of n <= 8 contiguous columns to n rows
+     * that the few-columns GEMM route makes (frame.h, cols_to_rows),
+     * dst[v * k + p] = b[p * n + v].  The GEMM reaches it through the
+     * table's arch; it is here so that tests reach every n, which the
+     * route's rules do not (AVX2 f64 takes n <= 4 only). */
+    void (*cols_to_rows_f32)(int64_t k, int n, const float *b, float *dst);
+    void (*cols_to_rows_f64)(int64_t k, int n, const double *b, double *dst);
     /* GEMM register tile (rows x columns of C), for EXPLAIN. */
     int              mr_f32, nr_f32, mr_f64, nr_f64;
 } ein_ktable;
