@@ -939,68 +939,106 @@ COLS_TO_ROWS(cols_to_rows_f64, f64, double, __m512d, 8, __mmask8, _mm512_loadu_p
 
 /* ---- GEMV, columns contiguous: y chunk in L1, eight columns a pass ----- */
 
-/* Columns contiguous, a small matrix: up to eight vectors of y stay in
- * registers while every column streams past them, so y is read and
- * written once rather than once per eight columns.  Each y element still
- * sees y = fma(A[i,j], x[j], y) for j ascending, as in the chunked loop
- * below, so which loop or block summed a row does not change its bits.
- * NB vectors, the last masked by mt: a constant where the switch inlines
- * this. */
-#define COLS_REG(NAME, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD, STORE,     \
-                 MSTORE, MASK)                                                \
+/* Columns contiguous, a small matrix: up to CAP (8 or 16) vectors of y
+ * stay in registers while every column streams past them, so y is read
+ * and written once rather than once per eight columns.  Each y element
+ * still sees y = fma(A[i,j], x[j], y) for j ascending, as in the chunked
+ * loop below, so which loop or block summed a row does not change its
+ * bits.  NB vectors, the last masked by mt: a constant in each caller,
+ * and the loops over them unrolled outright, which keeps v in registers
+ * (without the pragmas, GCC 12 kept a copy of v on the stack, stored on
+ * every column). */
+#define COLS_REG(NAME, CAP, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD,      \
+                 STORE, MSTORE, MASK)                                         \
     static inline __attribute__((always_inline)) void NAME(                   \
         int64_t n, const T *A, int64_t csa, const T *x, int64_t incx, T *y,   \
         int acc, const int NB, MASK mt)                                       \
     {                                                                         \
-        V v[8];                                                               \
+        V v[CAP];                                                             \
+        _Pragma("GCC unroll 16")                                              \
         for (int k = 0; k < NB; k++)                                          \
             v[k] = !acc ? SETZ()                                              \
                    : k < NB - 1 ? LOAD(y + k * W) : MLOAD(mt, y + k * W);     \
         for (int64_t j = 0; j < n; j++, A += csa) {                           \
             V xj = SET1(x[j * incx]);                                         \
+            _Pragma("GCC unroll 16")                                          \
             for (int k = 0; k < NB - 1; k++)                                  \
                 v[k] = FMA(LOAD(A + k * W), xj, v[k]);                        \
             v[NB - 1] = FMA(MLOAD(mt, A + (NB - 1) * W), xj, v[NB - 1]);      \
         }                                                                     \
+        _Pragma("GCC unroll 16")                                              \
         for (int k = 0; k < NB - 1; k++)   /* + 0: -0 sums to +0 */           \
             STORE(y + k * W, ADD(v[k], SETZ()));                              \
         MSTORE(y + (NB - 1) * W, mt, ADD(v[NB - 1], SETZ()));                 \
     }
-COLS_REG(cols_reg_f32, float, __m512, 16, _mm512_loadu_ps,
-         _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_set1_ps,
-         _mm512_setzero_ps, _mm512_add_ps, _mm512_storeu_ps,
-         _mm512_mask_storeu_ps, __mmask16)
-COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
-         _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_set1_pd,
-         _mm512_setzero_pd, _mm512_add_pd, _mm512_storeu_pd,
-         _mm512_mask_storeu_pd, __mmask8)
+#define COLS_REG_F32(NAME, CAP)                                               \
+    COLS_REG(NAME, CAP, float, __m512, 16, _mm512_loadu_ps,                   \
+             _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_set1_ps,          \
+             _mm512_setzero_ps, _mm512_add_ps, _mm512_storeu_ps,              \
+             _mm512_mask_storeu_ps, __mmask16)
+#define COLS_REG_F64(NAME, CAP)                                               \
+    COLS_REG(NAME, CAP, double, __m512d, 8, _mm512_loadu_pd,                  \
+             _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_set1_pd,          \
+             _mm512_setzero_pd, _mm512_add_pd, _mm512_storeu_pd,              \
+             _mm512_mask_storeu_pd, __mmask8)
+COLS_REG_F32(cols_reg8_f32, 8)
+COLS_REG_F32(cols_reg16_f32, 16)
+COLS_REG_F64(cols_reg8_f64, 8)
+COLS_REG_F64(cols_reg16_f64, 16)
+#undef COLS_REG_F32
+#undef COLS_REG_F64
 #undef COLS_REG
 
-/* Blocks of eight vectors of rows, then the rest, while what this thread
+/* Blocks of vectors of rows, then the rest, while what this thread
  * reads of the matrix fits in L2 (span <= COLS_REG_BYTES).  Measured against the chunked loop, einsum-bench
  * "ij,i->j" one thread: f32 64^2 146 -> 108 ns, 256^2 2.24 -> 1.72 us,
  * 512^2 8.8 -> 6.6 us; f64 128^2 1.16 -> 0.87 us.  Beyond L2 each block of
  * rows touches 512 bytes per column, and the chunked loop's long column
  * runs suit the prefetchers better (f64 512^2 timed the same either way). */
 #define COLS_REG_BYTES (1024 * 1024)
-#define COLS_CASE(FN, W, LANES_, NB)                                          \
-    case NB:                                                                  \
-        FN(n, A + i, csa, x, incx, y + i, acc, NB, LANES_(r - (NB - 1) * (W))); \
-        break;
-#define COLS_REG_RUN(FN, W, LANES_)                                           \
+/* Each block count its own function, called through a table, so that
+ * each is compiled (and its registers allocated) on its own. */
+#define COLS_NB(NAME, FN, T, MASK, NB)                                        \
+    static __attribute__((noinline)) void NAME##_##NB(                        \
+        int64_t n, const T *A, int64_t csa, const T *x, int64_t incx, T *y,   \
+        int acc, MASK mt)                                                     \
+    {                                                                         \
+        FN(n, A, csa, x, incx, y, acc, NB, mt);                               \
+    }
+#define COLS_NB_ALL(NAME, FN8, FN16, T, MASK)                                 \
+    COLS_NB(NAME, FN8, T, MASK, 1) COLS_NB(NAME, FN8, T, MASK, 2)             \
+    COLS_NB(NAME, FN8, T, MASK, 3) COLS_NB(NAME, FN8, T, MASK, 4)             \
+    COLS_NB(NAME, FN8, T, MASK, 5) COLS_NB(NAME, FN8, T, MASK, 6)             \
+    COLS_NB(NAME, FN8, T, MASK, 7) COLS_NB(NAME, FN8, T, MASK, 8)             \
+    COLS_NB(NAME, FN16, T, MASK, 16)                                          \
+    static void (*const NAME[17])(int64_t, const T *, int64_t, const T *,     \
+                                  int64_t, T *, int, MASK) = {                \
+        [1] = NAME##_1, [2] = NAME##_2, [3] = NAME##_3, [4] = NAME##_4,       \
+        [5] = NAME##_5, [6] = NAME##_6, [7] = NAME##_7, [8] = NAME##_8,       \
+        [16] = NAME##_16};
+COLS_NB_ALL(cols_nb_f32, cols_reg8_f32, cols_reg16_f32, float, __mmask16)
+COLS_NB_ALL(cols_nb_f64, cols_reg8_f64, cols_reg16_f64, double, __mmask8)
+#undef COLS_NB_ALL
+#undef COLS_NB
+/* Blocks of sixteen vectors, then one of eight, then the rest (each
+ * element's chain is the same whatever block it falls in).  Sixteen
+ * accumulators give each FMA chain twice the time of eight before its
+ * next step; against blocks of eight, einsum-bench one thread, quieter
+ * of two alternating rounds: f32 128^2 590 -> 479 ns, 256^2 2.42 -> 1.71
+ * us, f64 128^2 1.24 -> 0.89 us; 64^2 and 512^2 and up the same. */
+#define COLS_REG_RUN(TAB, W, LANES_)                                          \
     if (span <= COLS_REG_BYTES) {                                             \
         int64_t i = 0;                                                        \
-        for (; i + 8 * (W) <= m; i += 8 * (W))                                \
-            FN(n, A + i, csa, x, incx, y + i, acc, 8, LANES_(W));             \
+        for (; i + 16 * (W) <= m; i += 16 * (W))                              \
+            TAB[16](n, A + i, csa, x, incx, y + i, acc, LANES_(W));           \
+        if (i + 8 * (W) <= m) {                                               \
+            TAB[8](n, A + i, csa, x, incx, y + i, acc, LANES_(W));            \
+            i += 8 * (W);                                                     \
+        }                                                                     \
         if (i < m) {                                                          \
-            int64_t r = m - i;                                                \
-            int nb = (int)((r + (W) - 1) / (W));                              \
-            switch (nb) {                                                     \
-            COLS_CASE(FN, W, LANES_, 1) COLS_CASE(FN, W, LANES_, 2)           \
-            COLS_CASE(FN, W, LANES_, 3) COLS_CASE(FN, W, LANES_, 4)           \
-            COLS_CASE(FN, W, LANES_, 5) COLS_CASE(FN, W, LANES_, 6)           \
-            COLS_CASE(FN, W, LANES_, 7) COLS_CASE(FN, W, LANES_, 8)           \
-            }                                                                 \
+            int nb = (int)((m - i + (W) - 1) / (W));                          \
+            TAB[nb](n, A + i, csa, x, incx, y + i, acc,                       \
+                    LANES_(m - i - (nb - 1) * (W)));                          \
         }                                                                     \
         return;                                                               \
     }
@@ -1012,13 +1050,13 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
  * masked tail apart: with every load masked, f32 4096^2 took 1.89-2.09 ms
  * a call on one thread, 1.75-1.89 unmasked (cblas_sgemv 1.84-2.01),
  * alternating in one process. */
-#define COLS_CHUNKED(NAME, REG, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD,     \
+#define COLS_CHUNKED(NAME, TAB, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD,     \
                      STORE, MSTORE, MASK, LANES)                               \
     static void NAME(int64_t m, int64_t n, const T *A, int64_t csa,           \
                      const T *x, int64_t incx, T *restrict y, int acc,        \
                      int64_t span)                                            \
     {                                                                         \
-        COLS_REG_RUN(REG, W, LANES)                                           \
+        COLS_REG_RUN(TAB, W, LANES)                                           \
         const int64_t chunk = COLS_CHUNK_BYTES / sizeof(T);                   \
         for (int64_t i0 = 0; i0 < m; i0 += chunk) {                           \
             const int64_t ie = m - i0 < chunk ? m - i0 : chunk;               \
@@ -1067,11 +1105,11 @@ COLS_REG(cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
             }                                                                 \
         }                                                                     \
     }
-COLS_CHUNKED(gemv_cols_f32, cols_reg_f32, float, __m512, 16, _mm512_loadu_ps,
+COLS_CHUNKED(gemv_cols_f32, cols_nb_f32, float, __m512, 16, _mm512_loadu_ps,
              _mm512_maskz_loadu_ps, _mm512_fmadd_ps, _mm512_set1_ps,
              _mm512_setzero_ps, _mm512_add_ps, _mm512_storeu_ps,
              _mm512_mask_storeu_ps, __mmask16, lanes16)
-COLS_CHUNKED(gemv_cols_f64, cols_reg_f64, double, __m512d, 8, _mm512_loadu_pd,
+COLS_CHUNKED(gemv_cols_f64, cols_nb_f64, double, __m512d, 8, _mm512_loadu_pd,
              _mm512_maskz_loadu_pd, _mm512_fmadd_pd, _mm512_set1_pd,
              _mm512_setzero_pd, _mm512_add_pd, _mm512_storeu_pd,
              _mm512_mask_storeu_pd, __mmask8, lanes8)
