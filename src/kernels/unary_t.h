@@ -732,29 +732,34 @@ static void UN(blocks)(const un_loops *L, const T *a, const T *b, T *out,
  * tile transposed there, so no side reads or writes one element a line;
  * what is left goes by runs.  Each element is the same copy, or the same
  * a * b + 0, as in a run (see tile_t_pays for where it is taken). */
-static void UN(tile_t)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t ta,
-                       const T *y, int64_t sb, int64_t tb, T *z, int64_t to)
+static inline __attribute__((always_inline)) void
+UN(tile_t_k)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t ta,
+             const T *y, int64_t sb, int64_t tb, T *z, int64_t to,
+             const bool xt, const bool yt)
 {
-    const bool xt = sa != 1, yt = y && sb != 1;
     int64_t q = 0;
     for (; q + UN_TW <= nt; q += UN_TW) {
         int64_t i = 0;
         for (; i + UN_TW <= ni; i += UN_TW) {
             UN_TV u[UN_TW], v[UN_TW];
+            _Pragma("GCC unroll 8")
             for (int r = 0; r < UN_TW; r++)
                 u[r] = xt ? UN_TLOAD(x + (i + r) * sa + q * ta)
                           : UN_TLOAD(x + (q + r) * ta + i);
             if (xt)
                 UN_TR(u);
             if (y) {
+                _Pragma("GCC unroll 8")
                 for (int r = 0; r < UN_TW; r++)
                     v[r] = yt ? UN_TLOAD(y + (i + r) * sb + q * tb)
                               : UN_TLOAD(y + (q + r) * tb + i);
                 if (yt)
                     UN_TR(v);
+                _Pragma("GCC unroll 8")
                 for (int r = 0; r < UN_TW; r++)
                     u[r] = UN_TMUL(u[r], v[r]);
             }
+            _Pragma("GCC unroll 8")
             for (int r = 0; r < UN_TW; r++)
                 UN_TSTORE(z + (q + r) * to + i, u[r]);
         }
@@ -765,6 +770,23 @@ static void UN(tile_t)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t t
     }
     for (; q < nt; q++)
         UN(run)(ni, x + q * ta, sa, y ? y + q * tb : NULL, sb, z + q * to, 1);
+}
+
+/* The transposes as constants of each copy of the loop: with them read
+ * at run time, GCC kept the tile's rows in memory, storing each row it
+ * loaded and reading it back for the transpose. */
+static void UN(tile_t)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t ta,
+                       const T *y, int64_t sb, int64_t tb, T *z, int64_t to)
+{
+    const bool xt = sa != 1, yt = y && sb != 1;
+    if (xt && yt)
+        UN(tile_t_k)(nt, ni, x, sa, ta, y, sb, tb, z, to, true, true);
+    else if (xt)
+        UN(tile_t_k)(nt, ni, x, sa, ta, y, sb, tb, z, to, true, false);
+    else if (yt)
+        UN(tile_t_k)(nt, ni, x, sa, ta, y, sb, tb, z, to, false, true);
+    else
+        UN(tile_t_k)(nt, ni, x, sa, ta, y, sb, tb, z, to, false, false);
 }
 
 /* Whether tiles_t takes a copy or product over the plane of loops pick
