@@ -684,6 +684,23 @@ Test(kernels, dot)
  * GEMM route reaches only some of them on some tables), depths around
  * the register blocks of 4, 8 and 16 steps; a copy, so compared for
  * equality, and nothing written past the n rows of k. */
+/* The table's copy FN of b into d (filled with GUARDV first), checked
+ * element by element and for writes past its n rows of k. */
+#define CTR_CHECK(FN, NAME, b, d, GUARDV)                                     \
+    do {                                                                      \
+        for (int i = 0; i < KMAX * 8 + GUARD; i++)                            \
+            d[i] = GUARDV;                                                    \
+        kt->FN(k, n, b, d);                                                   \
+        for (int v = 0; v < n; v++)                                           \
+            for (int64_t p = 0; p < k; p++)                                   \
+                cr_assert_eq(d[v * k + p], b[p * n + v],                      \
+                             "%s " NAME " n=%d k=%lld: row %d step %lld",     \
+                             kt->name, n, (long long)k, v, (long long)p);     \
+        for (int64_t i = n * k; i < n * k + GUARD; i++)                       \
+            cr_assert_eq(d[i], GUARDV, "%s " NAME " n=%d k=%lld wrote [%lld]", \
+                         kt->name, n, (long long)k, (long long)i);            \
+    } while (0)
+
 Test(kernels, cols_to_rows_every_n)
 {
     static const int64_t ks[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 33, 100};
@@ -702,32 +719,10 @@ Test(kernels, cols_to_rows_every_n)
         for (int n = 1; n <= 8; n++)
             for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
                 int64_t k = ks[ki];
-                if (kt->cols_to_rows_f32) {
-                    for (int i = 0; i < KMAX * 8 + GUARD; i++)
-                        df[i] = -7.0f;
-                    kt->cols_to_rows_f32(k, n, bf, df);
-                    for (int v = 0; v < n; v++)
-                        for (int64_t p = 0; p < k; p++)
-                            cr_assert_eq(df[v * k + p], bf[p * n + v],
-                                         "%s f32 n=%d k=%lld: row %d step %lld",
-                                         kt->name, n, (long long)k, v, (long long)p);
-                    for (int64_t i = n * k; i < n * k + GUARD; i++)
-                        cr_assert_eq(df[i], -7.0f, "%s f32 n=%d k=%lld wrote [%lld]",
-                                     kt->name, n, (long long)k, (long long)i);
-                }
-                if (kt->cols_to_rows_f64) {
-                    for (int i = 0; i < KMAX * 8 + GUARD; i++)
-                        dd[i] = -7.0;
-                    kt->cols_to_rows_f64(k, n, bd, dd);
-                    for (int v = 0; v < n; v++)
-                        for (int64_t p = 0; p < k; p++)
-                            cr_assert_eq(dd[v * k + p], bd[p * n + v],
-                                         "%s f64 n=%d k=%lld: row %d step %lld",
-                                         kt->name, n, (long long)k, v, (long long)p);
-                    for (int64_t i = n * k; i < n * k + GUARD; i++)
-                        cr_assert_eq(dd[i], -7.0, "%s f64 n=%d k=%lld wrote [%lld]",
-                                     kt->name, n, (long long)k, (long long)i);
-                }
+                if (kt->cols_to_rows_f32)
+                    CTR_CHECK(cols_to_rows_f32, "f32", bf, df, -7.0f);
+                if (kt->cols_to_rows_f64)
+                    CTR_CHECK(cols_to_rows_f64, "f64", bd, dd, -7.0);
                 tested++;
             }
     }
