@@ -595,7 +595,11 @@ int bn_peer_child_main(void)
             continue;
         }
         line[strcspn(line, "\n")] = 0;
-        if (strcmp(line + off, cur_enc) != 0) {
+        /* Without a plan (the first request, or the last spec was refused
+         * and cur_enc cleared) an empty spec matches cur_enc: decode it
+         * anyway, so it is refused rather than running an unbuilt or
+         * freed plan. */
+        if (!have || strcmp(line + off, cur_enc) != 0) {
             if (have) {
                 obplan_free(&plan);
                 bn_operands_free(&ops);
