@@ -72,6 +72,19 @@ void bn_output_free(bn_output *o);
 
 void *bn_alloc(size_t bytes);           /* 64-byte aligned, zeroed */
 
+/* ---- pin.c: one-thread work on one CPU ----------------------------------- */
+
+#define BN_PIN_FIRST (-1)       /* the first CPU of the process's mask */
+#define BN_PIN_OFF   (-2)       /* no pinning */
+/* Choose the CPU for one-thread work (a number, BN_PIN_FIRST or
+ * BN_PIN_OFF); returns it, or -1 when nothing will be pinned (off, or
+ * an error, explained in why). */
+int  bn_pin_init(int cpu, char *why, size_t cap);
+int  bn_pin_cpu(void);                  /* the chosen CPU, or -1 */
+/* The calling thread to the chosen CPU (one) or back to the whole mask;
+ * threads it creates inherit that.  A no-op when nothing is pinned. */
+void bn_pin_self(bool one);
+
 /* ---- timing.c ------------------------------------------------------------ */
 
 double bn_now(void);                    /* seconds, monotonic */

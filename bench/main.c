@@ -28,6 +28,8 @@ typedef struct options {
     int         rounds;
     const char *expr, *shapes, *storage;
     ein_dtype   dtype;
+    int         pin;                  /* --pin: a CPU, BN_PIN_FIRST or BN_PIN_OFF */
+    char        pin_why[120];         /* why nothing is pinned, if asked */
 } options;
 
 typedef struct work {
@@ -516,6 +518,11 @@ static void print_header(const options *o)
 {
     printf("# einsum-bench  %s, %d CPUs, kernel table %s%s\n", mach.cpu, mach.ncpu,
            mach.ktable, o->quick ? "  (--quick)" : "");
+    if (bn_pin_cpu() >= 0)
+        printf("# one-thread work (einsum, the OpenBLAS children, the probe) runs on CPU %d;"
+               " two threads on any\n", bn_pin_cpu());
+    else
+        printf("# nothing pinned: each contender runs where the scheduler puts it\n");
     if (mach.probed) {
         printf("# probe: FMA f32 avx512 %.0f / %.0f GFLOP/s (1/2 threads), f64 %.0f / %.0f;"
                " avx2 f32 %.0f / %.0f, f64 %.0f / %.0f\n",
@@ -610,7 +617,12 @@ static bool write_json(const options *o, const char *path)
         return false;
     fprintf(f, "{\n  \"machine\": {\"cpu\": ");
     bn_json_str(f, mach.cpu);
-    fprintf(f, ", \"ncpu\": %d, \"kernel_table\": ", mach.ncpu);
+    fprintf(f, ", \"ncpu\": %d, \"pinned_cpu\": ", mach.ncpu);
+    if (bn_pin_cpu() >= 0)
+        fprintf(f, "%d", bn_pin_cpu());
+    else
+        fputs("null", f);
+    fputs(", \"kernel_table\": ", f);
     bn_json_str(f, mach.ktable);
     fprintf(f, ", \"quick\": %s},\n", o->quick ? "true" : "false");
     fprintf(f, "  \"probe\": {\"fma_gflops\": {\"avx512_f32\": [");
@@ -715,13 +727,15 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: einsum-bench [--quick] [--only PATTERN] [--list] [--probe]\n"
         "                    [--threads N[,M...]] [--budget SECONDS] [--rounds R]\n"
-        "                    [--json FILE] [--no-openblas] [--no-generic]\n"
+        "                    [--json FILE] [--no-openblas] [--no-generic] [--pin CPU|off]\n"
         "                    [--expr EXPR --shapes AxB,CxD [--dtype f32|f64]\n"
         "                     [--storage dcba,fedb]]\n"
         "Runs every named workload (or those whose name matches PATTERN, a glob\n"
         "or substring), or the one expression given.  --storage gives each\n"
         "operand's memory order as a permutation of its letters (a transposed\n"
-        "view).  Ratios are peer median / einsum median: >1 means einsum is faster.\n");
+        "view).  Ratios are peer median / einsum median: >1 means einsum is faster.\n"
+        "One-thread work (einsum, the OpenBLAS children, the probe) runs on one CPU,\n"
+        "the first this process may use unless --pin names another or is off.\n");
 }
 
 int main(int argc, char **argv)
@@ -731,7 +745,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--paths"))
             return bn_paths_main(argc, argv);
-    options o = {.dtype = EIN_F32, .rounds = 3};
+    options o = {.dtype = EIN_F32, .rounds = 3, .pin = BN_PIN_FIRST};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -749,6 +763,19 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--storage")) { NEED(); o.storage = v; }
         else if (!strcmp(a, "--budget")) { NEED(); o.budget = atof(v); }
         else if (!strcmp(a, "--rounds")) { NEED(); o.rounds = atoi(v); }
+        else if (!strcmp(a, "--pin")) {
+            NEED();
+            char *end;
+            long c = strtol(v, &end, 10);
+            if (!strcmp(v, "off"))
+                o.pin = BN_PIN_OFF;
+            else if (end != v && !*end && c >= 0 && c < 1024)
+                o.pin = (int)c;
+            else {
+                fprintf(stderr, "einsum-bench: --pin takes a CPU number or 'off', not '%s'\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--dtype")) {
             NEED();
             if (strcmp(v, "f32") && strcmp(v, "f64")) {
@@ -790,6 +817,8 @@ int main(int argc, char **argv)
         o.rounds = 2;
 
     bn_machine_info(&mach);
+    if (bn_pin_init(o.pin, o.pin_why, sizeof o.pin_why) < 0 && o.pin != BN_PIN_OFF)
+        fprintf(stderr, "einsum-bench: --pin: %s; nothing pinned\n", o.pin_why);
     if (o.probe_only) {
         bn_probe(&mach, o.quick);
         o.no_openblas = true;
@@ -826,6 +855,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nworks; i++) {
         result *r = &results[nresults++];
         r->w = works[i];
+        bn_pin_self(r->w.threads == 1);
         measure(&o, r);
         print_row(r);
     }

@@ -90,6 +90,10 @@ static bool spawn(bn_peer *p, char *why, size_t cap)
     fflush(stdout);
     pid_t pid = envp ? fork() : -1;
     if (pid == 0) {
+        /* A one-thread child runs on einsum's one-thread CPU; any other
+         * on the whole mask, whatever the parent's thread had when it
+         * forked (see pin.c). */
+        bn_pin_self(p->threads == 1);
         dup2(down[0], 0);
         dup2(up[1], 1);
         close(down[0]); close(down[1]); close(up[0]); close(up[1]);

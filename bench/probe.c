@@ -86,6 +86,7 @@ static void *thread_main(void *arg)
  * wall time covers all of them, so a busy neighbour shows. */
 static double rate(job *jobs, int nthreads)
 {
+    bn_pin_self(nthreads == 1);     /* where einsum's one-thread work runs */
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, (unsigned)nthreads);
     pthread_t tid[2];
