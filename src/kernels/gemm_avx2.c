@@ -374,6 +374,33 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
 
 /* ---- GEMV, columns contiguous: y chunk in L2, four columns a pass ------ */
 
+/* COLS_U vectors of y (W lanes) a step from each of the four columns
+ * a0..a3 of the caller's pass: y = fma(a0, x0, y), then a1, a2, a3, and
+ * + 0 on the last pass, as the one-vector loop after it does. */
+#define COLS4_WIDE(V, W, SFX)                                                 \
+    for (; i + (W) * COLS_U <= iv; i += (W) * COLS_U) {                       \
+        V v[COLS_U];                                                          \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l = 0; l < COLS_U; l++)                                      \
+            v[l] = _mm256_loadu_##SFX(yc + i + (W) * l);                      \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l = 0; l < COLS_U; l++)                                      \
+            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a0 + i + (W) * l), x0, v[l]); \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l = 0; l < COLS_U; l++)                                      \
+            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a1 + i + (W) * l), x1, v[l]); \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l = 0; l < COLS_U; l++)                                      \
+            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a2 + i + (W) * l), x2, v[l]); \
+        _Pragma("GCC unroll 8")                                               \
+        for (int l = 0; l < COLS_U; l++) {                                    \
+            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a3 + i + (W) * l), x3, v[l]); \
+            if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */         \
+                v[l] = _mm256_add_##SFX(v[l], _mm256_setzero_##SFX());        \
+            _mm256_storeu_##SFX(yc + i + (W) * l, v[l]);                      \
+        }                                                                     \
+    }
+
 /* y = fma(A[i,j], x[j], y) for j ascending, for full and tail rows alike
  * (fmaf is one rounding, as the vector FMA), so row splits keep bits. */
 static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
@@ -399,28 +426,7 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
             __m256 x0 = _mm256_set1_ps(s0), x1 = _mm256_set1_ps(s1);
             __m256 x2 = _mm256_set1_ps(s2), x3 = _mm256_set1_ps(s3);
             int64_t i = 0;
-            for (; i + 8 * COLS_U <= iv; i += 8 * COLS_U) {
-                __m256 v[COLS_U];
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_loadu_ps(yc + i + 8 * l);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i + 8 * l), x0, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i + 8 * l), x1, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i + 8 * l), x2, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++) {
-                    v[l] = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i + 8 * l), x3, v[l]);
-                    if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
-                        v[l] = _mm256_add_ps(v[l], _mm256_setzero_ps());
-                    _mm256_storeu_ps(yc + i + 8 * l, v[l]);
-                }
-            }
+            COLS4_WIDE(__m256, 8, ps);
             for (; i < iv; i += 8) {
                 __m256 v = _mm256_loadu_ps(yc + i);
                 v = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0, v);
@@ -478,28 +484,7 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
             __m256d x0 = _mm256_set1_pd(s0), x1 = _mm256_set1_pd(s1);
             __m256d x2 = _mm256_set1_pd(s2), x3 = _mm256_set1_pd(s3);
             int64_t i = 0;
-            for (; i + 4 * COLS_U <= iv; i += 4 * COLS_U) {
-                __m256d v[COLS_U];
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_loadu_pd(yc + i + 4 * l);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i + 4 * l), x0, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_pd(_mm256_loadu_pd(a1 + i + 4 * l), x1, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++)
-                    v[l] = _mm256_fmadd_pd(_mm256_loadu_pd(a2 + i + 4 * l), x2, v[l]);
-                _Pragma("GCC unroll 8")
-                for (int l = 0; l < COLS_U; l++) {
-                    v[l] = _mm256_fmadd_pd(_mm256_loadu_pd(a3 + i + 4 * l), x3, v[l]);
-                    if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
-                        v[l] = _mm256_add_pd(v[l], _mm256_setzero_pd());
-                    _mm256_storeu_pd(yc + i + 4 * l, v[l]);
-                }
-            }
+            COLS4_WIDE(__m256d, 4, pd);
             for (; i < iv; i += 4) {
                 __m256d v = _mm256_loadu_pd(yc + i);
                 v = _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0, v);
@@ -533,6 +518,7 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
         }
     }
 }
+#undef COLS4_WIDE
 
 /* ---- dots --------------------------------------------------------------- */
 
