@@ -80,6 +80,9 @@ void *bn_alloc(size_t bytes);           /* 64-byte aligned, zeroed */
  * BN_PIN_OFF); returns it, or -1 when nothing will be pinned (off, or
  * an error, explained in why). */
 int  bn_pin_init(int cpu, char *why, size_t cap);
+/* --pin's value: a CPU number or "off" into *cpu; anything else is
+ * refused with a message on stderr (-1). */
+int  bn_pin_parse(const char *v, int *cpu);
 int  bn_pin_cpu(void);                  /* the chosen CPU, or -1 */
 /* The calling thread to the chosen CPU (one) or back to the whole mask;
  * threads it creates inherit that.  A no-op when nothing is pinned. */

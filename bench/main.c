@@ -765,16 +765,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rounds")) { NEED(); o.rounds = atoi(v); }
         else if (!strcmp(a, "--pin")) {
             NEED();
-            char *end;
-            long c = strtol(v, &end, 10);
-            if (!strcmp(v, "off"))
-                o.pin = BN_PIN_OFF;
-            else if (end != v && !*end && c >= 0 && c < 1024)
-                o.pin = (int)c;
-            else {
-                fprintf(stderr, "einsum-bench: --pin takes a CPU number or 'off', not '%s'\n", v);
+            if (bn_pin_parse(v, &o.pin) < 0)
                 return 2;
-            }
         }
         else if (!strcmp(a, "--dtype")) {
             NEED();

@@ -408,6 +408,7 @@ int bn_paths_main(int argc, char **argv)
 {
     bool quick = false, dump = false;
     const char *json = NULL, *only = NULL, *refpath = EIN_BENCH_PATHS_REF;
+    int pin = BN_PIN_FIRST;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -417,7 +418,10 @@ int bn_paths_main(int argc, char **argv)
             quick = true;
         else if (!strcmp(a, "--dump-cases"))
             dump = true;
-        else if ((!strcmp(a, "--json") || !strcmp(a, "--only") || !strcmp(a, "--ref")) && v) {
+        else if (!strcmp(a, "--pin") && v) {
+            if (bn_pin_parse(argv[++i], &pin) < 0)
+                return 2;
+        } else if ((!strcmp(a, "--json") || !strcmp(a, "--only") || !strcmp(a, "--ref")) && v) {
             i++;
             if (a[2] == 'j') json = v;
             else if (a[2] == 'o') only = v;
@@ -425,7 +429,7 @@ int bn_paths_main(int argc, char **argv)
         } else {
             fprintf(stderr, "einsum-bench --paths: unknown or incomplete argument '%s'\n"
                     "usage: einsum-bench --paths [--quick] [--only PATTERN] [--json FILE]"
-                    " [--ref FILE] [--dump-cases]\n", a);
+                    " [--ref FILE] [--pin CPU|off] [--dump-cases]\n", a);
             return 2;
         }
     }
@@ -447,8 +451,18 @@ int bn_paths_main(int argc, char **argv)
         return 0;
     }
     bool have_ref = load_refs(refpath);
+    /* Every plan here runs on one thread: all of them on one CPU, so that
+     * two algorithms' times are not two vCPUs' (pin.c). */
+    char why[120];
+    if (bn_pin_init(pin, why, sizeof why) < 0 && pin != BN_PIN_OFF)
+        fprintf(stderr, "einsum-bench: --pin: %s; nothing pinned\n", why);
+    bn_pin_self(true);
     printf("# einsum-bench --paths: FLOPs as opt_einsum counts them; plan = median time of "
            "the path search; exec = median ein_execute, f64, 1 thread\n");
+    if (bn_pin_cpu() >= 0)
+        printf("# plans and executions run on CPU %d\n", bn_pin_cpu());
+    else
+        printf("# nothing pinned: each run goes where the scheduler puts it\n");
     printf("# reference: %s%s\n", refpath, have_ref ? "" : " (not found: no ratios)");
     printf("%-22s %-8s %4s %12s %12s %10s %10s %8s %8s  %s\n", "case", "algo", "ops",
            "flops", "largest_B", "plan", "exec", "/np_grd", "/np_opt", "note");
@@ -460,7 +474,12 @@ int bn_paths_main(int argc, char **argv)
             return 1;
         }
         fprintf(jf, "{\n  \"suite\": \"paths\",\n  \"flops_convention\": \"opt_einsum\",\n"
-                    "  \"reference\": ");
+                    "  \"pinned_cpu\": ");
+        if (bn_pin_cpu() >= 0)
+            fprintf(jf, "%d", bn_pin_cpu());
+        else
+            fprintf(jf, "null");
+        fprintf(jf, ",\n  \"reference\": ");
         bn_json_str(jf, have_ref ? refpath : "");
         fprintf(jf, ",\n  \"cases\": [\n");
     }

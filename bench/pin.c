@@ -9,11 +9,28 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 
 static cpu_set_t g_all;     /* the process's mask when the bench started */
 static int       g_cpu = -1;
+
+int bn_pin_parse(const char *v, int *cpu)
+{
+    char *end;
+    long c = strtol(v, &end, 10);
+    if (!strcmp(v, "off"))
+        *cpu = BN_PIN_OFF;
+    else if (end != v && !*end && c >= 0 && c < 1024)
+        *cpu = (int)c;
+    else {
+        fprintf(stderr, "einsum-bench: --pin takes a CPU number or 'off', not '%s'\n", v);
+        return -1;
+    }
+    return 0;
+}
 
 int bn_pin_init(int cpu, char *why, size_t cap)
 {
