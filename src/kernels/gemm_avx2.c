@@ -383,33 +383,29 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
 /* ---- GEMV, columns contiguous: y chunk in L2, four columns a pass ------ */
 
 /* COLS_U vectors of y (W lanes) a step from each of the four columns
- * a0..a3 of the caller's pass: y = fma(a0, x0, y), then a1, a2, a3, and
- * + 0 on the last pass, as the one-vector loop after it does. */
+ * ac[0..3] of the caller's pass: y = fma(ac[0], xq[0], y), then columns
+ * 1, 2, 3, and + 0 on the last pass, as the one-vector loop after it
+ * does. */
 #define COLS4_WIDE(V, W, SFX)                                                 \
     for (; i + (W) * COLS_U <= iv; i += (W) * COLS_U) {                       \
         V v[COLS_U];                                                          \
         _Pragma("GCC unroll 4")                                               \
-        for (int l = 0; l < COLS_LINES; l++) {                                \
-            _mm_prefetch((const char *)(a0 + i) + COLS_PF + 64 * l, _MM_HINT_T0); \
-            _mm_prefetch((const char *)(a1 + i) + COLS_PF + 64 * l, _MM_HINT_T0); \
-            _mm_prefetch((const char *)(a2 + i) + COLS_PF + 64 * l, _MM_HINT_T0); \
-            _mm_prefetch((const char *)(a3 + i) + COLS_PF + 64 * l, _MM_HINT_T0); \
-        }                                                                     \
+        for (int q = 0; q < 4; q++)                                           \
+            _Pragma("GCC unroll 4")                                           \
+            for (int l = 0; l < COLS_LINES; l++)                              \
+                _mm_prefetch((const char *)(ac[q] + i) + COLS_PF + 64 * l,    \
+                             _MM_HINT_T0);                                    \
         _Pragma("GCC unroll 8")                                               \
         for (int l = 0; l < COLS_U; l++)                                      \
             v[l] = _mm256_loadu_##SFX(yc + i + (W) * l);                      \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l = 0; l < COLS_U; l++)                                      \
-            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a0 + i + (W) * l), x0, v[l]); \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l = 0; l < COLS_U; l++)                                      \
-            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a1 + i + (W) * l), x1, v[l]); \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l = 0; l < COLS_U; l++)                                      \
-            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a2 + i + (W) * l), x2, v[l]); \
+        _Pragma("GCC unroll 4")                                               \
+        for (int q = 0; q < 4; q++)                                           \
+            _Pragma("GCC unroll 8")                                           \
+            for (int l = 0; l < COLS_U; l++)                                  \
+                v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(ac[q] + i + (W) * l), \
+                                          xq[q], v[l]);                       \
         _Pragma("GCC unroll 8")                                               \
         for (int l = 0; l < COLS_U; l++) {                                    \
-            v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(a3 + i + (W) * l), x3, v[l]); \
             if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */         \
                 v[l] = _mm256_add_##SFX(v[l], _mm256_setzero_##SFX());        \
             _mm256_storeu_##SFX(yc + i + (W) * l, v[l]);                      \
@@ -440,6 +436,8 @@ static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
                   s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
             __m256 x0 = _mm256_set1_ps(s0), x1 = _mm256_set1_ps(s1);
             __m256 x2 = _mm256_set1_ps(s2), x3 = _mm256_set1_ps(s3);
+            const float *ac[4] = {a0, a1, a2, a3};
+            const __m256 xq[4] = {x0, x1, x2, x3};
             int64_t i = 0;
             COLS4_WIDE(__m256, 8, ps);
             for (; i < iv; i += 8) {
@@ -498,6 +496,8 @@ static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
                    s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
             __m256d x0 = _mm256_set1_pd(s0), x1 = _mm256_set1_pd(s1);
             __m256d x2 = _mm256_set1_pd(s2), x3 = _mm256_set1_pd(s3);
+            const double *ac[4] = {a0, a1, a2, a3};
+            const __m256d xq[4] = {x0, x1, x2, x3};
             int64_t i = 0;
             COLS4_WIDE(__m256d, 4, pd);
             for (; i < iv; i += 4) {
