@@ -84,6 +84,7 @@ int  bn_pin_init(int cpu, char *why, size_t cap);
  * refused with a message on stderr (-1). */
 int  bn_pin_parse(const char *v, int *cpu);
 int  bn_pin_cpu(void);                  /* the chosen CPU, or -1 */
+void bn_pin_json(FILE *f);              /* it as JSON: a number or null */
 /* The calling thread to the chosen CPU (one) or back to the whole mask;
  * threads it creates inherit that.  A no-op when nothing is pinned. */
 void bn_pin_self(bool one);

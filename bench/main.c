@@ -618,10 +618,7 @@ static bool write_json(const options *o, const char *path)
     fprintf(f, "{\n  \"machine\": {\"cpu\": ");
     bn_json_str(f, mach.cpu);
     fprintf(f, ", \"ncpu\": %d, \"pinned_cpu\": ", mach.ncpu);
-    if (bn_pin_cpu() >= 0)
-        fprintf(f, "%d", bn_pin_cpu());
-    else
-        fputs("null", f);
+    bn_pin_json(f);
     fputs(", \"kernel_table\": ", f);
     bn_json_str(f, mach.ktable);
     fprintf(f, ", \"quick\": %s},\n", o->quick ? "true" : "false");

@@ -475,10 +475,7 @@ int bn_paths_main(int argc, char **argv)
         }
         fprintf(jf, "{\n  \"suite\": \"paths\",\n  \"flops_convention\": \"opt_einsum\",\n"
                     "  \"pinned_cpu\": ");
-        if (bn_pin_cpu() >= 0)
-            fprintf(jf, "%d", bn_pin_cpu());
-        else
-            fprintf(jf, "null");
+        bn_pin_json(jf);
         fprintf(jf, ",\n  \"reference\": ");
         bn_json_str(jf, have_ref ? refpath : "");
         fprintf(jf, ",\n  \"cases\": [\n");

@@ -61,6 +61,14 @@ int bn_pin_cpu(void)
     return g_cpu;
 }
 
+void bn_pin_json(FILE *f)
+{
+    if (g_cpu >= 0)
+        fprintf(f, "%d", g_cpu);
+    else
+        fputs("null", f);
+}
+
 static void mask(bool one, cpu_set_t *s)
 {
     if (one) {
