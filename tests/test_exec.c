@@ -1171,16 +1171,23 @@ Test(exec, output_aliases_input_mixed_dtypes)
 /* Many small kernel calls (a batch of 40x40 GEMMs, 5 MFLOP in all) are
  * split between threads, each call whole on one thread: the result must
  * be bitwise the same with 1 and 2 threads and match the reference. */
-static void batch_split_case(const char *expr, int nops, const int64_t (*shapes)[3])
+/* One and two threads bitwise equal, and both near the reference, in
+ * the dtype dt. */
+static void batch_split_case_dt(const char *expr, int nops, const int64_t (*shapes)[3],
+                                ein_dtype dt)
 {
     ts_rng r = {77};
-    static float buf[3][64 * 96 * 96];
+    static double buf[3][64 * 96 * 96];
+    const size_t es = dt == EIN_F32 ? sizeof(float) : sizeof(double);
     ein_tensor t[3];
     const ein_tensor *ops[3];
     for (int k = 0; k < nops; k++) {
         int nd = shapes[k][2] ? 3 : 2;
-        ts_fill_f32(buf[k], 64 * 96 * 96, &r);
-        t[k] = (ein_tensor){buf[k], EIN_F32, nd, shapes[k], NULL};
+        if (dt == EIN_F32)
+            ts_fill_f32((float *)buf[k], 64 * 96 * 96, &r);
+        else
+            ts_fill_f64(buf[k], 64 * 96 * 96, &r);
+        t[k] = (ein_tensor){buf[k], dt, nd, shapes[k], NULL};
         ops[k] = &t[k];
     }
     ein_status st;
@@ -1192,23 +1199,33 @@ static void batch_split_case(const char *expr, int nops, const int64_t (*shapes)
     int nd = ein_plan_result(p1, NULL, shape);
     for (int d = 0; d < nd; d++)
         n *= shape[d];
-    float *o1 = malloc((size_t)n * sizeof *o1), *o2 = malloc((size_t)n * sizeof *o2);
+    void *o1 = malloc((size_t)n * es), *o2 = malloc((size_t)n * es);
     double *want = malloc((size_t)n * sizeof *want);
-    ein_tensor O1 = {o1, EIN_F32, nd, shape, NULL}, O2 = {o2, EIN_F32, nd, shape, NULL};
+    ein_tensor O1 = {o1, dt, nd, shape, NULL}, O2 = {o2, dt, nd, shape, NULL};
     cr_assert_eq(ein_execute(p1, ops, &O1), EIN_OK);
     cr_assert_eq(ein_execute(p2, ops, &O2), EIN_OK);
-    cr_assert(memcmp(o1, o2, (size_t)n * sizeof *o1) == 0, "%s: 1 and 2 threads differ", expr);
+    cr_assert(memcmp(o1, o2, (size_t)n * es) == 0, "%s %s: 1 and 2 threads differ", expr,
+              ein_dtype_name(dt));
     int64_t rn;
     cr_assert_eq(ts_reference(expr, nops, ops, want, &rn), EIN_OK);
     cr_assert_eq(rn, n);
-    for (int64_t i = 0; i < n; i++)
-        cr_assert(fabs(o1[i] - want[i]) <= 1e-4 * (1 + fabs(want[i])), "%s: element %lld",
-                  expr, (long long)i);
+    const double tol = dt == EIN_F32 ? 1e-4 : 1e-11;
+    for (int64_t i = 0; i < n; i++) {
+        double got = dt == EIN_F32 ? ((float *)o1)[i] : ((double *)o1)[i];
+        cr_assert(fabs(got - want[i]) <= tol * (1 + fabs(want[i])), "%s %s: element %lld",
+                  expr, ein_dtype_name(dt), (long long)i);
+    }
     free(o1);
     free(o2);
     free(want);
     ein_plan_free(p1);
     ein_plan_free(p2);
+}
+
+static void batch_split_case(const char *expr, int nops, const int64_t (*shapes)[3])
+{
+    batch_split_case_dt(expr, nops, shapes, EIN_F32);
+    batch_split_case_dt(expr, nops, shapes, EIN_F64);
 }
 
 Test(exec, batch_loops_split_between_threads)
