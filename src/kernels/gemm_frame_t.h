@@ -31,8 +31,8 @@ static inline void F(pack_a_rows)(int64_t kc, const T *restrict a,
 /* The same panel from an A whose columns are contiguous (rsa = 1: "ki,kj"
  * with the summed label outermost): MRC contiguous elements a step, a
  * fixed-size memcpy the compiler inlines, where a loop (even of MRC
- * elements) became a libc memmove per step.  With the edge panels below
- * written in one pass: ijk,ijl->kl 100x100x50 f32, one thread, 733-743
+ * elements) became a libc memmove per step.  With the edge panels
+ * written in the same pass: ijk,ijl->kl 100x100x50 f32, one thread, 733-743
  * -> 708-714 us. */
 static inline void F(pack_a_cols)(int64_t kc, const T *restrict a,
                                   int64_t csa, const int MRC,
@@ -71,6 +71,8 @@ static void F(pack_a)(const ARCH *ar, int64_t mc, int64_t kc, const T *A,
                       int64_t rsa, int64_t csa, T *restrict dst)
 {
     const int mr = ar->mr;
+    /* Columns contiguous: every table's mr has a case here, so the loops
+     * below see such an A only for an mr no table has. */
     if (rsa == 1 && csa != 1) {
         switch (mr) {
         case 14: F(pack_a_cols_all)(mc, kc, A, csa, 14, dst); return;
@@ -96,15 +98,6 @@ static void F(pack_a)(const ARCH *ar, int64_t mc, int64_t kc, const T *A,
             default: break;
             }
         }
-        if (rsa == 1 && me == mr) {
-            switch (mr) {
-            case 14: F(pack_a_cols)(kc, a, csa, 14, dst); continue;
-            case 6:  F(pack_a_cols)(kc, a, csa, 6, dst); continue;
-            case 4:  F(pack_a_cols)(kc, a, csa, 4, dst); continue;
-            case 8:  F(pack_a_cols)(kc, a, csa, 8, dst); continue;
-            default: break;
-            }
-        }
         if (csa == 1) {
             /* Rows contiguous: read each row once, write with stride mr. */
             for (int64_t ii = 0; ii < me; ii++) {
@@ -112,15 +105,6 @@ static void F(pack_a)(const ARCH *ar, int64_t mc, int64_t kc, const T *A,
                 for (int64_t p = 0; p < kc; p++)
                     dst[p * mr + ii] = src[p];
             }
-        } else if (rsa == 1) {
-            /* An edge panel: the zeros written in the same pass, so that
-             * no step is a libc call. */
-            for (int64_t p = 0; p < kc; p++) {
-                const T *src = a + p * csa;
-                for (int64_t ii = 0; ii < mr; ii++)
-                    dst[p * mr + ii] = ii < me ? src[ii] : (T)0;
-            }
-            continue;
         } else {
             for (int64_t p = 0; p < kc; p++)
                 for (int64_t ii = 0; ii < me; ii++)
