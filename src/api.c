@@ -26,10 +26,14 @@ static int default_threads(const ein_options *opt)
 {
     if (opt && opt->num_threads > 0)
         return opt->num_threads;
+    /* A whole number 1..1024, nothing else ("4x", "0", "two" are
+     * ignored, as if unset: a library does not fail or print for its
+     * environment). */
     const char *env = getenv("EIN_NUM_THREADS");
     if (env && *env) {
-        long v = strtol(env, NULL, 10);
-        if (v >= 1 && v <= 1024)
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end == '\0' && v >= 1 && v <= 1024)
             return (int)v;
     }
     long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -5,6 +5,7 @@
  * operands — each also checking the result shape ein_plan_new(out=NULL)
  * reports; and every error status the public API returns, with its
  * message, leaving the output untouched. */
+#define _POSIX_C_SOURCE 200809L   /* setenv, unsetenv */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -714,4 +715,75 @@ Test(api, interleaved_output_accepted)
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             cr_assert_eq(buf[6 + 2 * i - 3 * j], k_m33[3 * i + j], "(%d,%d)", i, j);
+}
+
+/* The first line of a fresh plan's explanation, which names its thread
+ * cap ("1 thread" or "up to N threads"), under options opt. */
+static void plan_head(const ein_options *opt, char *line, size_t cap)
+{
+    ein_tensor A = f64v(k_m23, 2, SHAPE(2, 3)), B = f64v(k_m32, 2, SHAPE(3, 2));
+    const ein_tensor *ops[] = {&A, &B};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij,jk->ik", 2, ops, NULL, opt, &st);
+    cr_assert(p, "%s", ein_last_error());
+    char buf[4096];
+    ein_plan_explain(p, buf, sizeof buf);
+    ein_plan_free(p);
+    size_t n = strcspn(buf, "\n");
+    cr_assert(n < cap);
+    memcpy(line, buf, n);
+    line[n] = '\0';
+}
+
+/* EIN_NUM_THREADS caps a plan's threads unless ein_options.num_threads
+ * does; anything but a whole number 1..1024 is ignored, as if unset. */
+Test(api, thread_count_from_options_and_environment)
+{
+    char def[256], got[256];
+    unsetenv("EIN_NUM_THREADS");
+    plan_head(NULL, def, sizeof def);
+    cr_assert(strstr(def, " thread"), "%s", def);
+
+    setenv("EIN_NUM_THREADS", "1", 1);
+    plan_head(NULL, got, sizeof got);
+    cr_assert(strstr(got, ", 1 thread"), "EIN_NUM_THREADS=1: %s", got);
+    setenv("EIN_NUM_THREADS", "3", 1);
+    plan_head(NULL, got, sizeof got);
+    cr_assert(strstr(got, "up to 3 threads"), "EIN_NUM_THREADS=3: %s", got);
+    ein_options two = {.num_threads = 2}, dflt = {.num_threads = 0};
+    plan_head(&two, got, sizeof got);
+    cr_assert(strstr(got, "up to 2 threads"), "options over EIN_NUM_THREADS: %s", got);
+    plan_head(&dflt, got, sizeof got);
+    cr_assert(strstr(got, "up to 3 threads"), "num_threads 0 defers to the environment: %s",
+              got);
+
+    const char *ignored[] = {"", "0", "-2", "4x", "two", " ", "1025", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++) {
+        setenv("EIN_NUM_THREADS", ignored[i], 1);
+        plan_head(NULL, got, sizeof got);
+        cr_assert_str_eq(got, def, "EIN_NUM_THREADS=\"%s\" is not ignored", ignored[i]);
+    }
+    unsetenv("EIN_NUM_THREADS");
+}
+
+/* ein_plan_new's own arguments: a negative thread count and an operand
+ * count out of range are refused with a message naming the value. */
+Test(api, error_plan_arguments)
+{
+    ein_tensor A = f64v(k_m23, 2, SHAPE(2, 3)), B = f64v(k_m32, 2, SHAPE(3, 2));
+    const ein_tensor *ops[] = {&A, &B};
+    ein_status st = EIN_OK;
+    ein_options neg = {.num_threads = -1};
+    cr_assert_null(ein_plan_new("ij,jk->ik", 2, ops, NULL, &neg, &st));
+    cr_assert_eq(st, EIN_ERR_ARG, "%s", ein_status_str(st));
+    cr_assert(strstr(ein_last_error(), "num_threads is -1"), "%s", ein_last_error());
+    const int bad[] = {-1, EIN_MAX_OPERANDS + 1};
+    for (int i = 0; i < 2; i++) {
+        st = EIN_OK;
+        cr_assert_null(ein_plan_new("ij,jk->ik", bad[i], ops, NULL, NULL, &st));
+        cr_assert_eq(st, EIN_ERR_OPERANDS, "nops %d: %s", bad[i], ein_status_str(st));
+        char want[32];
+        snprintf(want, sizeof want, "%d operands", bad[i]);
+        cr_assert(strstr(ein_last_error(), want), "nops %d: %s", bad[i], ein_last_error());
+    }
 }
