@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "casegen.h"
@@ -2085,4 +2088,42 @@ Test(exec, plan_keeps_its_workspace_between_executes)
     cr_assert_gt(ein_alloc_count(), before, "a cached plan kept its workspace");
     cr_assert(!memcmp(o1, o3, 30 * 20 * sizeof *o1), "einsum_v differs from the plan");
     free(a); free(b); free(c); free(o1); free(o2); free(o3);
+}
+
+/* A process forked after the worker pool started has none of its
+ * workers (here asleep in the parent when it forks): the child's
+ * two-thread GEMM must not wait on them, must finish, and must match the
+ * parent bitwise.  (The pool's fork handler, which resets its locks,
+ * matters only when a lock is held at the fork; no test can time that.) */
+Test(exec, two_thread_gemm_after_fork, .timeout = 60)
+{
+    enum { N = 320 };
+    static float a[N * N], b[N * N], c1[N * N], c2[N * N];
+    ts_rng r = {91};
+    ts_fill_f32(a, N * N, &r);
+    ts_fill_f32(b, N * N, &r);
+    const int64_t sh[] = {N, N};
+    ein_tensor A = {a, EIN_F32, 2, sh, NULL}, B = {b, EIN_F32, 2, sh, NULL};
+    ein_tensor C1 = {c1, EIN_F32, 2, sh, NULL}, C2 = {c2, EIN_F32, 2, sh, NULL};
+    const ein_tensor *ops[] = {&A, &B};
+    ein_options two = {.num_threads = 2};
+    ein_status st;
+    ein_plan *p = ein_plan_new("ij,jk->ik", 2, ops, NULL, &two, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert_eq(ein_execute(p, ops, &C1), EIN_OK);   /* the pool starts here */
+    fflush(NULL);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);   /* past the workers' spin */
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        alarm(30);   /* a child stuck on the parent's workers dies */
+        int bad = ein_execute(p, ops, &C2) != EIN_OK ||
+                  memcmp(c1, c2, sizeof c1) != 0;
+        _exit(bad);
+    }
+    int ws = 0;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws), "the child died (signal %d)", WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    cr_assert_eq(WEXITSTATUS(ws), 0, "the child's GEMM failed or differs");
+    ein_plan_free(p);
 }
