@@ -831,3 +831,33 @@ Test(cli, byte_counts_take_suffixes)
     cr_assert_eq(cli_parse_bytes("99999999999T", &v, why, sizeof why), -1);
     cr_assert_eq(cli_parse_bytes("", &v, why, sizeof why), -1);
 }
+
+/* --path's parser alone: names, pairs, a lone position, and each
+ * malformed spelling with the step it names. */
+Test(cli, path_spellings)
+{
+    ein_options o = {0};
+    int32_t pairs[4];
+    char why[256];
+    cr_assert_eq(cli_parse_path("greedy", &o, pairs, 2, why, sizeof why), 0);
+    cr_assert_eq(o.path, EIN_PATH_GREEDY);
+    cr_assert_null(o.path_pairs);
+    cr_assert_eq(cli_parse_path("0,2;1", &o, pairs, 2, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(o.path_pairs, pairs);
+    cr_assert_eq(o.path_len, 2);
+    cr_assert(pairs[0] == 0 && pairs[1] == 2 && pairs[2] == 1 && pairs[3] == -1);
+    static const struct { const char *s, *msg; } bad[] = {
+        {"0,1;0,1;0,1", "has more than 2 steps"},
+        {"0,1x", "unexpected 'x' in step 0"},
+        {"0,1;0,", "step 1 has no second position"},
+        {"0,-2", "step 0 has no second position"},
+        {"0,1;;0,1", "step 1 does not start with a position"},
+        {"-1,0", "step 0 does not start with a position"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        why[0] = '\0';
+        cr_assert_eq(cli_parse_path(bad[i].s, &o, pairs, 2, why, sizeof why), -1,
+                     "'%s' accepted", bad[i].s);
+        cr_assert(strstr(why, bad[i].msg), "'%s': %s", bad[i].s, why);
+    }
+}
