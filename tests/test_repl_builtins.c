@@ -522,3 +522,35 @@ Test(builtins, errors_point_at_their_place)
     cr_assert_null(repl_lookup(&F.s.ctx, "c", 1));
     cr_assert_not_null(repl_lookup(&F.s.ctx, "a", 1));
 }
+
+/* Tuples index like Python's, numbers have no indices or attributes,
+ * and a list literal must be a box of numbers. */
+Test(builtins, tuples_numbers_and_literals_refuse_what_they_cannot_do)
+{
+    ok("s = zeros(2, 3).shape; last = s[-1]; first = s[0]; d = 5 - 3");
+    cr_assert_eq(num("last"), 3);
+    cr_assert_eq(num("first"), 2);
+    cr_assert_eq(num("d"), 2);
+    fails("s[2]", "tuple index out of range");
+    fails("s[-3]", "tuple index out of range");
+    fails("s[0:1]", "a tuple takes one integer index");
+    fails("s[0, 1]", "a tuple takes one integer index");
+    fails("x = 1; x[0]", "only tensors and tuples can be indexed");
+    fails("x.shape", "only tensors have attributes ('.shape')");
+    fails("zeros(2, dtype=float32, dtype=float64)", "keyword argument 'dtype' given twice");
+    fails("[[1, 2], [3]]", "a ragged list: rows of 2 and 1 items");
+    fails("[[1, 2], 3]", "a ragged list: every row needs the same shape");
+    fails("[1, [2]]", "a ragged list: every row needs the same shape");
+    fails("[s]", "a tensor literal holds numbers only");
+    fails("[zeros(2)]", "a tensor literal holds numbers only");
+    char deep[2 * (EIN_MAX_DIMS + 1) + 8] = "p = ";
+    size_t n = strlen(deep);
+    for (int i = 0; i <= EIN_MAX_DIMS; i++)
+        deep[n++] = '[';
+    deep[n++] = '1';
+    for (int i = 0; i <= EIN_MAX_DIMS; i++)
+        deep[n++] = ']';
+    deep[n] = '\0';
+    fails(deep, "nested too deeply");
+    cr_assert_null(repl_lookup(&F.s.ctx, "p", 1));
+}
