@@ -560,6 +560,8 @@ Test(path, explicit_path_errors_name_the_step)
         {{0, 1, 0, 3, 0, 1}, 3, "step 1: position 3 is out of range"},
         {{0, 1, 1, 1, 0, 1}, 3, "step 1 pairs position 1 with itself"},
         {{0, 1, 0, -2, 0, 1}, 3, "step 1: position -2 is out of range"},
+        {{5, 0, 0, 1, 0, 1}, 3, "step 0: position 5 is out of range (the list holds 4"},
+        {{0, 1, -1, 0, 0, 1}, 3, "step 1: position -1 is out of range"},
         {{0, 1, 0, 1}, 2, "after its 2 steps 2 operands remain"},
         {{0, 1, 0, 1, 0, 1, 0, 1}, 4, "step 3 (0, 1) comes after every operand"},
         {{0}, -1, "path_len is -1"},
@@ -776,4 +778,26 @@ Test(path, greedy_never_worse_than_numpy_greedy)
                                "ais,gjv->", ext), 1040, "regular3_n16_d2");
     int64_t c8[52] = {30, 700, 8, 500, 40, 4, 900, 60, 7};
     cr_assert_leq(greedy_flops("ab,bc,cd,de,ef,fg,gh,hi->ai", c8), 1097520, "chain8_skewed");
+}
+
+/* Labels only one operand carries are summed out of it before any pair
+ * ("ijk,kl->il": j from op0, leaving [i,k]); a limit below that
+ * intermediate fails whatever the order, and says so. */
+Test(path, memory_limit_below_a_private_sum)
+{
+    static double d[2 * 50 * 10];
+    int64_t s0[] = {2, 50, 10}, s1[] = {10, 2}, s2[] = {2, 3};
+    ein_tensor t0 = {d, EIN_F64, 3, s0, NULL}, t1 = {d, EIN_F64, 2, s1, NULL},
+               t2 = {d, EIN_F64, 2, s2, NULL};
+    const ein_tensor *ops[] = {&t0, &t1, &t2};
+    ein_options o = {.memory_limit = 159};
+    ein_status st;
+    cr_assert_null(ein_plan_new("ijk,kl,lm->im", 3, ops, NULL, &o, &st));
+    cr_assert_eq(st, EIN_ERR_LIMIT, "%s", ein_status_str(st));
+    cr_assert(strstr(ein_last_error(), "summing an operand's own labels first needs 160 "
+                                       "bytes"), "%s", ein_last_error());
+    o.memory_limit = 4096;
+    ein_plan *p = ein_plan_new("ijk,kl,lm->im", 3, ops, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    ein_plan_free(p);
 }
