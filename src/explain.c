@@ -200,8 +200,9 @@ static void put_path(sbuf *s, const ein_plan *p)
 {
     const ein_pathinfo *pi = &p->path;
     size_t esize = ein_dtype_size(p->dtype);
-    put(s, "|-- path  %s, %d steps (FLOPs counted as opt_einsum does)\n",
-        pi->explicit_path ? "explicit" : ein_path_algo_name(pi->algo), p->nsteps);
+    put(s, "|-- path  %s%s, %d steps (FLOPs counted as opt_einsum does)\n",
+        pi->explicit_path ? "explicit" : ein_path_algo_name(pi->algo),
+        pi->refit ? " then reordered for memory_limit's workspace" : "", p->nsteps);
     for (int i = 0; i < p->nsteps; i++) {
         const ein_step *st = &p->steps[i];
         put(s, "|   |-- %d: %s  %.0f flops, ", i, st->pexpr, st->pflops);

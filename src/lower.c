@@ -530,42 +530,39 @@ static void step_expr(const ein_bound *b, const slotinfo *ins[2], int nin,
 
 /* Offsets for the temporaries: each step's result goes at the lowest
  * 64-byte-aligned offset (from `base`, above the converted operand
- * copies, which live throughout) that overlaps no temporary still alive;
- * a temporary dies after the last step that reads it.  Returns the
+ * copies, which live throughout) that overlaps no temporary still alive
+ * (ein_ws_place: the path search places them the same way); a temporary
+ * dies after the last step that reads it.  Returns the
  * workspace's size in bytes: the end of the highest block. */
 static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
 {
-    typedef struct blk { size_t off, end; int death; } blk;
-    blk live[2 * EIN_MAX_OPERANDS + 2];
+    size_t off[2 * EIN_MAX_OPERANDS + 2], end[2 * EIN_MAX_OPERANDS + 2];
+    int death[2 * EIN_MAX_OPERANDS + 2];
     int nlive = 0;
     size_t top = base;
     for (int i = 0; i < p->nsteps; i++) {
         int os = p->steps[i].out;
         if (os >= p->nops && os < EIN_OUT_SLOT(p) && p->slots[os].in_workspace) {
             size_t bytes = (size_t)p->slots[os].size * esize;
-            int death = i;
+            int d = i;
             for (int j = i + 1; j < p->nsteps; j++)
                 if (p->steps[j].in[0] == os || (p->steps[j].nin == 2 && p->steps[j].in[1] == os))
-                    death = j;
-            /* Candidates: the base and the aligned end of every live block. */
-            size_t best = SIZE_MAX;
-            for (int c = -1; c < nlive; c++) {
-                size_t o = c < 0 ? base : (live[c].end + 63) & ~(size_t)63;
-                bool fits = true;
-                for (int q = 0; q < nlive && fits; q++)
-                    fits = !(o < live[q].end && live[q].off < o + bytes);
-                if (fits && o < best)
-                    best = o;
-            }
-            p->slots[os].offset = best;
-            live[nlive++] = (blk){best, best + bytes, death};
-            if (best + bytes > top)
-                top = best + bytes;
+                    d = j;
+            size_t o = ein_ws_place(off, end, nlive, base, bytes);
+            p->slots[os].offset = o;
+            off[nlive] = o;
+            end[nlive] = o + bytes;
+            death[nlive++] = d;
+            if (o + bytes > top)
+                top = o + bytes;
         }
         int w = 0;
         for (int q = 0; q < nlive; q++)
-            if (live[q].death > i)
-                live[w++] = live[q];
+            if (death[q] > i) {
+                off[w] = off[q];
+                end[w] = end[q];
+                death[w++] = death[q];
+            }
         nlive = w;
     }
     return top;
@@ -913,7 +910,7 @@ ein_status ein_lower(const ein_bound *b, ein_plan *p, const ein_options *opt,
 
     size_t total = ws;
     int npath = 0;
-    ein_status pst = ein_path_find(b, opt, path, &npath, &p->path);
+    ein_status pst = ein_path_find(b, opt, ws, path, &npath, &p->path);
     if (pst != EIN_OK) {
         ein_free(path);
         ein_free(info);

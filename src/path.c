@@ -635,6 +635,207 @@ const char *ein_path_algo_name(ein_path_algo a)
     return "explicit";
 }
 
+/* ---- the workspace ---------------------------------------------------------- */
+
+size_t ein_ws_place(const size_t *off, const size_t *end, int nlive, size_t base,
+                    size_t bytes)
+{
+    size_t best = SIZE_MAX;
+    for (int c = -1; c < nlive; c++) {
+        size_t o = c < 0 ? base : (end[c] + 63) & ~(size_t)63;
+        bool fits = true;
+        for (int q = 0; q < nlive && fits; q++)
+            fits = !(o < end[q] && off[q] < o + bytes);
+        if (fits && o < best)
+            best = o;
+    }
+    return best;
+}
+
+/* The workspace (bytes, from base) that steps need as the planner lays
+ * them out: each step but the last writes a temporary under its `a` id,
+ * which lives until the next step that reads that id. */
+static double steps_workspace(const ein_pathstep *st, int ns, size_t esize, size_t base)
+{
+    size_t off[2 * EIN_MAX_OPERANDS + 2], end[2 * EIN_MAX_OPERANDS + 2];
+    int death[2 * EIN_MAX_OPERANDS + 2], nlive = 0;
+    double top = (double)base;
+    for (int i = 0; i < ns - 1; i++) {
+        double bytes = st[i].size * (double)esize;
+        if (bytes > (double)(SIZE_MAX / 4))
+            return INFINITY;
+        int d = i;
+        for (int j = i + 1; j < ns && d == i; j++)
+            if (st[j].a == st[i].a || st[j].b == st[i].a)
+                d = j;
+        size_t o = ein_ws_place(off, end, nlive, base, (size_t)bytes);
+        off[nlive] = o;
+        end[nlive] = o + (size_t)bytes;
+        death[nlive++] = d;
+        if ((double)(o + (size_t)bytes) > top)
+            top = (double)(o + (size_t)bytes);
+        int w = 0;
+        for (int q = 0; q < nlive; q++)
+            if (death[q] > i) {
+                off[w] = off[q];
+                end[w] = end[q];
+                death[w++] = death[q];
+            }
+        nlive = w;
+    }
+    return top;
+}
+
+/* Depth first over every pair at every step, each result placed as the
+ * planner will place it (ein_ws_place), for the order of fewest FLOPs
+ * whose workspace fits `cap` bytes; or, with min_ws, for the order whose
+ * workspace is smallest.  Each bound prunes: a partial order already at
+ * the best FLOPs (or workspace) found, or past cap.  Terms that the
+ * private sums reduced start with their blocks placed.  A budget of
+ * pairs tried bounds the time (each costs at most n^2 overlap tests,
+ * and the search runs only to n = WS_MAX_TERMS); `complete` says whether
+ * the search saw every order. */
+#define WS_NODES 200000
+#define WS_MAX_TERMS 16
+
+typedef struct wsearch {
+    const pctx *c;
+    size_t esize, base;
+    double cap;                          /* bytes; INFINITY with min_ws */
+    bool   min_ws, complete;
+    long   nodes;
+    lset   t[EIN_MAX_OPERANDS];
+    bool   alive[EIN_MAX_OPERANDS];
+    bool   has[EIN_MAX_OPERANDS];        /* the term is a temporary ... */
+    size_t off[EIN_MAX_OPERANDS], end[EIN_MAX_OPERANDS];   /* ... here */
+    pair   cur[EIN_MAX_OPERANDS], best[EIN_MAX_OPERANDS];
+    double best_cost;                    /* FLOPs, or (min_ws) bytes */
+    size_t loff[WS_MAX_TERMS][WS_MAX_TERMS], lend[WS_MAX_TERMS][WS_MAX_TERMS];
+} wsearch;
+
+static void ws_search(wsearch *w, int step, double ws, double flops)
+{
+    const pctx *c = w->c;
+    int n = c->n;
+    bool last = step == n - 2;
+    lset twice, thrice;
+    counts(w->t, w->alive, n, &twice, &thrice);
+    size_t *off = w->loff[step], *end = w->lend[step];   /* the blocks alive */
+    int nlive = 0;
+    for (int k = 0; k < n; k++)
+        if (w->alive[k] && w->has[k]) {
+            off[nlive] = w->off[k];
+            end[nlive++] = w->end[k];
+        }
+    for (int a = 0; a < n; a++) {
+        if (!w->alive[a])
+            continue;
+        for (int b = a + 1; b < n; b++) {
+            if (!w->alive[b])
+                continue;
+            if (++w->nodes > WS_NODES) {
+                w->complete = false;
+                return;
+            }
+            lset keep = last ? c->out : keep_of(w->t[a], w->t[b], c->out, twice, thrice);
+            double size = ls_size(c->ext, keep);
+            double f = flops + pair_flops(c->ext, w->t[a], w->t[b], keep);
+            double nws = ws;
+            size_t o = 0, bytes = 0;
+            if (!last) {
+                double db = size * (double)w->esize;
+                if ((!w->min_ws && size > c->limit) || db > w->cap ||
+                    db > (double)(SIZE_MAX / 4))
+                    continue;
+                bytes = (size_t)db;
+                o = ein_ws_place(off, end, nlive, w->base, bytes);
+                if ((double)(o + bytes) > nws)
+                    nws = (double)(o + bytes);
+            }
+            if (nws > w->cap || (w->min_ws ? nws : f) >= w->best_cost)
+                continue;
+            w->cur[step] = (pair){a, b};
+            if (last) {
+                w->best_cost = w->min_ws ? nws : f;
+                memcpy(w->best, w->cur, (size_t)(n - 1) * sizeof *w->best);
+                continue;
+            }
+            lset ta = w->t[a];
+            bool ha = w->has[a], hb = w->has[b];
+            size_t oa = w->off[a], ea = w->end[a];
+            w->t[a] = keep;
+            w->alive[b] = false;
+            w->has[a] = true;
+            w->has[b] = false;
+            w->off[a] = o;
+            w->end[a] = o + bytes;
+            ws_search(w, step + 1, nws, f);
+            w->t[a] = ta;
+            w->alive[b] = true;
+            w->has[a] = ha;
+            w->has[b] = hb;
+            w->off[a] = oa;
+            w->end[a] = ea;
+        }
+    }
+}
+
+/* Runs the search from the terms after the private sums (steps[0, npre),
+ * all temporaries, placed in order): 1 found, 0 nothing found (past
+ * WS_MAX_TERMS terms, none searched), -1 out of memory. */
+static int ws_order(const pctx *c, const ein_pathstep *pre, int npre, size_t esize,
+                    size_t base, double cap, bool min_ws, pair *path, double *cost,
+                    bool *complete)
+{
+    int n = c->n;
+    *complete = false;
+    if (n > WS_MAX_TERMS)
+        return 0;
+    wsearch *w = ein_malloc(sizeof *w);
+    if (!w)
+        return -1;
+    w->c = c;
+    w->esize = esize;
+    w->base = base;
+    w->cap = cap;
+    w->min_ws = min_ws;
+    w->complete = true;
+    w->nodes = 0;
+    w->best_cost = INFINITY;
+    memcpy(w->t, c->term, (size_t)n * sizeof *w->t);
+    double ws = (double)base;
+    size_t off[EIN_MAX_OPERANDS], end[EIN_MAX_OPERANDS];
+    int nlive = 0;
+    for (int k = 0; k < n; k++) {
+        w->alive[k] = true;
+        w->has[k] = false;
+    }
+    for (int i = 0; i < npre; i++) {
+        int k = pre[i].a;
+        size_t bytes = (size_t)(pre[i].size * (double)esize);
+        size_t o = ein_ws_place(off, end, nlive, base, bytes);
+        off[nlive] = o;
+        end[nlive++] = o + bytes;
+        w->has[k] = true;
+        w->off[k] = o;
+        w->end[k] = o + bytes;
+        if ((double)(o + bytes) > ws)
+            ws = (double)(o + bytes);
+    }
+    bool ok = false;
+    if (ws <= cap) {
+        ws_search(w, 0, ws, 0);
+        ok = isfinite(w->best_cost);
+    }
+    if (ok) {
+        memcpy(path, w->best, (size_t)(n - 1) * sizeof *path);
+        *cost = w->best_cost;
+    }
+    *complete = w->complete;
+    ein_free(w);
+    return ok;
+}
+
 static double now_us(void)
 {
     struct timespec ts;
@@ -647,7 +848,7 @@ static void fmt_bytes(char *buf, size_t cap, double bytes)
     snprintf(buf, cap, "%.0f bytes", bytes);
 }
 
-ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
+ein_status ein_path_find(const ein_bound *b, const ein_options *opt, size_t base,
                          ein_pathstep *steps, int *nsteps, ein_pathinfo *info)
 {
     double t0 = now_us();
@@ -839,7 +1040,56 @@ ein_status ein_path_find(const ein_bound *b, const ein_options *opt,
         }
         goto done;
     }
+    int npre = *nsteps;
+    ein_pathinfo before = *info;
     emit(c, path, steps, nsteps, info);
+    if (limit_bytes > 0 && !info->explicit_path && info->algo != EIN_PATH_NAIVE) {
+        /* Each intermediate fits; the workspace holds those alive at
+         * once, so it must fit too. */
+        double need = steps_workspace(steps, *nsteps, esize, base);
+        if (need > (double)limit_bytes) {
+            double cost, least;
+            bool whole, whole_least = false;
+            *nsteps = npre;
+            *info = before;
+            int r = ws_order(c, steps, npre, esize, base, (double)limit_bytes, false, path,
+                             &cost, &whole);
+            if (r > 0) {
+                info->refit = true;
+                emit(c, path, steps, nsteps, info);
+                goto done;
+            }
+            if (r == 0 && whole)
+                r = ws_order(c, steps, npre, esize, base, INFINITY, true, path, &least,
+                             &whole_least);
+            if (r < 0) {
+                st = ein_fail(EIN_ERR_NOMEM, "out of memory ordering %d operands", n);
+                goto done;
+            }
+            char lim[48], got[48], conv[64] = "";
+            fmt_bytes(lim, sizeof lim, (double)limit_bytes);
+            if (base)
+                snprintf(conv, sizeof conv, ", above %zu bytes of converted operands", base);
+            if (whole && r > 0 && whole_least) {
+                fmt_bytes(got, sizeof got, least);
+                st = ein_fail(EIN_ERR_LIMIT, "no contraction order fits memory_limit %s: "
+                              "each intermediate can, but the workspace (the "
+                              "intermediates alive at once%s) needs at least %s",
+                              lim, conv, got);
+            } else {
+                fmt_bytes(got, sizeof got, need);
+                char how[64];
+                if (n <= WS_MAX_TERMS)
+                    snprintf(how, sizeof how, "a search of %d pairs found none", WS_NODES);
+                else
+                    snprintf(how, sizeof how, "past %d operands no search runs", WS_MAX_TERMS);
+                st = ein_fail(EIN_ERR_LIMIT, "no contraction order found fits memory_limit "
+                              "%s: the %s order's workspace (the intermediates alive at "
+                              "once%s) needs %s, and %s", lim,
+                              ein_path_algo_name(info->algo), conv, got, how);
+            }
+        }
+    }
 
 done:
     info->plan_us = now_us() - t0;
@@ -855,7 +1105,7 @@ int ein_path_greedy(const ein_bound *b, ein_pathstep *steps)
     o.path = EIN_PATH_GREEDY;
     ein_pathinfo info;
     int n = 0;
-    if (ein_path_find(b, &o, steps, &n, &info) != EIN_OK)
+    if (ein_path_find(b, &o, 0, steps, &n, &info) != EIN_OK)
         return -1;
     return n;
 }

@@ -17,6 +17,7 @@ typedef struct call {
     ein_tensor  ops[4];
     ein_tensor  out;
     bool        oneshot;     /* through einsum_v and its cache */
+    int64_t     limit;       /* ein_options.memory_limit; 0: none */
 } call;
 
 /* Run one call with the k-th allocation failing; returns how many
@@ -35,7 +36,8 @@ static int run_failing(const call *c, int k, double *want, size_t n)
     if (c->oneshot) {
         st = einsum_v(c->expr, c->nops, ops, &out);
     } else {
-        ein_plan *p = ein_plan_new(c->expr, c->nops, ops, &out, NULL, &st);
+        ein_options o = {.memory_limit = c->limit};
+        ein_plan *p = ein_plan_new(c->expr, c->nops, ops, &out, &o, &st);
         if (p) {
             st = ein_execute(p, ops, &out);
             ein_plan_free(p);
@@ -105,6 +107,7 @@ Test(alloc, every_allocation_can_fail)
     static const int64_t s20_30[] = {20, 30}, s30_40[] = {30, 40}, s40_5[] = {40, 5};
     static const int64_t s20_5[] = {20, 5}, s64[] = {64, 64}, s30[] = {30};
     static const int64_t s20[] = {20};
+    static const int64_t s5_4[] = {5, 4}, s2_4[] = {2, 4}, s3_2_4[] = {3, 2, 4}, s4[] = {4};
     call calls[] = {
         /* A three-operand chain: parse, bind, path, temporaries. */
         {"ij,jk,kl->il", 3, {F(0, 2, s20_30), F(1, 2, s30_40), F(2, 2, s40_5)},
@@ -117,6 +120,11 @@ Test(alloc, every_allocation_can_fail)
         /* Mixed dtypes: the f32 operand is converted into the workspace. */
         {"ij,j->i", 2, {{da[0], EIN_F64, 2, s20_30, NULL}, F(1, 1, s30)},
          {dof, EIN_F64, 1, s20, NULL}, false},
+        /* A memory_limit the cheapest order's workspace overruns (160
+         * bytes): the search for one that fits allocates too. */
+        {"cd,bd,cd,abd->d", 4, {{da[0], EIN_F64, 2, s5_4, NULL}, {da[1], EIN_F64, 2, s2_4, NULL},
+                                {da[2], EIN_F64, 2, s5_4, NULL}, {da[3], EIN_F64, 3, s3_2_4, NULL}},
+         {dof, EIN_F64, 1, s4, NULL}, false, 144},
     };
     for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
         sweep(&calls[i]);

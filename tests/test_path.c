@@ -62,13 +62,13 @@ Test(path, chain_picks_the_cheapest_pair_first)
     cr_assert_eq(st[0].b, 2);
     ein_options o = {.path = EIN_PATH_OPTIMAL};
     ein_pathinfo info;
-    cr_assert_eq(ein_path_find(&b, &o, st, &n, &info), EIN_OK);
+    cr_assert_eq(ein_path_find(&b, &o, 0, st, &n, &info), EIN_OK);
     cr_assert_eq(st[0].a, 0);
     cr_assert_eq(st[0].b, 1);
     cr_assert_eq(info.flops, 8480);
     cr_assert_eq(info.naive_flops, 36000, "one loop nest: 2*3*40*50 * (2 + 1)");
     o.path = EIN_PATH_GREEDY;
-    cr_assert_eq(ein_path_find(&b, &o, st, &n, &info), EIN_OK);
+    cr_assert_eq(ein_path_find(&b, &o, 0, st, &n, &info), EIN_OK);
     cr_assert_eq(info.flops, 12600, "numpy.einsum_path greedy reports 1.260e+04");
     ein_bound_free(&b);
 }
@@ -329,7 +329,7 @@ Test(path, optimal_equals_brute_force_minimum)
         int n;
         ein_pathinfo info;
         ein_options o = {.path = EIN_PATH_OPTIMAL};
-        cr_assert_eq(ein_path_find(&b, &o, st, &n, &info), EIN_OK, "%s", ein_last_error());
+        cr_assert_eq(ein_path_find(&b, &o, 0, st, &n, &info), EIN_OK, "%s", ein_last_error());
         /* (Extents are >= 2: bind's rewrite squeezes extent-1 labels away,
          * which can turn a summed pair into a cheaper outer product.) */
         cr_assert_eq(info.flops, want, "%s: optimal %.0f, brute force %.0f", x.text,
@@ -341,7 +341,7 @@ Test(path, optimal_equals_brute_force_minimum)
         double greedy_flops = 0;
         for (int a = 0; a < 4; a++) {
             o.path = others[a];
-            cr_assert_eq(ein_path_find(&b, &o, st, &n, &info), EIN_OK);
+            cr_assert_eq(ein_path_find(&b, &o, 0, st, &n, &info), EIN_OK);
             check_valid(&b, st, n, ein_path_algo_name(others[a]), x.text);
             cr_assert(info.flops >= opt, "%s: %s beats optimal", x.text,
                       ein_path_algo_name(others[a]));
@@ -412,7 +412,7 @@ Test(path, large_networks_give_valid_paths)
                                  EIN_PATH_NAIVE, EIN_PATH_OPTIMAL};
         for (int a = 0; a < 5; a++) {
             ein_options o = {.path = algos[a]};
-            ein_status s = ein_path_find(&b, &o, st, &n, &info);
+            ein_status s = ein_path_find(&b, &o, 0, st, &n, &info);
             if (algos[a] == EIN_PATH_OPTIMAL && nops > EIN_PATH_OPTIMAL_MAX) {
                 cr_assert_eq(s, EIN_ERR_ARG);
                 cr_assert(strstr(ein_last_error(), "at most"), "%s", ein_last_error());
@@ -757,7 +757,7 @@ static double greedy_flops(const char *expr, const int64_t *ext_by_letter)
     int ns;
     ein_pathinfo info;
     ein_options o = {.path = EIN_PATH_GREEDY};
-    cr_assert_eq(ein_path_find(&b, &o, st, &ns, &info), EIN_OK);
+    cr_assert_eq(ein_path_find(&b, &o, 0, st, &ns, &info), EIN_OK);
     ein_bound_free(&b);
     return info.flops;
 }
@@ -800,4 +800,180 @@ Test(path, memory_limit_below_a_private_sum)
     ein_plan *p = ein_plan_new("ijk,kl,lm->im", 3, ops, NULL, &o, &st);
     cr_assert(p, "%s", ein_last_error());
     ein_plan_free(p);
+}
+
+/* ---- memory_limit and the workspace -------------------------------------- */
+
+/* ac,b,b,b,c->a, a=4 b=4 c=6, f64: the fewest-FLOPs order leaves three
+ * small intermediates alive at once, 136 bytes of workspace with each
+ * block 64-byte aligned.  Under a limit of 112 every intermediate fits,
+ * and another order's workspace does too: the plan takes it (and says
+ * so), and computes the same result. */
+Test(path, workspace_overrun_takes_an_order_that_fits)
+{
+    static double d[64];
+    int64_t s0[] = {4, 6}, s1[] = {4}, s4[] = {6};
+    ein_tensor a = {d, EIN_F64, 2, s0, NULL}, b = {d, EIN_F64, 1, s1, NULL},
+               c = {d, EIN_F64, 1, s4, NULL};
+    const ein_tensor *ops[] = {&a, &b, &b, &b, &c};
+    const char *expr = "ac,b,b,b,c->a";
+    ein_status st;
+    ein_plan *p = ein_plan_new(expr, 5, ops, NULL, NULL, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert_gt(p->workspace, 112);
+    cr_assert(!p->path.refit);
+    ein_plan_free(p);
+
+    ein_options o = {.memory_limit = 112};
+    p = ein_plan_new(expr, 5, ops, NULL, &o, &st);
+    cr_assert(p, "%s", ein_last_error());
+    cr_assert(p->path.refit);
+    cr_assert_leq(p->workspace, 112);
+    char text[4096];
+    ein_plan_explain(p, text, sizeof text);
+    cr_assert(strstr(text, "then reordered for memory_limit's workspace"), "%s", text);
+    ein_plan_free(p);
+    int64_t sh[8][8] = {{4, 6}, {4}, {4}, {4}, {6}};
+    int nd[] = {2, 1, 1, 1, 1};
+    run_plan_vs_reference(expr, 5, (const int64_t (*)[8])sh, nd, &o, "refit");
+}
+
+/* The workspace bound the message names is exact: a chain of f64 10x10
+ * matrices always holds two 800-byte intermediates at once (the second
+ * 64-byte aligned: 1632 bytes).  Every intermediate fits 800 bytes, the
+ * workspace does not; at 1631 the message says 1632, and 1632 plans. */
+Test(path, workspace_message_names_what_fits)
+{
+    static double d[100];
+    int64_t s[] = {10, 10};
+    ein_tensor t = {d, EIN_F64, 2, s, NULL};
+    const ein_tensor *ops[] = {&t, &t, &t, &t, &t};
+    const ein_path_algo algos[] = {EIN_PATH_AUTO, EIN_PATH_GREEDY, EIN_PATH_BRANCH};
+    for (int a = 0; a < 3; a++) {
+        ein_options o = {.path = algos[a], .memory_limit = 1631};
+        ein_status st;
+        cr_assert_null(ein_plan_new("ab,bc,cd,de,ef->af", 5, ops, NULL, &o, &st));
+        cr_assert_eq(st, EIN_ERR_LIMIT);
+        cr_assert(strstr(ein_last_error(), "each intermediate can, but the workspace (the "
+                                           "intermediates alive at once) needs at least "
+                                           "1632 bytes"), "%s", ein_last_error());
+        o.memory_limit = 1632;
+        ein_plan *p = ein_plan_new("ab,bc,cd,de,ef->af", 5, ops, NULL, &o, &st);
+        cr_assert(p, "%s", ein_last_error());
+        cr_assert_eq(p->workspace, 1632);
+        ein_plan_free(p);
+    }
+    /* Past 16 operands no search runs: the message says so and gives the
+     * workspace of the order the algorithm chose. */
+    char chain[128];
+    int w = 0;
+    const ein_tensor *ops18[18];
+    for (int k = 0; k < 18; k++) {
+        w += snprintf(chain + w, sizeof chain - (size_t)w, "%s%c%c", k ? "," : "",
+                      'a' + k, 'b' + k);
+        ops18[k] = &t;
+    }
+    snprintf(chain + w, sizeof chain - (size_t)w, "->as");
+    ein_options o = {.memory_limit = 1631};
+    ein_status st;
+    cr_assert_null(ein_plan_new(chain, 18, ops18, NULL, &o, &st));
+    cr_assert_eq(st, EIN_ERR_LIMIT);
+    cr_assert(strstr(ein_last_error(), "needs 1632 bytes, and past 16 operands no search "
+                                       "runs"), "%s: %s", chain, ein_last_error());
+}
+
+/* Against brute force on random networks of 3-5 operands (mixed f32 and
+ * f64 views, so converted copies sit below the intermediates) and random
+ * limits: the planner fails only when no explicit pairwise order plans
+ * within the limit, and when it names the least workspace, that limit
+ * plans. */
+static bool any_order_fits(const char *expr, int n, const ein_tensor *const *ops,
+                           int64_t limit, int32_t *pairs, int cnt, int s)
+{
+    if (cnt == 1) {
+        ein_options o = {.memory_limit = limit, .path_pairs = pairs, .path_len = s};
+        ein_status st;
+        ein_plan *p = ein_plan_new(expr, n, ops, NULL, &o, &st);
+        ein_plan_free(p);
+        return p != NULL;
+    }
+    for (int i = 0; i < cnt; i++)
+        for (int j = i + 1; j < cnt; j++) {
+            pairs[2 * s] = i;
+            pairs[2 * s + 1] = j;
+            if (any_order_fits(expr, n, ops, limit, pairs, cnt - 1, s + 1))
+                return true;
+        }
+    return false;
+}
+
+Test(path, workspace_search_matches_brute_force, .timeout = 120)
+{
+    ts_rng r = {4242};
+    static double d[1 << 14];
+    int checked = 0, refits = 0, named = 0;
+    for (int it = 0; it < 400; it++) {
+        int n = 3 + (int)(ts_next(&r) % 3), nl = 3 + (int)(ts_next(&r) % 4);
+        int64_t ext[8], shapes[8][8];
+        int nd[8];
+        for (int l = 0; l < nl; l++)
+            ext[l] = 1 + (int64_t)(ts_next(&r) % 6);
+        char expr[64];
+        int pos = 0;
+        bool used[8] = {false};
+        for (int k = 0; k < n; k++) {
+            nd[k] = 0;
+            if (k)
+                expr[pos++] = ',';
+            for (int l = 0; l < nl; l++)
+                if (ts_next(&r) % 2) {
+                    expr[pos++] = (char)('a' + l);
+                    shapes[k][nd[k]++] = ext[l];
+                    used[l] = true;
+                }
+        }
+        expr[pos++] = '-';
+        expr[pos++] = '>';
+        for (int l = 0; l < nl; l++)
+            if (used[l] && ts_next(&r) % 4 == 0)
+                expr[pos++] = (char)('a' + l);
+        expr[pos] = '\0';
+        ein_tensor t[8];
+        const ein_tensor *ops[8];
+        for (int k = 0; k < n; k++) {
+            ein_dtype dt = ts_next(&r) % 3 ? EIN_F64 : EIN_F32;
+            t[k] = (ein_tensor){d, dt, nd[k], shapes[k], NULL};
+            ops[k] = &t[k];
+        }
+        int64_t limit = 8 * (1 + (int64_t)(ts_next(&r) % 96));
+        ein_options o = {.memory_limit = limit};
+        ein_status st;
+        ein_plan *p = ein_plan_new(expr, n, ops, NULL, &o, &st);
+        int32_t pairs[16];
+        if (p) {
+            cr_assert_leq(p->workspace, (size_t)limit, "%s", expr);
+            refits += p->path.refit;
+            ein_plan_free(p);
+            continue;
+        }
+        cr_assert_eq(st, EIN_ERR_LIMIT, "%s: %s", expr, ein_last_error());
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", ein_last_error());
+        checked++;
+        cr_assert(!any_order_fits(expr, n, ops, limit, pairs, n, 0),
+                  "%s under %lld bytes: refused (%s), but an explicit order plans", expr,
+                  (long long)limit, msg);
+        const char *at = strstr(msg, "needs at least ");
+        if (at) {
+            named++;
+            o.memory_limit = strtoll(at + strlen("needs at least "), NULL, 10);
+            p = ein_plan_new(expr, n, ops, NULL, &o, &st);
+            cr_assert(p, "%s: the message named %lld bytes, which fails: %s", expr,
+                      (long long)o.memory_limit, ein_last_error());
+            ein_plan_free(p);
+        }
+    }
+    cr_assert(checked > 50 && refits > 0 && named > 20,
+              "too few cases of each kind: %d refused, %d reordered, %d named", checked,
+              refits, named);
 }
