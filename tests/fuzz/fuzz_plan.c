@@ -3,8 +3,9 @@
  * come from a table of hostile values (0, negative, 2^31, 2^62, INT64_MAX,
  * INT64_MIN) as well as small ones, so every product and byte count the
  * planner forms is pushed towards overflow.  Any status is fine; a crash,
- * a sanitizer report, a leak, a failure without a message, or a plan
- * that then fails to run on conforming buffers is not. */
+ * a sanitizer report, a leak, a failure without a message, a plan whose
+ * workspace is over its memory_limit, or a plan that then fails to run on
+ * conforming buffers is not. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,8 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (o % 5 == 4 && o & 0x80)
         opt.num_threads = INT_MAX;       /* the pool must cap it */
     opt.path = (ein_path_algo)((o >> 3) % 6);
-    static const int64_t limits[] = {0, 0, 1, 4096, (int64_t)1 << 20, -1};
-    opt.memory_limit = limits[cg_byte(&s) % 6];
+    static const int64_t limits[] = {0, 0, 1, 200, 600, 4096, (int64_t)1 << 20, -1};
+    opt.memory_limit = limits[cg_byte(&s) % 8];
     bool use_opt = o % 8 != 0;
 
     /* The rest of the input is the subscripts. */
@@ -132,6 +133,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(text);
         return 0;
+    }
+    if (use_opt && opt.memory_limit > 0 && p->workspace > (size_t)opt.memory_limit) {
+        fprintf(stderr, "'%s': a plan under memory_limit %lld holds %zu bytes\n", text,
+                (long long)opt.memory_limit, p->workspace);
+        abort();
     }
     char xb[128];
     size_t need = ein_plan_explain(p, xb, sizeof xb);
