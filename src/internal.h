@@ -130,19 +130,21 @@ typedef struct ein_pathinfo {
 /* Order b's operands as opt (NULL: auto, no limit) asks; steps needs room
  * for 2 * nops + 1 entries.  `base`: bytes of the workspace below the
  * intermediates (converted operand copies).  Under opt->memory_limit
- * every intermediate, and the workspace the steps need at once (placed
- * by ein_ws_place's rule from base), must fit: when the algorithm's order
+ * every intermediate, and the workspace the steps need at once (laid out
+ * as ein_ws_pack does, from base), must fit: when the algorithm's order
  * overruns the workspace, a search over every order takes the cheapest
  * that fits (info->refit).  EIN_ERR_LIMIT when no order fits,
  * EIN_ERR_ARG for a bad option or explicit path.  (An explicit or naive
  * order is kept as given; ein_lower checks its workspace.) */
 ein_status ein_path_find(const ein_bound *b, const ein_options *opt, size_t base,
                          ein_pathstep *steps, int *nsteps, ein_pathinfo *info);
-/* The workspace's placement rule: a new block of `bytes` goes at the
- * lowest offset, base or the 64-byte-aligned end of a live block, that
- * overlaps none of the nlive blocks [off[q], end[q]) still alive. */
-size_t ein_ws_place(const size_t *off, const size_t *end, int nlive, size_t base,
-                    size_t bytes);
+/* The workspace's layout, for the planner and the path search alike:
+ * step i (of n) writes a temporary of bytes[i] that lives through step
+ * death[i] (-1: the step writes none), placed at the lowest offset, base
+ * or the 64-byte-aligned end of a live block, that overlaps no temporary
+ * still alive; offsets to at[i] (NULL: not wanted).  Returns the end of
+ * the highest (base when there are none). */
+size_t ein_ws_pack(int n, const size_t *bytes, const int *death, size_t base, size_t *at);
 /* The greedy order without a limit; returns the step count. */
 int ein_path_greedy(const ein_bound *b, ein_pathstep *steps);
 const char *ein_path_algo_name(ein_path_algo a);

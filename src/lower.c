@@ -531,40 +531,28 @@ static void step_expr(const ein_bound *b, const slotinfo *ins[2], int nin,
 /* Offsets for the temporaries: each step's result goes at the lowest
  * 64-byte-aligned offset (from `base`, above the converted operand
  * copies, which live throughout) that overlaps no temporary still alive
- * (ein_ws_place: the path search places them the same way); a temporary
+ * (ein_ws_pack, which the path search's figures use too); a temporary
  * dies after the last step that reads it.  Returns the
  * workspace's size in bytes: the end of the highest block. */
 static size_t pack_workspace(ein_plan *p, size_t base, size_t esize)
 {
-    size_t off[2 * EIN_MAX_OPERANDS + 2], end[2 * EIN_MAX_OPERANDS + 2];
+    size_t bytes[2 * EIN_MAX_OPERANDS + 2], at[2 * EIN_MAX_OPERANDS + 2];
     int death[2 * EIN_MAX_OPERANDS + 2];
-    int nlive = 0;
-    size_t top = base;
     for (int i = 0; i < p->nsteps; i++) {
         int os = p->steps[i].out;
-        if (os >= p->nops && os < EIN_OUT_SLOT(p) && p->slots[os].in_workspace) {
-            size_t bytes = (size_t)p->slots[os].size * esize;
-            int d = i;
-            for (int j = i + 1; j < p->nsteps; j++)
-                if (p->steps[j].in[0] == os || (p->steps[j].nin == 2 && p->steps[j].in[1] == os))
-                    d = j;
-            size_t o = ein_ws_place(off, end, nlive, base, bytes);
-            p->slots[os].offset = o;
-            off[nlive] = o;
-            end[nlive] = o + bytes;
-            death[nlive++] = d;
-            if (o + bytes > top)
-                top = o + bytes;
-        }
-        int w = 0;
-        for (int q = 0; q < nlive; q++)
-            if (death[q] > i) {
-                off[w] = off[q];
-                end[w] = end[q];
-                death[w++] = death[q];
-            }
-        nlive = w;
+        death[i] = -1;
+        if (os < p->nops || os >= EIN_OUT_SLOT(p) || !p->slots[os].in_workspace)
+            continue;
+        bytes[i] = (size_t)p->slots[os].size * esize;
+        death[i] = i;
+        for (int j = i + 1; j < p->nsteps; j++)
+            if (p->steps[j].in[0] == os || (p->steps[j].nin == 2 && p->steps[j].in[1] == os))
+                death[i] = j;
     }
+    size_t top = ein_ws_pack(p->nsteps, bytes, death, base, at);
+    for (int i = 0; i < p->nsteps; i++)
+        if (death[i] >= 0)
+            p->slots[p->steps[i].out].offset = at[i];
     return top;
 }
 

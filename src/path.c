@@ -637,8 +637,10 @@ const char *ein_path_algo_name(ein_path_algo a)
 
 /* ---- the workspace ---------------------------------------------------------- */
 
-size_t ein_ws_place(const size_t *off, const size_t *end, int nlive, size_t base,
-                    size_t bytes)
+/* The placement rule: the lowest offset, base or the 64-byte-aligned end
+ * of a live block, that overlaps none of the nlive blocks [off, end). */
+static size_t ws_place(const size_t *off, const size_t *end, int nlive, size_t base,
+                       size_t bytes)
 {
     size_t best = SIZE_MAX;
     for (int c = -1; c < nlive; c++) {
@@ -652,42 +654,59 @@ size_t ein_ws_place(const size_t *off, const size_t *end, int nlive, size_t base
     return best;
 }
 
-/* The workspace (bytes, from base) that steps need as the planner lays
- * them out: each step but the last writes a temporary under its `a` id,
- * which lives until the next step that reads that id. */
-static double steps_workspace(const ein_pathstep *st, int ns, size_t esize, size_t base)
+size_t ein_ws_pack(int n, const size_t *bytes, const int *death, size_t base, size_t *at)
 {
     size_t off[2 * EIN_MAX_OPERANDS + 2], end[2 * EIN_MAX_OPERANDS + 2];
-    int death[2 * EIN_MAX_OPERANDS + 2], nlive = 0;
-    double top = (double)base;
-    for (int i = 0; i < ns - 1; i++) {
-        double bytes = st[i].size * (double)esize;
-        if (bytes > (double)(SIZE_MAX / 4))
-            return INFINITY;
-        int d = i;
-        for (int j = i + 1; j < ns && d == i; j++)
-            if (st[j].a == st[i].a || st[j].b == st[i].a)
-                d = j;
-        size_t o = ein_ws_place(off, end, nlive, base, (size_t)bytes);
-        off[nlive] = o;
-        end[nlive] = o + (size_t)bytes;
-        death[nlive++] = d;
-        if ((double)(o + (size_t)bytes) > top)
-            top = (double)(o + (size_t)bytes);
+    int dies[2 * EIN_MAX_OPERANDS + 2], nlive = 0;
+    size_t top = base;
+    for (int i = 0; i < n; i++) {
+        if (death[i] >= 0) {
+            size_t o = ws_place(off, end, nlive, base, bytes[i]);
+            if (at)
+                at[i] = o;
+            off[nlive] = o;
+            end[nlive] = o + bytes[i];
+            dies[nlive++] = death[i];
+            if (o + bytes[i] > top)
+                top = o + bytes[i];
+        }
         int w = 0;
         for (int q = 0; q < nlive; q++)
-            if (death[q] > i) {
+            if (dies[q] > i) {
                 off[w] = off[q];
                 end[w] = end[q];
-                death[w++] = death[q];
+                dies[w++] = dies[q];
             }
         nlive = w;
     }
     return top;
 }
 
+/* The workspace (bytes, from base) that steps need as the planner lays
+ * them out: each step but the last writes a temporary under its `a` id,
+ * which lives until the next step that reads that id. */
+static double steps_workspace(const ein_pathstep *st, int ns, size_t esize, size_t base)
+{
+    size_t bytes[2 * EIN_MAX_OPERANDS + 2];
+    int death[2 * EIN_MAX_OPERANDS + 2];
+    for (int i = 0; i < ns; i++) {
+        death[i] = -1;
+        if (i == ns - 1)
+            break;
+        double b = st[i].size * (double)esize;
+        if (b > (double)(SIZE_MAX / 4))
+            return INFINITY;
+        bytes[i] = (size_t)b;
+        death[i] = i;
+        for (int j = i + 1; j < ns && death[i] == i; j++)
+            if (st[j].a == st[i].a || st[j].b == st[i].a)
+                death[i] = j;
+    }
+    return (double)ein_ws_pack(ns, bytes, death, base, NULL);
+}
+
 /* Depth first over every pair at every step, each result placed as the
- * planner will place it (ein_ws_place), for the order of fewest FLOPs
+ * planner will place it (ws_place), for the order of fewest FLOPs
  * whose workspace fits `cap` bytes; or, with min_ws, for the order whose
  * workspace is smallest.  Each bound prunes: a partial order already at
  * the best FLOPs (or workspace) found, or past cap.  Terms that the
@@ -748,7 +767,7 @@ static void ws_search(wsearch *w, int step, double ws, double flops)
                     db > (double)(SIZE_MAX / 4))
                     continue;
                 bytes = (size_t)db;
-                o = ein_ws_place(off, end, nlive, w->base, bytes);
+                o = ws_place(off, end, nlive, w->base, bytes);
                 if ((double)(o + bytes) > nws)
                     nws = (double)(o + bytes);
             }
@@ -813,7 +832,7 @@ static int ws_order(const pctx *c, const ein_pathstep *pre, int npre, size_t esi
     for (int i = 0; i < npre; i++) {
         int k = pre[i].a;
         size_t bytes = (size_t)(pre[i].size * (double)esize);
-        size_t o = ein_ws_place(off, end, nlive, base, bytes);
+        size_t o = ws_place(off, end, nlive, base, bytes);
         off[nlive] = o;
         end[nlive++] = o + bytes;
         w->has[k] = true;
