@@ -822,24 +822,23 @@ static int ws_order(const pctx *c, const ein_pathstep *pre, int npre, size_t esi
     w->nodes = 0;
     w->best_cost = INFINITY;
     memcpy(w->t, c->term, (size_t)n * sizeof *w->t);
-    double ws = (double)base;
-    size_t off[EIN_MAX_OPERANDS], end[EIN_MAX_OPERANDS];
-    int nlive = 0;
     for (int k = 0; k < n; k++) {
         w->alive[k] = true;
         w->has[k] = false;
     }
+    /* The private sums' results, alive until the pairs begin. */
+    size_t bytes[WS_MAX_TERMS] = {0}, at[WS_MAX_TERMS];
+    int death[WS_MAX_TERMS] = {0};
+    for (int i = 0; i < npre; i++) {
+        bytes[i] = (size_t)(pre[i].size * (double)esize);
+        death[i] = npre;
+    }
+    double ws = (double)ein_ws_pack(npre, bytes, death, base, at);
     for (int i = 0; i < npre; i++) {
         int k = pre[i].a;
-        size_t bytes = (size_t)(pre[i].size * (double)esize);
-        size_t o = ws_place(off, end, nlive, base, bytes);
-        off[nlive] = o;
-        end[nlive++] = o + bytes;
         w->has[k] = true;
-        w->off[k] = o;
-        w->end[k] = o + bytes;
-        if ((double)(o + bytes) > ws)
-            ws = (double)(o + bytes);
+        w->off[k] = at[i];
+        w->end[k] = at[i] + bytes[i];
     }
     bool ok = false;
     if (ws <= cap) {
