@@ -543,6 +543,47 @@ Test(kernels, gemm_small_blocks, .timeout = 120)
     }
 }
 
+/* Packed A and B blocks too large for L2 together: the blocking asks
+ * the micro-kernel to fetch the next A panel as it goes (the last tile
+ * of each row of tiles), which must leave every bit as it was.  The
+ * rows are sized from this machine's L2 so that the case does reach
+ * that path, and include a ragged last panel. */
+Test(kernels, gemm_fetch_next_a, .timeout = 120)
+{
+    const ein_cache_info *ci = ein_cache_info_get();
+    ts_rng g = {606};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (int d = 0; d < 2; d++) {
+            int mr = d ? kt->mr_f64 : kt->mr_f32, nr = d ? kt->nr_f64 : kt->nr_f32;
+            size_t es = d ? sizeof(double) : sizeof(float);
+            int64_t k = 300, n = 3 * nr + 5;
+            ein_blocking bl = ein_blocking_for(mr, nr, es, 1 << 20, n, k);
+            int64_t ku = k < bl.kc ? k : bl.kc;
+            int64_t m = (int64_t)(ci->l2 / ((size_t)ku * es)) + 2 * mr + 3;
+            if (m > bl.mc)
+                m = bl.mc + mr + 1;   /* two row blocks, both past L2 */
+            bl = ein_blocking_for(mr, nr, es, m, n, k);
+            cr_assert_eq(bl.fetch_a, EIN_UKR_FETCH_A,
+                         "%s %s: %lld x %lld x %lld should fetch A panels "
+                         "(kc %lld, mc %lld, L2 %zu)", k_tables[t],
+                         d ? "f64" : "f32", (long long)m, (long long)n,
+                         (long long)k, (long long)bl.kc, (long long)bl.mc,
+                         ci->l2);
+            for (int acc = 0; acc < 2; acc++) {
+                if (d)
+                    gemm_case_f64(kt, m, n, k, L_ROW, L_ROW, acc ? L_ROWPAD : L_ROW,
+                                  acc, &g);
+                else
+                    gemm_case_f32(kt, m, n, k, L_ROW, acc ? L_COL : L_ROW, L_ROW,
+                                  acc, &g);
+            }
+        }
+    }
+}
+
 /* Two threads over blocks of C tiles claimed from a counter, with tiny
  * cache blocks so that every block crosses dozens of KC x NC panels:
  * row counts that cut C into whole and partial tiles (4 blocks of mr
@@ -839,6 +880,36 @@ Test(kernels, tgemm_permuted_4d, .timeout = 120)
         tt.gk = (ein_group){2, {e, e}, {{e2, e3}, {1, e}}};
         tgemm_case_f32(kt, &tt, 1, &g);
         tgemm_case_f64(kt, &tt, 0, &g);
+    }
+}
+
+/* abcd,dbef->acef stored as the bench's permuted 4-D case (A dcba, B
+ * fedb), a = c = 32, e = f = 8, d = b = 24: 1024 x 64 x 576, whose
+ * packed blocks outgrow L2, so the tensor GEMM's micro-kernels fetch the
+ * next A panel as they go (see gemm_fetch_next_a; the generic table's
+ * kernel fetches nothing, and its reference run is the slow part). */
+Test(kernels, tgemm_fetch_next_a, .timeout = 120)
+{
+    ts_rng g = {556};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt || strcmp(k_tables[t], "generic") == 0)
+            continue;
+        ein_blocking b32 = ein_blocking_for(kt->mr_f32, kt->nr_f32, sizeof(float),
+                                            1024, 64, 576);
+        ein_blocking b64 = ein_blocking_for(kt->mr_f64, kt->nr_f64, sizeof(double),
+                                            1024, 64, 576);
+        cr_assert(b32.fetch_a && b64.fetch_a, "%s: 1024 x 64 x 576 should fetch "
+                  "A panels (L2 %zu)", kt->name, ein_cache_info_get()->l2);
+        tcase tc = {
+            .gm = {2, {32, 32}, {{1, 768}, {2048, 64}}},
+            .gn = {2, {8, 8}, {{576, 4608}, {8, 1}}},
+            .gk = {2, {24, 24}, {{24576, 32}, {24, 1}}},
+            .m = 1024, .n = 64, .k = 576,
+            .asz = 32 * 24 * 32 * 24, .bsz = 24 * 24 * 8 * 8, .csz = 1024 * 64,
+        };
+        tgemm_case_f32(kt, &tc, 0, &g);
+        tgemm_case_f64(kt, &tc, 1, &g);
     }
 }
 

@@ -12,13 +12,16 @@
 
 /* Micro-kernel: C[0:MR, 0:NR] = (beta & 1 ? C : 0) + sum_p a[p] (x) b[p]
  * over kc steps; beta & EIN_UKR_FETCH_C asks it to fetch the C tile into
- * L2 as it starts, for a C too large to stay in cache between visits.
+ * L2 as it starts, for a C too large to stay in cache between visits;
+ * beta & EIN_UKR_FETCH_A to fetch the next A micro-panel, the one after
+ * `a` in the packed block, into L2 as it goes.
  * `a` is a packed A micro-panel (kc columns of MR elements), `b` a packed
  * B micro-panel (kc rows of NR elements), both 64-byte aligned.  C rows
  * lie rsc elements apart; C columns are contiguous.  The sum over p starts
  * from zero and is added to C only at the end, so a tile computed into a
  * scratch buffer and merged later gives identical bits. */
 #define EIN_UKR_FETCH_C 2
+#define EIN_UKR_FETCH_A 4
 typedef void ein_ukr_f32_fn(int64_t kc, const float *a, const float *b,
                             float *c, int64_t rsc, int beta);
 typedef void ein_ukr_f64_fn(int64_t kc, const double *a, const double *b,
@@ -218,6 +221,7 @@ const ein_cache_info *ein_cache_info_get(void);
 typedef struct ein_blocking {
     int64_t mc, kc, nc;
     int fetch_c;   /* EIN_UKR_FETCH_C when C outgrows L2, else 0 */
+    int fetch_a;   /* EIN_UKR_FETCH_A when the packed blocks do, else 0 */
 } ein_blocking;
 ein_blocking ein_blocking_for(int mr, int nr, size_t elsize, int64_t m,
                               int64_t n, int64_t k);

@@ -31,15 +31,17 @@
  * B PF_B rows ahead (past the end of this panel: the start of the next
  * one, which follows it), and the C tile is fetched PF_C steps before
  * the end so the update finds it in L1 (and to L2 at the start, when
- * beta carries EIN_UKR_FETCH_C).  Each accumulator still sees
- * p = 0, 1, ... in order.  (The AVX-512 f32 kernel ran without the
+ * beta carries EIN_UKR_FETCH_C).  With EIN_UKR_FETCH_A the next A panel
+ * (which follows this one) is fetched to L2 at the pace this one is
+ * read.  Each accumulator still sees p = 0, 1, ... in order.  (The AVX-512 f32 kernel ran without the
  * prefetches until 2026-11-27; with them GEMM f32 n = 512..2048 on one
  * thread took 1-3% less time in alternating runs.) */
 #define EIN_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, BCAST, FMA, ADD, SETZ)    \
     static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
                      T *restrict c, int64_t rsc, int beta)                    \
     {                                                                         \
-        enum { LINES = (int)(2 * (W) * sizeof(T) / 64) };  /* a B or C row */ \
+        enum { LINES = (int)(2 * (W) * sizeof(T) / 64),   /* a B or C row */  \
+               ALINES = (int)((4 * MR * sizeof(T) + 63) / 64) }; /* 4 A cols */ \
         V acc[MR][2];                                                         \
         _Pragma("GCC unroll 16")                                              \
         for (int i = 0; i < MR; i++)                                          \
@@ -52,9 +54,16 @@
                                  _MM_HINT_T1);                                \
         }                                                                     \
         int64_t pc = kc > PF_C ? kc - PF_C : 0, p = 0;                        \
+        const char *an = (const char *)(a + MR * kc);   /* next A panel */   \
         for (int pass = 0; pass < 2; pass++) {                                \
             int64_t pe = pass ? kc : pc;                                      \
             for (; p + 4 <= pe; p += 4, a += 4 * MR, b += 4 * 2 * (W)) {      \
+                if (beta & EIN_UKR_FETCH_A) {                                 \
+                    _Pragma("GCC unroll 8")                                   \
+                    for (int l = 0; l < ALINES; l++)                          \
+                        _mm_prefetch(an + 64 * l, _MM_HINT_T1);               \
+                    an += 4 * MR * sizeof(T);                                 \
+                }                                                             \
                 _Pragma("GCC unroll 8")                                       \
                 for (int l = 0; l < 4 * LINES; l++)                           \
                     _mm_prefetch((const char *)(b + PF_B * 2 * (W)) + 64 * l, \
