@@ -33,9 +33,10 @@
  * the end so the update finds it in L1 (and to L2 at the start, when
  * beta carries EIN_UKR_FETCH_C).  With EIN_UKR_FETCH_A the next A panel
  * (which follows this one) is fetched to L2 at the pace this one is
- * read.  Each accumulator still sees p = 0, 1, ... in order.  (The AVX-512 f32 kernel ran without the
- * prefetches until 2026-11-27; with them GEMM f32 n = 512..2048 on one
- * thread took 1-3% less time in alternating runs.) */
+ * read.  Each accumulator still sees p = 0, 1, ... in order.  (The
+ * AVX-512 f32 kernel ran without the prefetches until 2026-11-27; with
+ * them GEMM f32 n = 512..2048 on one thread took 1-3% less time in
+ * alternating runs.) */
 #define EIN_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, BCAST, FMA, ADD, SETZ)    \
     static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
                      T *restrict c, int64_t rsc, int beta)                    \
