@@ -174,6 +174,10 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                                         {34, 20}, {19, 50}, {4, 16},
                                         /* long rows past whole blocks of eight */
                                         {10, 300}, {15, 130}, {11, 1000}, {9, 128},
+                                        /* long rows with a masked tail, a
+                                         * matrix past 4 MiB in f32 and f64:
+                                         * 128 blocks of eight, then two, one */
+                                        {1027, 1100},
                                         /* few rows over the threading threshold:
                                          * one share of rows per thread */
                                         {10, 30000}, {3, 100000}, {13, 21000},
