@@ -1039,7 +1039,8 @@ COLS_NB_ALL(cols_nb_f64, cols_reg8_f64, cols_reg16_f64, double, __mmask8)
  * (SkylakeX core): f64 256 x 256 108 -> 163 GB/s (OpenBLAS 133), 512 x
  * 128 109 -> 146 (135), 2048 x 32 113 -> 140 (132); f32 1024 x 256 100
  * -> 116 (99), 2048 x 64 108 -> 152 (94).  A y of 32 KiB no longer shares
- * L1 with the columns: f64 4096 x 16 106 -> 98. */
+ * L1 with the columns: f64 4096 x 16 106 -> 98.  The chunked loop below
+ * adds its columns past the last group of eight with the same step. */
 #define COLS_AXPY_BYTES (16 * 1024)
 #define COLS_AXPY(NAME, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD, STORE,     \
                   MSTORE, MASK, LANES)                                        \
@@ -1182,15 +1183,7 @@ COLS_AXPY(cols_axpy_f64, double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu
             for (; j < n; j++) {                                              \
                 const T *a = Ac + j * csa;                                    \
                 const int last = j + 1 == n;                                  \
-                const V xj = SET1(x[j * incx]);                               \
-                for (int64_t i = 0; i < iv; i += (W)) {                       \
-                    V v = FMA(LOAD(a + i), xj, LOAD(yc + i));                 \
-                    STORE(yc + i, last ? ADD(v, SETZ()) : v);                 \
-                }                                                             \
-                if (iv < ie) {                                                \
-                    V v = FMA(MLOAD(mk, a + iv), xj, MLOAD(mk, yc + iv));     \
-                    MSTORE(yc + iv, mk, last ? ADD(v, SETZ()) : v);           \
-                }                                                             \
+                AXPY##_col(ie, iv, mk, a, SET1(x[j * incx]), yc, last);       \
             }                                                                 \
         }                                                                     \
     }
