@@ -1092,7 +1092,8 @@ COLS_AXPY(cols_axpy_f64, double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu
  * us, f64 128^2 1.24 -> 0.89 us; 64^2 and 512^2 and up the same. */
 #define COLS_REG_RUN(TAB, AXPY, W, LANES_)                                    \
     if (span <= COLS_REG_BYTES) {                                             \
-        if (m > 16 * (W) && m * (int64_t)sizeof(*y) <= COLS_AXPY_BYTES && n >= 1) { \
+        if (m > 16 * (W) && m * (int64_t)sizeof(*y) <= COLS_AXPY_BYTES &&    \
+            n >= 1) {                                                         \
             AXPY(m, n, A, csa, x, incx, y, acc);                              \
             return;                                                           \
         }                                                                     \
@@ -1119,8 +1120,8 @@ COLS_AXPY(cols_axpy_f64, double, __m512d, 8, _mm512_loadu_pd, _mm512_maskz_loadu
  * a call on one thread, 1.75-1.89 unmasked (cblas_sgemv 1.84-2.01),
  * alternating in one process.  Full vectors go COLS_U at a time, then
  * one at a time; each element's chain is the same in either loop. */
-#define COLS_CHUNKED(NAME, TAB, AXPY, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, ADD,     \
-                     STORE, MSTORE, MASK, LANES)                               \
+#define COLS_CHUNKED(NAME, TAB, AXPY, T, V, W, LOAD, MLOAD, FMA, SET1, SETZ, \
+                     ADD, STORE, MSTORE, MASK, LANES)                          \
     static void NAME(int64_t m, int64_t n, const T *A, int64_t csa,           \
                      const T *x, int64_t incx, T *restrict y, int acc,        \
                      int64_t span)                                            \
