@@ -194,7 +194,8 @@ static void direct_gemv_rows_##SFX(const ein_plan *p, const void *a,           \
 {                                                                              \
     const ein_step *s = &p->steps[0];                                          \
     p->kt->gemv_rows_##SFX(s->m, s->k, (const T *)(s->swap ? b : a), s->rsa,   \
-                           (const T *)(s->swap ? a : b), (T *)c, s->rsc, 0);   \
+                           (const T *)(s->swap ? a : b), (T *)c, s->rsc, 0,    \
+                           ein_gemv_rows_mode(s->m, s->k, sizeof(T)));         \
 }
 DEFINE_DIRECT_ROWS(f32, float)
 DEFINE_DIRECT_ROWS(f64, double)
@@ -283,15 +284,23 @@ typedef struct dense_job {
     atomic_llong next;   /* first call not yet claimed by a thread */
 } dense_job;
 
-/* Rows [r0, r1) of one GEMV call, on this thread. */
+/* Rows [r0, r1) of one GEMV call, on this thread.  Rows and x contiguous
+ * go straight to the rows loop with the mode of the whole call (the
+ * table's gemv would take it from rows [r0, r1) alone, and the bits of a
+ * row would depend on the thread count). */
 #define DEFINE_GEMV_PART(SFX, T)                                               \
 static void gemv_part_##SFX(const ein_ktable *kt, const ein_step *s,           \
                             const T *A, const T *B, T *C, int acc, int64_t r0, \
                             int64_t r1)                                        \
 {                                                                              \
     const T *M = s->swap ? B : A, *x = s->swap ? A : B;                        \
-    kt->gemv_##SFX(r1 - r0, s->k, M + r0 * s->rsa, s->rsa, s->csa, x, s->rsb,  \
-                   C + r0 * s->rsc, s->rsc, acc, 1);                           \
+    if (s->csa == 1 && s->rsb == 1 && (s->rsa != 1 || s->k >= r1 - r0))        \
+        kt->gemv_rows_##SFX(r1 - r0, s->k, M + r0 * s->rsa, s->rsa, x,         \
+                            C + r0 * s->rsc, s->rsc, acc,                      \
+                            ein_gemv_rows_mode(s->m, s->k, sizeof(T)));        \
+    else                                                                       \
+        kt->gemv_##SFX(r1 - r0, s->k, M + r0 * s->rsa, s->rsa, s->csa, x,      \
+                       s->rsb, C + r0 * s->rsc, s->rsc, acc, 1);               \
 }
 DEFINE_GEMV_PART(f32, float)
 DEFINE_GEMV_PART(f64, double)

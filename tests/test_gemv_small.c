@@ -137,6 +137,41 @@ Test(gemv_small, cols_all_tables, .timeout = 120)
     }
 }
 
+/* Long rows of a matrix L2 holds and L1 does not (EIN_ROWS_ALONE: each
+ * row alone, four accumulators): tails landing on each accumulator,
+ * none, padded rows, strided y, accumulation; strided x (rows in blocks
+ * then, whatever the size). */
+Test(gemv_small, rows_l2_sized_all_tables, .timeout = 120)
+{
+    ts_rng rng = {15};
+    /* n % 16 and n / 16 % 4 (f32), n % 8 and n / 8 % 4 (f64) vary. */
+    static const int64_t shapes[][2] = {{200, 129}, {150, 250}, {120, 170},
+                                        {300, 400}, {256, 256}, {97, 1000},
+                                        {70, 2053}, {1500, 67}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int64_t m = shapes[s][0], n = shapes[s][1];
+        cr_assert(ein_gemv_rows_mode(m, n, sizeof(float)) == EIN_ROWS_ALONE ||
+                      ein_gemv_rows_mode(m, n, sizeof(double)) == EIN_ROWS_ALONE,
+                  "%lldx%lld: no dtype sums its rows alone", (long long)m, (long long)n);
+    }
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            int64_t m = shapes[s][0], n = shapes[s][1];
+            gcase c = {m, n, n, 1, 1, 1, (int)(s & 1)};
+            check_case(kt, &c, &rng);
+            c.rsa = n + 5;
+            c.incy = 3;
+            c.acc ^= 1;
+            check_case(kt, &c, &rng);
+            c.incx = 2;
+            check_case(kt, &c, &rng);
+        }
+    }
+}
+
 /* Around the headline [100, 50]: every tail length of both dtypes' widths. */
 Test(gemv_small, headline_neighbourhood, .timeout = 120)
 {
@@ -157,9 +192,10 @@ Test(gemv_small, headline_neighbourhood, .timeout = 120)
 }
 
 /* A row's result does not depend on the rows around it: y[i] from the
- * whole matrix equals y[i] from a one-row call (with columns contiguous
- * and the columns summed in two halves, the sum of two one-row calls);
- * and 1 and 2 threads give the same bits above the threading threshold. */
+ * whole matrix equals y[i] from the rows loop on that row alone, in the
+ * whole product's mode (with columns contiguous, a one-row call, or with
+ * the columns summed in two halves, the sum of two); and 1 and 2 threads
+ * give the same bits above the threading threshold. */
 Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
 {
     ts_rng rng = {14};
@@ -182,7 +218,9 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                                          * one share of rows per thread */
                                         {10, 30000}, {3, 100000}, {13, 21000},
                                         /* columns: y past one pass's 256 KiB */
-                                        {70001, 12}};
+                                        {70001, 12},
+                                        /* rows summed alone (L2-sized) */
+                                        {200, 129}, {300, 400}, {97, 1000}};
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);
         if (!kt)
@@ -213,11 +251,19 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                           "%s f64 %lldx%lld cols=%d: 1 and 2 threads differ", kt->name,
                           (long long)m, (long long)n, cols);
                 int64_t h = cols ? ein_gemv_cols_half(m, n) : 0;
+                int mode = ein_gemv_rows_mode(m, n, sizeof(float));
+                int moded = ein_gemv_rows_mode(m, n, sizeof(double));
                 for (int64_t i = 0; i < m; i += (m > 200 ? 37 : 1)) {
                     float r, r1 = 0;
                     double rd, rd1 = 0;
-                    kt->gemv_f32(1, h ? h : n, A + i * rsa, rsa, csa, x, 1, &r, 1, 0, 1);
-                    kt->gemv_f64(1, h ? h : n, Ad + i * rsa, rsa, csa, xd, 1, &rd, 1, 0, 1);
+                    if (cols) {
+                        kt->gemv_f32(1, h ? h : n, A + i * rsa, rsa, csa, x, 1, &r, 1, 0, 1);
+                        kt->gemv_f64(1, h ? h : n, Ad + i * rsa, rsa, csa, xd, 1, &rd, 1,
+                                     0, 1);
+                    } else {
+                        kt->gemv_rows_f32(1, n, A + i * rsa, rsa, x, &r, 1, 0, mode);
+                        kt->gemv_rows_f64(1, n, Ad + i * rsa, rsa, xd, &rd, 1, 0, moded);
+                    }
                     if (h) {   /* the second half, summed apart and added */
                         kt->gemv_f32(1, n - h, A + i * rsa + h * csa, rsa, csa, x + h, 1,
                                      &r1, 1, 0, 1);

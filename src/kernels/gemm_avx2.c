@@ -271,8 +271,10 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
 #undef DENSE2
 
 static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
-                          const float *x, float *y, int64_t incy, int acc)
+                          const float *x, float *y, int64_t incy, int acc,
+                          int mode)
 {
+    (void)mode;   /* one arithmetic: rows four at a time */
     if (n >= 1 && n <= DENSE2_MAX_F32 && rsa == n && incy == 1) {
         dense_rows_f32(m, (int)n, A, x, y, acc);
         return;
@@ -294,8 +296,10 @@ static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
 }
 
 static void gemv_rows_f64(int64_t m, int64_t n, const double *A, int64_t rsa,
-                          const double *x, double *y, int64_t incy, int acc)
+                          const double *x, double *y, int64_t incy, int acc,
+                          int mode)
 {
+    (void)mode;   /* one arithmetic: rows four at a time */
     if (n >= 1 && n <= DENSE2_MAX_F64 && rsa == n && incy == 1) {
         dense_rows_f64(m, (int)n, A, x, y, acc);
         return;

@@ -622,6 +622,7 @@ typedef struct F(gemv_job) {
     T *y; int64_t incy;
     T *ytmp;                          /* contiguous y for the columns path */
     int acc, rows;
+    int mode;                         /* rows: ein_gemv_rows_mode of the whole */
     int64_t chunk;                    /* rows claimed at a time */
     int fixed;                        /* share t is chunk t, not claimed */
     int64_t khalf;                    /* columns split: first column of half 1, else 0 */
@@ -643,7 +644,7 @@ static void F(gemv_range)(const F(gemv_job) *j, int64_t lo, int64_t hi)
 {
     if (j->rows) {
         j->ar->gemv_rows(hi - lo, j->n, j->A + lo * j->rsa, j->rsa, j->x,
-                         j->y + lo * j->incy, j->incy, j->acc);
+                         j->y + lo * j->incy, j->incy, j->acc, j->mode);
     } else if (!j->ytmp) {
         F(gemv_cols_part)(j, lo, hi, 0, j->n, j->y + lo, j->acc);
     } else {
@@ -725,9 +726,10 @@ int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
     if (ar->gemv_rows_batch &&
         ar->gemv_rows_batch(nb, sa, sx, sy, m, n, A, rsa, x, y, incy, accumulate != 0))
         return 1;
+    int mode = ein_gemv_rows_mode(m, n, sizeof(T));
     for (int64_t b = 0; b < nb; b++)
         ar->gemv_rows(m, n, A + b * sa, rsa, x + b * sx, y + b * sy, incy,
-                      accumulate != 0);
+                      accumulate != 0, mode);
     return 1;
 }
 
@@ -736,7 +738,8 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                        T *y, int64_t incy, int accumulate, int nthreads)
 {
     if (ein_gemv_rows_direct(m, n, rsa, csa, incx)) {
-        ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0);
+        ar->gemv_rows(m, n, A, rsa, x, y, incy, accumulate != 0,
+                      ein_gemv_rows_mode(m, n, sizeof(T)));
         return;
     }
     F(gemv_general)(ar, m, n, A, rsa, csa, x, incx, y, incy, accumulate, nthreads);
@@ -754,6 +757,10 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                 y[i * incy] = 0;
         return;
     }
+    /* x strided or reversed: rows in blocks whatever the size, so a
+     * caller that splits the rows (exec.c, gemv_part) gets the same bits. */
+    const int mode = csa == 1 && incx == 1 ? ein_gemv_rows_mode(m, n, sizeof(T))
+                                           : EIN_ROWS_BLOCKS;
     /* Reversed rows or columns read forwards: reverse the vector too. */
     if (csa == -1 && n > 1) {
         A -= n - 1;
@@ -774,6 +781,7 @@ static void F(gemv_general)(const ARCH *ar, int64_t m, int64_t n, const T *A,
     atomic_init(&job.next, 0);
     if (csa == 1 && (rsa != 1 || n >= m)) {
         job.rows = 1;
+        job.mode = mode;
         if (incx != 1) {
             T *xc = ein_scratch((size_t)n * sizeof(T));
             if (!xc)

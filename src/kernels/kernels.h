@@ -8,6 +8,7 @@
 #define EIN_KERNELS_H
 
 #include <stdint.h>
+#include <stddef.h>
 
 /* C[i,j] = (accumulate ? C[i,j] : 0) + sum_p A[i,p] * B[p,j]
  * for 0 <= i < m, 0 <= j < n, 0 <= p < k.
@@ -91,15 +92,42 @@ typedef void ein_gemv_f64_fn(int64_t m, int64_t n,
  * It depends on the shape alone, not on the threads. */
 int64_t ein_gemv_cols_half(int64_t m, int64_t n);
 
+/* How a rows-contiguous GEMV sums its rows (gemv_rows' last argument):
+ * chosen once per product from its whole shape by ein_gemv_rows_mode and
+ * passed to every call of the rows loop for it, so a row's bits depend on
+ * the product's shape alone, never on the threads or the rows a call got.
+ *   EIN_ROWS_BLOCKS  rows side by side, one accumulator each
+ *   EIN_ROWS_ALONE   each row in one sequential read, several accumulators
+ *                    (a matrix that L2 holds but L1 does not)
+ * A table may sum both modes alike. */
+enum { EIN_ROWS_BLOCKS = 0, EIN_ROWS_ALONE = 1 };
+/* EIN_ROWS_ALONE for a matrix of EIN_ROWS_ALONE_MIN bytes or more (past
+ * L1, where blocks of rows share their horizontal sums) up to
+ * EIN_ROWS_ALONE_MAX (about what L2 holds), with rows of at most
+ * EIN_ROWS_ALONE_X bytes (x, read once a row, stays in L1).  Inline: the
+ * headline GEMV's direct call asks it on every run. */
+#define EIN_ROWS_ALONE_MIN (64.0 * 1024.0)
+#define EIN_ROWS_ALONE_MAX (2048.0 * 1024.0)
+#define EIN_ROWS_ALONE_X (16.0 * 1024.0)
+static inline int ein_gemv_rows_mode(int64_t m, int64_t n, size_t elsize)
+{
+    double row = (double)n * (double)elsize, bytes = (double)m * row;
+    return bytes >= EIN_ROWS_ALONE_MIN && bytes <= EIN_ROWS_ALONE_MAX &&
+                   row <= EIN_ROWS_ALONE_X
+               ? EIN_ROWS_ALONE
+               : EIN_ROWS_BLOCKS;
+}
+
 /* GEMV, rows contiguous: y[i*incy] = (acc ? y : 0) + dot(A[i*rsa + 0:n], x)
- * with x contiguous.  Each y[i] must be computed the same way whatever
- * rows surround it, so that splitting rows between threads keeps bits. */
+ * with x contiguous.  Each y[i] must be computed the same way, for a given
+ * n and mode, whatever rows surround it, so that splitting rows between
+ * threads keeps bits. */
 typedef void ein_gemv_rows_f32_fn(int64_t m, int64_t n, const float *A,
                                   int64_t rsa, const float *x, float *y,
-                                  int64_t incy, int acc);
+                                  int64_t incy, int acc, int mode);
 typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
                                   int64_t rsa, const double *x, double *y,
-                                  int64_t incy, int acc);
+                                  int64_t incy, int acc, int mode);
 /* Whether a table's gemv makes one call of its rows loop (gemv_rows_)
  * for this shape, whatever the thread count: rows and x contiguous, too
  * small for a second thread (the headline 100 x 50). */
