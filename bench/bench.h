@@ -126,9 +126,10 @@ typedef struct bn_machine {
     bool   has_avx512, has_avx2;
     /* GFLOP/s: [dtype 0=f32 1=f64][threads-1] */
     double fma512[2][2], fma256[2][2];
-    /* GB/s: L1 (32 KiB), L2 (1 MiB), L3 (16 MiB), 64 MiB and memory
-     * (256 MiB) one thread, and the last three with two threads. */
+    /* GB/s: L1 (32 KiB), L2 (half of l2 bytes), L3 (16 MiB), 64 MiB and
+     * memory (256 MiB) one thread, and the last three with two threads. */
     double bw_l1, bw_l2, bw_l3, bw_64m, bw_mem, bw_l32, bw_64m2, bw_mem2;
+    size_t l2;                          /* a core's L2 in bytes (sysconf) */
     bool   probed;
 } bn_machine;
 
@@ -145,10 +146,10 @@ double bn_peak_bw(const bn_machine *m, double bytes, int threads,
  * their FLOP count; the read loops return a sum so nothing is elided. */
 double bn_fma512_f32(long iters);
 double bn_fma512_f64(long iters);
-double bn_read512(const float *buf, size_t n, int passes);
+double bn_read512(const float *buf, size_t n, int passes, int streams);
 double bn_fma256_f32(long iters);
 double bn_fma256_f64(long iters);
-double bn_read256(const float *buf, size_t n, int passes);
+double bn_read256(const float *buf, size_t n, int passes, int streams);
 
 /* ---- peer.c: OpenBLAS in a child process --------------------------------- */
 

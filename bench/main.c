@@ -528,10 +528,11 @@ static void print_header(const options *o)
                " avx2 f32 %.0f / %.0f, f64 %.0f / %.0f\n",
                mach.fma512[0][0], mach.fma512[0][1], mach.fma512[1][0], mach.fma512[1][1],
                mach.fma256[0][0], mach.fma256[0][1], mach.fma256[1][0], mach.fma256[1][1]);
-        printf("# probe: read L1 (32 KiB) %.0f GB/s, L2 (1 MiB) %.0f GB/s, L3 (16 MiB) %.0f / %.0f"
-               " GB/s, 64 MiB %.1f / %.1f GB/s, memory (256 MiB) %.1f / %.1f GB/s (1/2 threads;"
-               " best of several runs)\n", mach.bw_l1, mach.bw_l2, mach.bw_l3, mach.bw_l32,
-               mach.bw_64m, mach.bw_64m2, mach.bw_mem, mach.bw_mem2);
+        printf("# probe: read L1 (32 KiB) %.0f GB/s, L2 (%zu KiB) %.0f GB/s, L3 (16 MiB) %.0f /"
+               " %.0f GB/s, 64 MiB %.1f / %.1f GB/s, memory (256 MiB) %.1f / %.1f GB/s (1/2"
+               " threads; best of several runs, one stream or eight)\n", mach.bw_l1,
+               mach.l2 / 2 / 1024, mach.bw_l2, mach.bw_l3, mach.bw_l32, mach.bw_64m,
+               mach.bw_64m2, mach.bw_mem, mach.bw_mem2);
     }
     if (!bn_peer_available())
         printf("# OpenBLAS: not found at configure time (no OpenBLAS columns)\n");
@@ -631,8 +632,9 @@ static bool write_json(const options *o, const char *path)
     fputs("], \"avx2_f64\": [", f);
     bn_json_num(f, mach.fma256[1][0]); fputs(", ", f); bn_json_num(f, mach.fma256[1][1]);
     fputs("]}, \"read_gbs\": {\"l1_32k\": ", f);
-    bn_json_num(f, mach.bw_l1); fputs(", \"l2_1m\": ", f);
-    bn_json_num(f, mach.bw_l2); fputs(", \"l3_16m\": ", f);
+    bn_json_num(f, mach.bw_l1); fputs(", \"l2_half\": ", f);
+    bn_json_num(f, mach.bw_l2); fprintf(f, ", \"l2_bytes\": %zu", mach.l2);
+    fputs(", \"l3_16m\": ", f);
     bn_json_num(f, mach.bw_l3); fputs(", \"l3_16m_2threads\": ", f);
     bn_json_num(f, mach.bw_l32); fputs(", \"big_64m\": ", f);
     bn_json_num(f, mach.bw_64m); fputs(", \"big_64m_2threads\": ", f);

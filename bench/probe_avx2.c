@@ -65,12 +65,12 @@ double bn_fma256_f64(long iters)
     return (double)iters * 12.0 * 4.0 * 2.0;
 }
 
-/* Reads n floats (n a multiple of 64) `passes` times, eight ymm loads per
- * iteration (two cache lines) into four adders. */
-double bn_read256(const float *buf, size_t n, int passes)
+/* Reads n floats (n a multiple of 64) `passes` times into eight adders,
+ * as eight streams or one (streams = 8 or 1), as bn_read512, two ymm
+ * loads an adder per step. */
+double bn_read256(const float *buf, size_t n, int passes, int streams)
 {
-    /* Eight streams, as bn_read512, two loads each per step. */
-    size_t part = n / 8 / 16 * 16;
+    size_t part = streams == 1 ? 0 : n / 8 / 16 * 16;
     __m256 s[8];
     for (int q = 0; q < 8; q++)
         s[q] = _mm256_setzero_ps();
@@ -79,7 +79,12 @@ double bn_read256(const float *buf, size_t n, int passes)
             for (int q = 0; q < 8; q++)
                 s[q] = _mm256_add_ps(s[q], _mm256_add_ps(_mm256_load_ps(buf + q * part + i),
                                                          _mm256_load_ps(buf + q * part + i + 8)));
-        for (size_t i = 8 * part; i < n; i += 8)
+        size_t i = 8 * part;
+        for (; i + 128 <= n; i += 128)
+            for (int q = 0; q < 8; q++)
+                s[q] = _mm256_add_ps(s[q], _mm256_add_ps(_mm256_load_ps(buf + i + 16 * q),
+                                                         _mm256_load_ps(buf + i + 16 * q + 8)));
+        for (; i < n; i += 8)
             s[0] = _mm256_add_ps(s[0], _mm256_load_ps(buf + i));
         __asm__ volatile("" : "+x"(s[0]));
     }

@@ -60,14 +60,16 @@ double bn_fma512_f64(long iters)
     return (double)iters * 12.0 * 8.0 * 2.0;
 }
 
-/* Reads n floats (n a multiple of 64) `passes` times as eight streams,
- * one per eighth of the buffer, into eight independent adders.  One
- * sequential stream left memory-sized reads to a single prefetch stream:
- * 12 GB/s, while a GEMV reading eight rows at once streamed 27, so the
- * probe read as 200% of peak. */
-double bn_read512(const float *buf, size_t n, int passes)
+/* Reads n floats (n a multiple of 64) `passes` times into eight
+ * independent adders: with streams = 8, as eight streams, one per eighth
+ * of the buffer; with 1, front to back, 512 bytes a step.  Neither reads
+ * every level best: one sequential stream left memory-sized reads to a
+ * single prefetch stream (12 GB/s, while a GEMV reading eight rows at
+ * once streamed 27), and AMD Zen 5's L2 fed one stream at 150-210 GB/s,
+ * eight at about 110 (bn_probe takes the faster). */
+double bn_read512(const float *buf, size_t n, int passes, int streams)
 {
-    size_t part = n / 8 / 16 * 16;
+    size_t part = streams == 1 ? 0 : n / 8 / 16 * 16;
     __m512 s[8];
     for (int q = 0; q < 8; q++)
         s[q] = _mm512_setzero_ps();
@@ -75,7 +77,11 @@ double bn_read512(const float *buf, size_t n, int passes)
         for (size_t i = 0; i < part; i += 16)
             for (int q = 0; q < 8; q++)
                 s[q] = _mm512_add_ps(s[q], _mm512_load_ps(buf + q * part + i));
-        for (size_t i = 8 * part; i < n; i += 16)
+        size_t i = 8 * part;
+        for (; i + 128 <= n; i += 128)
+            for (int q = 0; q < 8; q++)
+                s[q] = _mm512_add_ps(s[q], _mm512_load_ps(buf + i + 16 * q));
+        for (; i < n; i += 16)
             s[0] = _mm512_add_ps(s[0], _mm512_load_ps(buf + i));
         __asm__ volatile("" : "+v"(s[0]));
     }
