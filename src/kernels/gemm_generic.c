@@ -50,10 +50,10 @@ static T F(dot_unit)(int64_t n, const T *restrict a, const T *restrict x)    \
 }                                                                             \
                                                                               \
 static void F(gemv_rows)(int64_t m, int64_t n, const T *A, int64_t rsa,      \
-                         const T *x, T *y, int64_t incy, int acc,     \
+                         const T *x, T *y, int64_t incy, int acc,            \
                          int mode)                                            \
 {                                                                             \
-    (void)mode;   /* every row alone already */                             \
+    (void)mode;   /* every row alone already */                              \
     for (int64_t i = 0; i < m; i++) {                                         \
         T s = F(dot_unit)(n, A + i * rsa, x);                                 \
         T *yy = y + i * incy;                                                 \
