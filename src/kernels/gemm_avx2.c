@@ -62,10 +62,51 @@ static inline __m256i mask_f64(int64_t r)
  * kernels below): ij,jk->ik f32 1024^2 23.7-25.0 -> 21.7-22.6 ms, 300^2
  * 543-548 -> 506-516 us, f64 512^2 6.0-6.2 -> 5.5-5.8 ms; 100x2500x100
  * f32 652-666 -> 590-616 us. */
+/* Four steps in inline assembly.  Twelve accumulators, two B vectors and
+ * a broadcast are 15 of the 16 ymm registers; given the intrinsics, gcc
+ * 12 spilled two accumulators to the stack and added register copies in
+ * every four steps.  These are the intrinsics' FMAs in the same order
+ * (row by row, B's first vector then its second), so the bits are the
+ * same.  BC / FM: the broadcast and FMA mnemonics, ES: element bytes (an
+ * A column is 6 elements, a B row 64 bytes). */
+#define UKR_ASM_ROW(P, I, BC, FM, ES)                                         \
+    BC " 6*" #ES "*" #P "+" #ES "*" #I "(%[a]), %%ymm15\n\t"                \
+    FM " %%ymm13, %%ymm15, %t[c" #I "0]\n\t"                               \
+    FM " %%ymm14, %%ymm15, %t[c" #I "1]\n\t"
+#define UKR_ASM_STEP(P, BC, FM, ES)                                           \
+    "vmovaps 64*" #P "(%[b]), %%ymm13\n\t"                                  \
+    "vmovaps 64*" #P "+32(%[b]), %%ymm14\n\t"                               \
+    UKR_ASM_ROW(P, 0, BC, FM, ES) UKR_ASM_ROW(P, 1, BC, FM, ES)               \
+    UKR_ASM_ROW(P, 2, BC, FM, ES) UKR_ASM_ROW(P, 3, BC, FM, ES)               \
+    UKR_ASM_ROW(P, 4, BC, FM, ES) UKR_ASM_ROW(P, 5, BC, FM, ES)
+#define UKR_ASM_STEP4(T, BC, FM, ES)                                          \
+    __asm__(UKR_ASM_STEP(0, BC, FM, ES) UKR_ASM_STEP(1, BC, FM, ES)           \
+            UKR_ASM_STEP(2, BC, FM, ES) UKR_ASM_STEP(3, BC, FM, ES)           \
+            : [c00] "+x"(acc[0][0]), [c01] "+x"(acc[0][1]),                   \
+              [c10] "+x"(acc[1][0]), [c11] "+x"(acc[1][1]),                   \
+              [c20] "+x"(acc[2][0]), [c21] "+x"(acc[2][1]),                   \
+              [c30] "+x"(acc[3][0]), [c31] "+x"(acc[3][1]),                   \
+              [c40] "+x"(acc[4][0]), [c41] "+x"(acc[4][1]),                   \
+              [c50] "+x"(acc[5][0]), [c51] "+x"(acc[5][1])                    \
+            : [a] "r"(a), [b] "r"(b),                                         \
+              "m"(*(const T(*)[4 * MR])a), "m"(*(const T(*)[4 * 64 / ES])b)   \
+            : "xmm13", "xmm14", "xmm15")
+#define UKR_STEP4_PS(V, W, LOAD, BCAST, FMA)                                  \
+    UKR_ASM_STEP4(float, "vbroadcastss", "vfmadd231ps", 4)
+#define UKR_STEP4_PD(V, W, LOAD, BCAST, FMA)                                  \
+    UKR_ASM_STEP4(double, "vbroadcastsd", "vfmadd231pd", 8)
+_Static_assert(MR == 6, "the assembly steps are written for six rows");
 EIN_UKR(ukr_f32, float, __m256, 8, _mm256_load_ps, _mm256_loadu_ps, _mm256_storeu_ps,
-        _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps)
+        _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps,
+        UKR_STEP4_PS)
 EIN_UKR(ukr_f64, double, __m256d, 4, _mm256_load_pd, _mm256_loadu_pd, _mm256_storeu_pd,
-        _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_setzero_pd)
+        _mm256_broadcast_sd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_setzero_pd,
+        UKR_STEP4_PD)
+#undef UKR_STEP4_PS
+#undef UKR_STEP4_PD
+#undef UKR_ASM_STEP4
+#undef UKR_ASM_STEP
+#undef UKR_ASM_ROW
 
 /* Edge tiles, rows 2, 4 or 6 by one or two vectors. */
 #define UKR_E_F32(ME, NV) EIN_UKR_EDGE(ukr_e##ME##_##NV##_f32, float, __m256, 8, \

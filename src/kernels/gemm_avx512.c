@@ -74,9 +74,9 @@ static inline __mmask8 lanes8(int64_t r)
 #define MLOAD_PS(p, m) _mm512_maskz_loadu_ps(m, p)
 #define MLOAD_PD(p, m) _mm512_maskz_loadu_pd(m, p)
 EIN_UKR(ukr_f32, float, __m512, 16, _mm512_load_ps, _mm512_loadu_ps, _mm512_storeu_ps,
-        BCAST_PS, _mm512_fmadd_ps, _mm512_add_ps, _mm512_setzero_ps)
+        BCAST_PS, _mm512_fmadd_ps, _mm512_add_ps, _mm512_setzero_ps, EIN_UKR_STEP4)
 EIN_UKR(ukr_f64, double, __m512d, 8, _mm512_load_pd, _mm512_loadu_pd, _mm512_storeu_pd,
-        BCAST_PD, _mm512_fmadd_pd, _mm512_add_pd, _mm512_setzero_pd)
+        BCAST_PD, _mm512_fmadd_pd, _mm512_add_pd, _mm512_setzero_pd, EIN_UKR_STEP4)
 
 /* Edge tiles, rows 2..14 by one or two vectors.  Alternating builds, one
  * thread, einsum-bench "ij,jk->ik" f32 [100,2500] x [2500,100]: 485-509

@@ -27,6 +27,16 @@
         }                                                                     \
     } while (0)
 
+/* Four steps, p = 0..3 from a and b; an includer may pass its own
+ * (gemm_avx2.c: the same FMAs in the same order, in inline assembly). */
+#define EIN_UKR_STEP4(V, W, LOAD, BCAST, FMA)                                 \
+    do {                                                                      \
+        EIN_UKR_STEP(0, V, W, LOAD, BCAST, FMA);                              \
+        EIN_UKR_STEP(1, V, W, LOAD, BCAST, FMA);                              \
+        EIN_UKR_STEP(2, V, W, LOAD, BCAST, FMA);                              \
+        EIN_UKR_STEP(3, V, W, LOAD, BCAST, FMA);                              \
+    } while (0)
+
 /* C[MR x 2W] (+)= A B over kc steps.  Steps run four at a time, fetching
  * B PF_B rows ahead (past the end of this panel: the start of the next
  * one, which follows it), and the C tile is fetched PF_C steps before
@@ -37,7 +47,7 @@
  * AVX-512 f32 kernel ran without the prefetches until 2026-11-27; with
  * them GEMM f32 n = 512..2048 on one thread took 1-3% less time in
  * alternating runs.) */
-#define EIN_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, BCAST, FMA, ADD, SETZ)    \
+#define EIN_UKR(NAME, T, V, W, LOAD, LOADU, STOREU, BCAST, FMA, ADD, SETZ, STEP4) \
     static void NAME(int64_t kc, const T *restrict a, const T *restrict b,    \
                      T *restrict c, int64_t rsc, int beta)                    \
     {                                                                         \
@@ -69,10 +79,7 @@
                 for (int l = 0; l < 4 * LINES; l++)                           \
                     _mm_prefetch((const char *)(b + PF_B * 2 * (W)) + 64 * l, \
                                  _MM_HINT_T0);                                \
-                EIN_UKR_STEP(0, V, W, LOAD, BCAST, FMA);                      \
-                EIN_UKR_STEP(1, V, W, LOAD, BCAST, FMA);                      \
-                EIN_UKR_STEP(2, V, W, LOAD, BCAST, FMA);                      \
-                EIN_UKR_STEP(3, V, W, LOAD, BCAST, FMA);                      \
+                STEP4(V, W, LOAD, BCAST, FMA);                                \
             }                                                                 \
             if (pass)                                                         \
                 break;                                                        \
