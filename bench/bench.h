@@ -158,6 +158,9 @@ double bn_read256(const float *buf, size_t n, int passes, int streams);
 typedef struct bn_peer bn_peer;
 
 bool        bn_peer_available(void);    /* built with OpenBLAS */
+/* Whether this CPU can run OpenBLAS's SkylakeX kernels (AVX-512 F, BW,
+ * DQ, VL); where not, bn_peer_get refuses the skx child. */
+bool        bn_peer_skx_supported(void);
 bn_peer    *bn_peer_get(bool skx, int threads, char *why, size_t cap);
 const char *bn_peer_core(const bn_peer *p);
 const char *bn_peer_config(const bn_peer *p);
@@ -166,9 +169,18 @@ const char *bn_peer_config(const bn_peer *p);
  * (e.g. which operands it copied). */
 int  bn_peer_run(bn_peer *p, const bn_spec *spec, double budget, int min_reps,
                  bn_samples *s, char *note, size_t cap);
+/* Closes every child: "quit", then waits for it (at most ~2 s each). */
 void bn_peers_close(void);
+/* How a child ended, from its waitpid status, as the end of "the OpenBLAS
+ * child ...": "exited with status 3", "was killed by SIGILL", "was killed
+ * by SIGKILL (out of memory?)". */
+void bn_wait_reason(int status, char *buf, size_t cap);
 /* Child side: `einsum-bench --peer openblas` serves requests on stdin. */
 int  bn_peer_child_main(void);
+/* `einsum-bench --peer-death HOW...` (for tests/CMakeLists.txt): for each
+ * HOW, a signal name (SIGILL) or exit:N, a child that ends that way,
+ * reaped as a dead peer is, and the note a row would show. */
+int  bn_peer_death_main(int argc, char **argv);
 
 /* ---- paths.c: the contraction-path suite (einsum-bench --paths) ---------- */
 

@@ -74,6 +74,14 @@ static result *results;
 static int     nresults;
 static bn_machine mach;
 static char    ob_core[2][224], ob_config[192];
+/* Why the SkylakeX child is not run at all (this CPU lacks AVX-512), said
+ * once in the header; empty where it is tried. */
+static char    ob_skx_off[160];
+static bool    ob_skx_on;             /* the SkylakeX child started */
+/* The auto core's best FLOP rate so far on a flop-bound workload, per
+ * [dtype][threads], and where it was seen: what its skip estimates. */
+#define BN_MAXTHREADS 64
+static struct { double flops; char from[96]; } ob_auto_best[2][BN_MAXTHREADS + 1];
 
 static work *add_work(void)
 {
@@ -272,6 +280,33 @@ static double estimate(const result *r, double rate_flops)
     return r->flops / rate_flops;
 }
 
+/* The FLOP rate the auto core's skip assumes, and in basis what it rests
+ * on.  Best is what it achieved earlier in this run with the same dtype
+ * and threads (the ladders run small n first).  Assuming a slow generic
+ * core wherever its name differed from SkylakeX's left the Zen 3 run
+ * without an OpenBLAS figure for one-thread GEMM 2048 (est. 1.4 s/call),
+ * GEMM 4096 and the permuted 4-D workloads, where the auto core ("Zen",
+ * OpenBLAS 0.3.21's Haswell kernels) ran GEMM f32 at ~80 GFLOP/s on one
+ * thread, not 12, and SkylakeX could not run at all.  Without a
+ * measurement: half the probe's FMA peak where the auto core is the
+ * SkylakeX one or the only one; otherwise ~12 (f32) or ~6 (f64) GFLOP/s
+ * per thread, about what a generic core did on the Zen 5. */
+static double auto_rate(const result *r, char *basis, size_t cap)
+{
+    int d = r->w.spec.dtype == EIN_F64, t = r->w.threads;
+    if (t <= BN_MAXTHREADS && ob_auto_best[d][t].flops > 0) {
+        snprintf(basis, cap, "its best so far, on %s", ob_auto_best[d][t].from);
+        return ob_auto_best[d][t].flops;
+    }
+    if (r->peak > 0 && (!ob_skx_on || strcmp(ob_core[0], ob_core[1]) == 0)) {
+        snprintf(basis, cap, "half the FMA peak, %s", ob_skx_on ? "the same core as SkylakeX"
+                                                              : "the only OpenBLAS core");
+        return 0.5 * r->peak * 1e9;
+    }
+    snprintf(basis, cap, "assumed for a generic core");
+    return (d ? 6e9 : 12e9) * t;
+}
+
 static void measure(const options *o, result *r)
 {
     work *w = &r->w;
@@ -351,8 +386,11 @@ static void measure(const options *o, result *r)
         }
     }
 
-    /* OpenBLAS on both cores; the auto core runs ~10x slower here, so it
-     * is skipped where one call would take over a second. */
+    /* OpenBLAS on both cores; the auto core can be a slow generic one (it
+     * ran ~10x slower on the Zen 5), so it is skipped where one call
+     * would take over a second at the rate auto_rate expects.  Where this
+     * CPU cannot run SkylakeX, the header says so once and the rows say
+     * nothing of it. */
     bn_peer *peer[2] = {NULL, NULL};
     for (int k = 0; k < 2; k++) {
         cstat *c = &r->c[k ? C_OBA : C_OBX];
@@ -360,17 +398,18 @@ static void measure(const options *o, result *r)
             snprintf(c->why, sizeof c->why, "%s", o->no_openblas ? "disabled" : "no OpenBLAS");
             continue;
         }
-        /* Where the auto core is a different (slow) one, assume ~12 (f32)
-         * or ~6 (f64) GFLOP/s per thread; where it detects the same core,
-         * it runs at the SkylakeX speed, estimated from the probe. */
-        bool same = strcmp(ob_core[0], ob_core[1]) == 0;
-        double slow = same ? 0.5 * r->peak * 1e9
-                           : (sp->dtype == EIN_F64 ? 6e9 : 12e9) * w->threads;
-        double lim = o->quick ? 0.1 : 1.0;
-        if (k == 1 && !r->bw && estimate(r, slow) > lim) {
-            snprintf(c->why, sizeof c->why, "auto core%s skipped (est. %.1f s/call)",
-                     same ? " (same core)" : "", estimate(r, slow));
+        if (k == 0 && ob_skx_off[0])
             continue;
+        double lim = o->quick ? 0.1 : 1.0;
+        if (k == 1 && !r->bw) {
+            char basis[128];
+            double rate = auto_rate(r, basis, sizeof basis);
+            if (estimate(r, rate) > lim) {
+                snprintf(c->why, sizeof c->why,
+                         "auto core skipped (est. %.1f s/call at %.1f GFLOP/s: %s)",
+                         estimate(r, rate), rate * 1e-9, basis);
+                continue;
+            }
         }
         peer[k] = bn_peer_get(k == 0, w->threads, c->why, sizeof c->why);
         c->ran = peer[k] != NULL;
@@ -459,6 +498,17 @@ static void measure(const options *o, result *r)
             r->c[c].min = bn_min(r->c[c].s);
         }
     }
+    /* What the auto core achieved, for the skips of larger workloads. */
+    const cstat *oa = &r->c[C_OBA];
+    if (!r->bw && r->ok && oa->ran && oa->med > 0 && w->threads <= BN_MAXTHREADS) {
+        int d = sp->dtype == EIN_F64;
+        double fl = r->flops / oa->med;
+        if (fl > ob_auto_best[d][w->threads].flops) {
+            ob_auto_best[d][w->threads].flops = fl;
+            snprintf(ob_auto_best[d][w->threads].from, sizeof ob_auto_best[d][w->threads].from,
+                     "%s", w->name);
+        }
+    }
     if (r->c[C_GEN].ran && r->ok) {
         double d = max_rel_diff(odt, out.buf, gout.buf, out.bytes / ein_dtype_size(odt));
         double tol = odt == EIN_F64 ? 1e-10 : 1e-3;
@@ -524,10 +574,19 @@ static void print_header(const options *o)
     else
         printf("# nothing pinned: each contender runs where the scheduler puts it\n");
     if (mach.probed) {
-        printf("# probe: FMA f32 avx512 %.0f / %.0f GFLOP/s (1/2 threads), f64 %.0f / %.0f;"
-               " avx2 f32 %.0f / %.0f, f64 %.0f / %.0f\n",
-               mach.fma512[0][0], mach.fma512[0][1], mach.fma512[1][0], mach.fma512[1][1],
-               mach.fma256[0][0], mach.fma256[0][1], mach.fma256[1][0], mach.fma256[1][1]);
+        /* Only what ran: the AVX-512 loops are not run without it, and
+         * their zeros read as a measurement. */
+        if (mach.has_avx512)
+            printf("# probe: FMA f32 avx512 %.0f / %.0f GFLOP/s (1/2 threads), f64 %.0f / %.0f;"
+                   " avx2 f32 %.0f / %.0f, f64 %.0f / %.0f\n",
+                   mach.fma512[0][0], mach.fma512[0][1], mach.fma512[1][0], mach.fma512[1][1],
+                   mach.fma256[0][0], mach.fma256[0][1], mach.fma256[1][0], mach.fma256[1][1]);
+        else if (mach.has_avx2)
+            printf("# probe: FMA f32 avx2 %.0f / %.0f GFLOP/s (1/2 threads), f64 %.0f / %.0f;"
+                   " avx512 not available on this CPU\n",
+                   mach.fma256[0][0], mach.fma256[0][1], mach.fma256[1][0], mach.fma256[1][1]);
+        else
+            printf("# probe: FMA: neither avx512 nor avx2 (with FMA) on this CPU\n");
         printf("# probe: read L1 (32 KiB) %.0f GB/s, L2 (%zu KiB) %.0f GB/s, L3 (16 MiB) %.0f /"
                " %.0f GB/s, 64 MiB %.1f / %.1f GB/s, memory (256 MiB) %.1f / %.1f GB/s (1/2"
                " threads; best of several runs, one stream or eight)\n", mach.bw_l1,
@@ -538,6 +597,9 @@ static void print_header(const options *o)
         printf("# OpenBLAS: not found at configure time (no OpenBLAS columns)\n");
     else if (o->no_openblas)
         printf("# OpenBLAS: disabled (--no-openblas)\n");
+    else if (ob_skx_off[0])
+        printf("# OpenBLAS: OPENBLAS_CORETYPE=SkylakeX not run (%s); unset -> core %s (%s);"
+               " bestOB is that core\n", ob_skx_off, ob_core[1], ob_config);
     else
         printf("# OpenBLAS: OPENBLAS_CORETYPE=SkylakeX -> core %s; unset -> core %s"
                " (%s)\n", ob_core[0], ob_core[1], ob_config);
@@ -593,8 +655,11 @@ static void print_row(const result *r)
         NOTE(" einsum() per call (peers: prebuilt plan / direct cblas)");
     if (r->check[0])
         NOTE("; %s", r->check);
-    if (r->c[C_OBX].ran && r->c[C_OBX].why[0])
-        NOTE("; OB: %s", r->c[C_OBX].why);
+    /* What the OpenBLAS child did (both do the same); from the auto core
+     * where SkylakeX did not run. */
+    int obn = r->c[C_OBX].ran ? C_OBX : C_OBA;
+    if (r->c[obn].ran && r->c[obn].why[0])
+        NOTE("; OB: %s", r->c[obn].why);
     for (int c = C_OBX; c < C_N; c++) {
         bool dup = false;   /* both OpenBLAS cores give the same reason */
         for (int d = C_OBX; d < c; d++)
@@ -623,14 +688,21 @@ static bool write_json(const options *o, const char *path)
     fputs(", \"kernel_table\": ", f);
     bn_json_str(f, mach.ktable);
     fprintf(f, ", \"quick\": %s},\n", o->quick ? "true" : "false");
+    /* null (bn_json_num of NaN) for an ISA the CPU lacks, as the header
+     * says "not available" rather than 0. */
+    double x512 = mach.has_avx512 ? 1 : NAN, x256 = mach.has_avx2 ? 1 : NAN;
     fprintf(f, "  \"probe\": {\"fma_gflops\": {\"avx512_f32\": [");
-    bn_json_num(f, mach.fma512[0][0]); fputs(", ", f); bn_json_num(f, mach.fma512[0][1]);
+    bn_json_num(f, x512 * mach.fma512[0][0]); fputs(", ", f);
+    bn_json_num(f, x512 * mach.fma512[0][1]);
     fputs("], \"avx512_f64\": [", f);
-    bn_json_num(f, mach.fma512[1][0]); fputs(", ", f); bn_json_num(f, mach.fma512[1][1]);
+    bn_json_num(f, x512 * mach.fma512[1][0]); fputs(", ", f);
+    bn_json_num(f, x512 * mach.fma512[1][1]);
     fputs("], \"avx2_f32\": [", f);
-    bn_json_num(f, mach.fma256[0][0]); fputs(", ", f); bn_json_num(f, mach.fma256[0][1]);
+    bn_json_num(f, x256 * mach.fma256[0][0]); fputs(", ", f);
+    bn_json_num(f, x256 * mach.fma256[0][1]);
     fputs("], \"avx2_f64\": [", f);
-    bn_json_num(f, mach.fma256[1][0]); fputs(", ", f); bn_json_num(f, mach.fma256[1][1]);
+    bn_json_num(f, x256 * mach.fma256[1][0]); fputs(", ", f);
+    bn_json_num(f, x256 * mach.fma256[1][1]);
     fputs("]}, \"read_gbs\": {\"l1_32k\": ", f);
     bn_json_num(f, mach.bw_l1); fputs(", \"l2_half\": ", f);
     bn_json_num(f, mach.bw_l2); fprintf(f, ", \"l2_bytes\": %zu", mach.l2);
@@ -644,7 +716,12 @@ static bool write_json(const options *o, const char *path)
     fputs("}},\n  \"openblas\": {\"available\": ", f);
     fputs(bn_peer_available() && !o->no_openblas ? "true" : "false", f);
     fputs(", \"core_skylakex_env\": ", f);
-    bn_json_str(f, ob_core[0]);
+    if (ob_skx_off[0]) {
+        fputs("null, \"skylakex_not_run\": ", f);
+        bn_json_str(f, ob_skx_off);
+    } else {
+        bn_json_str(f, ob_core[0]);
+    }
     fputs(", \"core_auto\": ", f);
     bn_json_str(f, ob_core[1]);
     fputs(", \"config\": ", f);
@@ -741,6 +818,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--peer") == 0)
         return bn_peer_child_main();
+    if (argc >= 2 && strcmp(argv[1], "--peer-death") == 0)
+        return bn_peer_death_main(argc - 2, argv + 2);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--paths"))
             return bn_paths_main(argc, argv);
@@ -830,12 +909,17 @@ int main(int argc, char **argv)
     }
     bn_probe(&mach, o.quick);
     if (bn_peer_available() && !o.no_openblas) {
-        for (int k = 0; k < 2; k++) {
+        if (!bn_peer_skx_supported())
+            snprintf(ob_skx_off, sizeof ob_skx_off, "this CPU lacks AVX-512 (F/BW/DQ/VL),"
+                     " which its kernels need");
+        for (int k = ob_skx_off[0] ? 1 : 0; k < 2; k++) {
             char why[200];
             bn_peer *p = bn_peer_get(k == 0, 1, why, sizeof why);
             snprintf(ob_core[k], sizeof ob_core[k], "%s", p ? bn_peer_core(p) : why);
-            if (p && k == 0)
+            if (p && !ob_config[0])
                 snprintf(ob_config, sizeof ob_config, "%s", bn_peer_config(p));
+            if (k == 0)
+                ob_skx_on = p != NULL;
         }
     }
     print_header(&o);

@@ -7,12 +7,16 @@
  * first (transpose-then-GEMM) and count the copy in the time. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -31,6 +35,7 @@ struct bn_peer {
     FILE  *to, *from;
     char   core[64];
     char   config[192];
+    char   why[160];          /* how it ended, once dead: every later note */
 };
 
 #define BN_MAXPEERS 8
@@ -49,11 +54,115 @@ bool bn_peer_available(void)
 const char *bn_peer_core(const bn_peer *p) { return p->core; }
 const char *bn_peer_config(const bn_peer *p) { return p->config; }
 
+bool bn_peer_skx_supported(void)
+{
+    /* OpenBLAS 0.3.21 takes OPENBLAS_CORETYPE=SkylakeX at its word, even
+     * where the CPU cannot run it: on a Zen 3 (AVX2 only) the child said
+     * "core SkylakeX", answered dots, and died of SIGILL on the first
+     * GEMM.  Its SkylakeX kernels are built with AVX-512 F, BW, DQ and
+     * VL; __builtin_cpu_supports also checks that the OS saves the ZMM
+     * state. */
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+/* Signal names for the notes; strsignal's "Illegal instruction" is
+ * wordier and changes with the locale. */
+static const struct { int sig; const char *name; } k_signals[] = {
+    {SIGILL, "SIGILL"},   {SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},
+    {SIGABRT, "SIGABRT"}, {SIGKILL, "SIGKILL"}, {SIGTERM, "SIGTERM"}, {SIGINT, "SIGINT"},
+    {SIGHUP, "SIGHUP"},   {SIGQUIT, "SIGQUIT"}, {SIGPIPE, "SIGPIPE"}, {SIGTRAP, "SIGTRAP"},
+    {SIGSYS, "SIGSYS"},   {SIGXCPU, "SIGXCPU"}, {SIGXFSZ, "SIGXFSZ"}};
+
+void bn_wait_reason(int status, char *buf, size_t cap)
+{
+    if (WIFEXITED(status)) {
+        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *name = NULL;
+        for (size_t i = 0; i < sizeof k_signals / sizeof k_signals[0]; i++)
+            if (k_signals[i].sig == sig)
+                name = k_signals[i].name;
+        /* SIGKILL is what the kernel's OOM killer sends; the bench's own
+         * (reap, after 2 s) is reported as such, not through here. */
+        const char *guess = sig == SIGKILL ? " (out of memory?)" : "";
+        if (name)
+            snprintf(buf, cap, "was killed by %s%s", name, guess);
+        else
+            snprintf(buf, cap, "was killed by signal %d%s", sig, guess);
+    } else {
+        snprintf(buf, cap, "ended with wait status %#x", (unsigned)status);
+    }
+}
+
+/* Wait for a child whose pipe broke or that was told to quit: it is dead
+ * or about to be (its stdin is closed, so a live one reads EOF and
+ * returns).  Up to 2 s, then SIGKILL, so the bench can never hang here;
+ * *killed says so.  False if waitpid failed (errno). */
+static bool reap(pid_t pid, int *status, bool *killed)
+{
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    *killed = false;
+    for (int i = 0;; i++) {
+        pid_t r = waitpid(pid, status, *killed ? 0 : WNOHANG);
+        if (r == pid)
+            return true;
+        if (r < 0 && errno != EINTR)
+            return false;
+        if (r == 0 && i < 200) {
+            nanosleep(&tick, NULL);
+        } else if (r == 0) {
+            kill(pid, SIGKILL);
+            *killed = true;
+        }
+    }
+}
+
+/* The child is gone or broken: close our ends, reap it and keep the cause
+ * in p->why ("the OpenBLAS child was killed by SIGILL"), after `what`
+ * when given ("did not start"). */
+static void retire(bn_peer *p, const char *what)
+{
+    if (p->to)
+        fclose(p->to);          /* SIGPIPE is ignored: a failed flush is fine */
+    if (p->from)
+        fclose(p->from);
+    p->to = p->from = NULL;
+    p->dead = true;
+    char how[96];
+    int status = 0;
+    bool killed = false;
+    if (p->pid <= 0)
+        snprintf(how, sizeof how, "died");
+    else if (!reap(p->pid, &status, &killed))
+        snprintf(how, sizeof how, "died (waitpid: %s)", strerror(errno));
+    else if (killed)
+        snprintf(how, sizeof how, "stopped answering and was killed");
+    else
+        bn_wait_reason(status, how, sizeof how);
+    p->pid = 0;
+    if (what)
+        snprintf(p->why, sizeof p->why, "the OpenBLAS child %s: it %s", what, how);
+    else
+        snprintf(p->why, sizeof p->why, "the OpenBLAS child %s", how);
+}
+
 static bool spawn(bn_peer *p, char *why, size_t cap)
 {
+    /* Close-on-exec: a later child must not hold this one's pipe ends, or
+     * closing ours would not give a live child EOF (dup2 clears the flag
+     * on the child's own 0 and 1). */
     int down[2], up[2];
-    if (pipe(down) != 0 || pipe(up) != 0) {
+    if (pipe2(down, O_CLOEXEC) != 0) {
         snprintf(why, cap, "pipe: %s", strerror(errno));
+        return false;
+    }
+    if (pipe2(up, O_CLOEXEC) != 0) {
+        snprintf(why, cap, "pipe: %s", strerror(errno));
+        close(down[0]);
+        close(down[1]);
         return false;
     }
     /* The environment for the child: ours, with the OpenBLAS knobs
@@ -88,15 +197,19 @@ static bool spawn(bn_peer *p, char *why, size_t cap)
     }
     char *argv[] = {"einsum-bench", "--peer", "openblas", NULL};
     fflush(stdout);
+    signal(SIGPIPE, SIG_IGN);   /* a dead child must not kill the bench */
     pid_t pid = envp ? fork() : -1;
     if (pid == 0) {
         /* A one-thread child runs on einsum's one-thread CPU; any other
          * on the whole mask, whatever the parent's thread had when it
          * forked (see pin.c). */
         bn_pin_self(p->threads == 1);
+        signal(SIGPIPE, SIG_DFL);   /* ignored is inherited across exec */
         dup2(down[0], 0);
         dup2(up[1], 1);
         close(down[0]); close(down[1]); close(up[0]); close(up[1]);
+        fcntl(0, F_SETFD, 0);   /* in case a pipe end already was 0 or 1 */
+        fcntl(1, F_SETFD, 0);
         execve("/proc/self/exe", argv, envp);
         _exit(127);
     }
@@ -107,19 +220,24 @@ static bool spawn(bn_peer *p, char *why, size_t cap)
         close(down[1]);
         close(up[0]);
         snprintf(why, cap, "fork: %s", strerror(errno));
+        p->dead = true;
+        snprintf(p->why, sizeof p->why, "%s", why);
         return false;
     }
-    signal(SIGPIPE, SIG_IGN);   /* a dead child must not kill the bench */
     p->pid = pid;
     p->to = fdopen(down[1], "w");
     p->from = fdopen(up[0], "r");
+    if (!p->to)
+        close(down[1]);
+    if (!p->from)
+        close(up[0]);
     char *line = NULL;
     size_t lcap = 0;
     if (!p->to || !p->from || getline(&line, &lcap, p->from) < 0 ||
         strncmp(line, "core ", 5) != 0) {
-        snprintf(why, cap, "the OpenBLAS child did not start");
         free(line);
-        p->dead = true;
+        retire(p, "did not start");
+        snprintf(why, cap, "%s", p->why);
         return false;
     }
     line[strcspn(line, "\n")] = 0;
@@ -139,10 +257,14 @@ bn_peer *bn_peer_get(bool skx, int threads, char *why, size_t cap)
         snprintf(why, cap, "built without OpenBLAS");
         return NULL;
     }
+    if (skx && !bn_peer_skx_supported()) {
+        snprintf(why, cap, "SkylakeX core not run: this CPU lacks AVX-512");
+        return NULL;
+    }
     for (int i = 0; i < BN_MAXPEERS; i++)
         if (peers[i].used && peers[i].skx == skx && peers[i].threads == threads) {
             if (peers[i].dead) {
-                snprintf(why, cap, "the OpenBLAS child died");
+                snprintf(why, cap, "%s", peers[i].why);
                 return NULL;
             }
             return &peers[i];
@@ -165,18 +287,22 @@ int bn_peer_run(bn_peer *p, const bn_spec *spec, double budget, int min_reps,
 {
     char enc[1024];
     bn_spec_encode(spec, enc, sizeof enc);
-    if (p->dead || fprintf(p->to, "run %.6f %d %s\n", budget, min_reps, enc) < 0 ||
+    if (p->dead) {
+        snprintf(note, cap, "%s", p->why);
+        return -1;
+    }
+    if (fprintf(p->to, "run %.6f %d %s\n", budget, min_reps, enc) < 0 ||
         fflush(p->to) != 0) {
-        p->dead = true;
-        snprintf(note, cap, "the OpenBLAS child died");
+        retire(p, NULL);
+        snprintf(note, cap, "%s", p->why);
         return -1;
     }
     char *line = NULL;
     size_t lcap = 0;
     if (getline(&line, &lcap, p->from) < 0) {
         free(line);
-        p->dead = true;
-        snprintf(note, cap, "the OpenBLAS child died (out of memory?)");
+        retire(p, NULL);
+        snprintf(note, cap, "%s", p->why);
         return -1;
     }
     line[strcspn(line, "\n")] = 0;
@@ -213,16 +339,52 @@ void bn_peers_close(void)
         bn_peer *p = &peers[i];
         if (!p->used)
             continue;
-        if (p->to) {
+        if (p->to)
             fprintf(p->to, "quit\n");
-            fclose(p->to);
-        }
-        if (p->from)
-            fclose(p->from);
-        if (p->pid > 0)
-            waitpid(p->pid, NULL, 0);
+        if (!p->dead)
+            retire(p, NULL);    /* closes, and waits at most ~2 s */
         memset(p, 0, sizeof *p);
     }
+}
+
+int bn_peer_death_main(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        int sig = 0, code = -1;
+        for (size_t k = 0; k < sizeof k_signals / sizeof k_signals[0]; k++)
+            if (strcmp(argv[i], k_signals[k].name) == 0)
+                sig = k_signals[k].sig;
+        if (!sig && sscanf(argv[i], "exit:%d", &code) != 1) {
+            fprintf(stderr, "einsum-bench: --peer-death takes SIGxxx or exit:N, not '%s'\n",
+                    argv[i]);
+            return 2;
+        }
+        fflush(stdout);
+        bn_peer p = {.used = true};
+        p.pid = fork();
+        if (p.pid < 0) {
+            fprintf(stderr, "einsum-bench: fork: %s\n", strerror(errno));
+            return 1;
+        }
+        if (p.pid == 0) {
+            if (!sig)
+                _exit(code);
+            /* No core file for a death on purpose. */
+            struct rlimit none = {0, 0};
+            setrlimit(RLIMIT_CORE, &none);
+            prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+            signal(sig, SIG_DFL);
+            sigset_t set;
+            sigemptyset(&set);
+            sigaddset(&set, sig);
+            sigprocmask(SIG_UNBLOCK, &set, NULL);
+            raise(sig);
+            _exit(120);
+        }
+        retire(&p, NULL);
+        printf("%s\n", p.why);
+    }
+    return 0;
 }
 
 /* ---- child side ------------------------------------------------------------ */
