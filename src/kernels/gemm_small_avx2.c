@@ -13,12 +13,20 @@
 #define SMALL_MR 6
 /* Sixteen ymm registers: two rows of four vectors at most. */
 #define SMALL_WIDE_MR 2
-/* Crossover in m*n*k: the AVX-512 file's bound.  Forced onto the AVX2
+/* Crossover in m*n*k, f32: the AVX-512 file's bound.  Forced onto the AVX2
  * table on the same VM, unpacked still beats the frame at every cube up
  * to 160 (f32 32: 0.61 vs 1.2 us; 128: 37 vs 45 us; f64 128: 72 vs 87 us),
  * so the two-thread frame, not this table's packing, sets the bound. */
-#ifndef SMALL_MAX_MNK
-#define SMALL_MAX_MNK (144.0 * 144.0 * 144.0)
+#ifndef SMALL_MAX_MNK_F32
+#define SMALL_MAX_MNK_F32 (144.0 * 144.0 * 144.0)
+#endif
+/* f64 to 100^3: on AMD Zen 3 (this table's own machine, no AVX-512),
+ * one thread, einsum-bench alternating two builds, the frame beat this
+ * path at f64 112^3 (65-80 vs 96-97 us), 128^3 (99-125 vs 139-146 us,
+ * 0.87x -> 1.00x OpenBLAS) and 144^3 (156-164 vs 197-206 us); 100^3
+ * was even (55-66 us either way), f32 128^3 too. */
+#ifndef SMALL_MAX_MNK_F64
+#define SMALL_MAX_MNK_F64 (100.0 * 100.0 * 100.0)
 #endif
 
 /* maskload/maskstore masks: the r-lane prefix starts at tab + W - r. */
@@ -37,6 +45,7 @@ static inline __m256i small_lanes64(int r)
 }
 
 #define T float
+#define SMALL_MAX_MNK SMALL_MAX_MNK_F32
 #define SFX f32_avx2
 #define SMALL_TR_W 8
 #define SMALL_PUT_T put_t8_ps
@@ -69,8 +78,10 @@ static inline __m256i small_lanes64(int r)
 #undef VLANES
 #undef SMALL_TR_W
 #undef SMALL_PUT_T
+#undef SMALL_MAX_MNK
 
 #define T double
+#define SMALL_MAX_MNK SMALL_MAX_MNK_F64
 #define SFX f64_avx2
 #define SMALL_TR_W 4
 #define SMALL_PUT_T put_t4_pd
