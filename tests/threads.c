@@ -53,7 +53,7 @@ typedef struct spec {
 } spec;
 
 /* Sizes are past each kernel's threading threshold (GEMM: m*n*k above
- * the unpacked small path's 144^3; GEMV: 262,144 elements; batched steps:
+ * the unpacked small path's 144^3; GEMV: 32,768 elements; batched steps:
  * 4 MFLOP), so with 2 kernel threads the callers contend for the pool. */
 static const spec k_specs[] = {
     {"ij,jk->ik", 2, {EIN_F32, EIN_F32}, {2, 2}, {{200, 160}, {160, 150}}, false},

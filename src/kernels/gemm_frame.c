@@ -18,9 +18,18 @@
  * fixed halves needed n ~ 128.  1 MFLOP leaves a margin for the posting
  * cost when the worker sleeps (a broadcast, a few us). */
 #define EIN_GEMM_MT_FLOPS 1.0e6
-/* GEMV: matrix elements below which one thread streams faster (1 MiB of
- * f32: the matrix then comes from L2/L3, not memory). */
-#define EIN_GEMV_MT_ELEMS 262144.0
+/* GEMV: matrix elements below which one thread runs it (128 KiB of f32).
+ * It was 262144 (1 MiB of f32), measured on the AMD Zen 5 VM, whose 1 MiB
+ * L2 held such a matrix.  On the Zen 3 VM (512 KiB of L2 a core) two
+ * threads, each reading half from its own L2, won from there: einsum-bench,
+ * two threads, against the build with the old bound, "ij,j->i" f64 200^2
+ * 3.8-4.7 -> 3.0 us, f64 256^2 8.2-8.8 -> 4.4-4.9 us (0.66-0.71x ->
+ * 1.09-1.23x OpenBLAS), f32 362^2 9.8-10.0 -> 4.2-5.1 us; "ij,i->j" f64
+ * 256^2 7.0-7.9 -> 3.9-4.7 us, f32 362^2 9.4-10.2 -> 4.7-4.8 us.  At 16384
+ * elements (f64 128^2) the gain was 0.1-0.3 us, less than waking a
+ * sleeping worker costs, hence this bound.  The rows are claimed in
+ * chunks, so a worker that is slow to wake takes fewer of them. */
+#define EIN_GEMV_MT_ELEMS 32768.0
 /* GEMV rows are split between threads in multiples of this (a row's
  * arithmetic is the same whatever the split; below two units, each thread
  * gets one equal share). */
