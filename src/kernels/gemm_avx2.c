@@ -19,21 +19,6 @@
  * took 4.8-4.9 ms a call on one thread, 4.0 whole (AVX2 table on AMD
  * Zen 5, alternating in one process). */
 #define COLS_CHUNK_BYTES (256 * 1024)
-/* Vectors of y a step takes from each of the four columns (256 bytes of
- * f32 or f64): one a step, 32 bytes from each column in turn, read f32
- * 2048^2 at 0.81-0.96x OpenBLAS, eight 0.98-1.08x (f64 0.93-1.03 ->
- * 1.00-1.11x; 4096^2 f32 0.80-0.99 -> 0.89-1.07x, f64 1.06-1.08 ->
- * 1.09-1.16x), EIN_ARCH=avx2, einsum-bench on one pinned CPU, the three
- * builds alternating; four a step was no better than one. */
-#define COLS_U 8
-/* The lines a step reads from each column, fetched COLS_PF bytes ahead
- * (as gemm_avx512.c does).  EIN_ARCH=avx2, one pinned thread, the builds
- * alternating, three runs each, ratio to OpenBLAS: f32 2048^2 0.86-0.94x
- * -> 1.00-1.07x, 4096^2 1.00-1.08x -> 1.09-1.13x, f64 4096^2 1.11-1.15x
- * -> 1.20-1.22x (f64 2048^2 0.90-1.04x either way); two threads f64
- * 4096^2 1.17x -> 1.44x.  In-cache sizes (256^2..1024^2) unchanged. */
-#define COLS_LINES (COLS_U * 32 / 64)
-#define COLS_PF 1024
 
 /* maskload masks: the r-element prefix is tab + 8 - r (f32) / 4 - r. */
 static const int32_t k_mask32[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
@@ -425,76 +410,46 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
 #undef MLOAD_M_PS
 #undef MLOAD_M_PD
 
-/* ---- GEMV, columns contiguous: y chunk in L2, four columns a pass ------ */
+/* ---- GEMV, columns contiguous: y chunk in L2, passes of columns ------- */
 
-/* COLS_U vectors of y (W lanes) a step from each of the four columns
- * ac[0..3] of the caller's pass: y = fma(ac[0], xq[0], y), then columns
- * 1, 2, 3, and + 0 on the last pass, as the one-vector loop after it
- * does. */
-#define COLS4_WIDE(V, W, SFX)                                                 \
-    for (; i + (W) * COLS_U <= iv; i += (W) * COLS_U) {                       \
-        V v[COLS_U];                                                          \
-        _Pragma("GCC unroll 4")                                               \
-        for (int q = 0; q < 4; q++)                                           \
-            _Pragma("GCC unroll 4")                                           \
-            for (int l = 0; l < COLS_LINES; l++)                              \
-                _mm_prefetch((const char *)(ac[q] + i) + COLS_PF + 64 * l,    \
-                             _MM_HINT_T0);                                    \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l = 0; l < COLS_U; l++)                                      \
-            v[l] = _mm256_loadu_##SFX(yc + i + (W) * l);                      \
-        _Pragma("GCC unroll 4")                                               \
-        for (int q = 0; q < 4; q++)                                           \
-            _Pragma("GCC unroll 8")                                           \
-            for (int l = 0; l < COLS_U; l++)                                  \
-                v[l] = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(ac[q] + i + (W) * l), \
-                                          xq[q], v[l]);                       \
-        _Pragma("GCC unroll 8")                                               \
-        for (int l = 0; l < COLS_U; l++) {                                    \
-            if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */         \
-                v[l] = _mm256_add_##SFX(v[l], _mm256_setzero_##SFX());        \
-            _mm256_storeu_##SFX(yc + i + (W) * l, v[l]);                      \
-        }                                                                     \
-    }
-
-/* Eight columns a pass, COLS8_U vectors of y a step, before the passes
- * of four: y is loaded and stored half as often, and the eight column
- * streams (adjacent in a row-major A) kept this Zen 3's memory busier
- * than four.  No prefetch: 256-1024 bytes ahead ran no faster here.
- * Returns the columns done (n rounded down to eight).  Every element
- * still sees fma(A[i,j], x[j], y) for j ascending, and the last pass
- * adds +0 (a -0 sum becomes +0), whichever pass is last. */
-#define COLS8_U 4
-#define COLS8(NAME, T, V, W, SFX, FMAS)                                       \
-    static inline int64_t NAME(int64_t ie, int64_t iv, int64_t n,             \
-                               const T *Ac, int64_t csa, const T *x,          \
-                               int64_t incx, T *yc)                           \
+/* Passes of K columns (eight, then one of four), COLS_STEP vectors of y a
+ * step: each pass loads and stores y once for its K columns.  Passes of
+ * four with the columns fetched 1 KiB ahead were this table's best on the
+ * Zen 5 under EIN_ARCH=avx2; on the Zen 3, an AVX2-only machine, they
+ * read f32 4096^2 at 0.77-0.80x OpenBLAS on one thread, passes of eight
+ * without prefetch at 0.96-0.97x (fetching 256-1024 bytes ahead was no
+ * faster; f64 0.92-0.96x -> 1.02-1.20x; two threads f32 0.83-0.86x ->
+ * 1.07-1.14x).  Returns the first column not done. */
+#define COLS_STEP 4
+#define COLS_PASSES(NAME, T, V, W, SFX, FMAS)                                 \
+    static inline __attribute__((always_inline)) int64_t NAME(               \
+        const int K, int64_t j, int64_t ie, int64_t iv, int64_t n,            \
+        const T *Ac, int64_t csa, const T *x, int64_t incx, T *yc)           \
     {                                                                         \
-        int64_t j = 0;                                                        \
-        for (; j + 8 <= n; j += 8) {                                          \
+        for (; j + K <= n; j += K) {                                          \
             const T *ac[8];                                                   \
             T s[8];                                                           \
             V xq[8];                                                          \
-            for (int q = 0; q < 8; q++) {                                     \
+            for (int q = 0; q < K; q++) {                                     \
                 ac[q] = Ac + (j + q) * csa;                                   \
                 s[q] = x[(j + q) * incx];                                     \
                 xq[q] = _mm256_set1_##SFX(s[q]);                              \
             }                                                                 \
-            const int last = j + 8 == n;                                      \
+            const int last = j + K == n;   /* a -0 sum becomes +0 */          \
             int64_t i = 0;                                                    \
-            for (; i + (W) * COLS8_U <= iv; i += (W) * COLS8_U) {             \
-                V v[COLS8_U];                                                 \
+            for (; i + (W) * COLS_STEP <= iv; i += (W) * COLS_STEP) {         \
+                V v[COLS_STEP];                                               \
                 _Pragma("GCC unroll 4")                                       \
-                for (int l = 0; l < COLS8_U; l++)                             \
+                for (int l = 0; l < COLS_STEP; l++)                           \
                     v[l] = _mm256_loadu_##SFX(yc + i + (W) * l);              \
                 _Pragma("GCC unroll 8")                                       \
-                for (int q = 0; q < 8; q++)                                   \
+                for (int q = 0; q < K; q++)                                   \
                     _Pragma("GCC unroll 4")                                   \
-                    for (int l = 0; l < COLS8_U; l++)                         \
+                    for (int l = 0; l < COLS_STEP; l++)                       \
                         v[l] = _mm256_fmadd_##SFX(                            \
                             _mm256_loadu_##SFX(ac[q] + i + (W) * l), xq[q], v[l]); \
                 _Pragma("GCC unroll 4")                                       \
-                for (int l = 0; l < COLS8_U; l++) {                           \
+                for (int l = 0; l < COLS_STEP; l++) {                         \
                     if (last)                                                 \
                         v[l] = _mm256_add_##SFX(v[l], _mm256_setzero_##SFX()); \
                     _mm256_storeu_##SFX(yc + i + (W) * l, v[l]);              \
@@ -503,7 +458,7 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
             for (; i < iv; i += (W)) {                                        \
                 V v = _mm256_loadu_##SFX(yc + i);                             \
                 _Pragma("GCC unroll 8")                                       \
-                for (int q = 0; q < 8; q++)                                   \
+                for (int q = 0; q < K; q++)                                   \
                     v = _mm256_fmadd_##SFX(_mm256_loadu_##SFX(ac[q] + i), xq[q], v); \
                 if (last)                                                     \
                     v = _mm256_add_##SFX(v, _mm256_setzero_##SFX());          \
@@ -511,139 +466,56 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
             }                                                                 \
             for (; i < ie; i++) {                                             \
                 T v = yc[i];                                                  \
-                for (int q = 0; q < 8; q++)                                   \
+                for (int q = 0; q < K; q++)                                   \
                     v = FMAS(ac[q][i], s[q], v);                              \
                 yc[i] = last ? v + (T)0 : v;                                  \
             }                                                                 \
         }                                                                     \
         return j;                                                             \
     }
-COLS8(cols8_f32, float, __m256, 8, ps, __builtin_fmaf)
-COLS8(cols8_f64, double, __m256d, 4, pd, __builtin_fma)
-#undef COLS8
 
 /* y = fma(A[i,j], x[j], y) for j ascending, for full and tail rows alike
- * (fmaf is one rounding, as the vector FMA), so row splits keep bits. */
-static void gemv_cols_f32(int64_t m, int64_t n, const float *A, int64_t csa,
-                          const float *x, int64_t incx, float *restrict y,
-                          int acc, int64_t span)
-{
-    (void)span;
-    const int64_t chunk = COLS_CHUNK_BYTES / sizeof(float);
-    for (int64_t i0 = 0; i0 < m; i0 += chunk) {
-        int64_t ie = m - i0 < chunk ? m - i0 : chunk;
-        int64_t iv = ie / 8 * 8;
-        float *yc = y + i0;
-        const float *Ac = A + i0;
-        if (!acc)
-            for (int64_t i = 0; i < ie; i++)
-                yc[i] = 0;
-        int64_t j = cols8_f32(ie, iv, n, Ac, csa, x, incx, yc);
-        for (; j + 4 <= n; j += 4) {
-            const float *a0 = Ac + j * csa, *a1 = a0 + csa, *a2 = a1 + csa,
-                        *a3 = a2 + csa;
-            float s0 = x[j * incx], s1 = x[(j + 1) * incx],
-                  s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
-            __m256 x0 = _mm256_set1_ps(s0), x1 = _mm256_set1_ps(s1);
-            __m256 x2 = _mm256_set1_ps(s2), x3 = _mm256_set1_ps(s3);
-            const float *ac[4] = {a0, a1, a2, a3};
-            const __m256 xq[4] = {x0, x1, x2, x3};
-            int64_t i = 0;
-            COLS4_WIDE(__m256, 8, ps);
-            for (; i < iv; i += 8) {
-                __m256 v = _mm256_loadu_ps(yc + i);
-                v = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0, v);
-                v = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i), x1, v);
-                v = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i), x2, v);
-                v = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i), x3, v);
-                if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
-                    v = _mm256_add_ps(v, _mm256_setzero_ps());
-                _mm256_storeu_ps(yc + i, v);
-            }
-            for (i = iv; i < ie; i++) {
-                float v = yc[i];
-                v = __builtin_fmaf(a0[i], s0, v);
-                v = __builtin_fmaf(a1[i], s1, v);
-                v = __builtin_fmaf(a2[i], s2, v);
-                v = __builtin_fmaf(a3[i], s3, v);
-                yc[i] = j + 4 == n ? v + 0.0f : v;
-            }
-        }
-        for (; j < n; j++) {
-            const float *a0 = Ac + j * csa;
-            float s0 = x[j * incx];
-            __m256 x0 = _mm256_set1_ps(s0);
-            const float z = j + 1 == n ? 0.0f : -0.0f;   /* the last pass: + 0 */
-            const __m256 zv = _mm256_set1_ps(z);
-            for (int64_t i = 0; i < iv; i += 8)
-                _mm256_storeu_ps(yc + i, _mm256_add_ps(_mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0,
-                                                                        _mm256_loadu_ps(yc + i)), zv));
-            for (int64_t i = iv; i < ie; i++)
-                yc[i] = __builtin_fmaf(a0[i], s0, yc[i]) + z;
-        }
+ * (fmaf is one rounding, as the vector FMA), so row splits keep bits;
+ * whichever pass is last adds +0. */
+#define GEMV_COLS(NAME, T, V, W, SFX, FMAS, PASSES)                           \
+    static void NAME(int64_t m, int64_t n, const T *A, int64_t csa,           \
+                     const T *x, int64_t incx, T *restrict y, int acc,        \
+                     int64_t span)                                            \
+    {                                                                         \
+        (void)span;                                                           \
+        const int64_t chunk = COLS_CHUNK_BYTES / sizeof(T);                   \
+        for (int64_t i0 = 0; i0 < m; i0 += chunk) {                           \
+            int64_t ie = m - i0 < chunk ? m - i0 : chunk;                     \
+            int64_t iv = ie / (W) * (W);                                      \
+            T *yc = y + i0;                                                   \
+            const T *Ac = A + i0;                                             \
+            if (!acc)                                                         \
+                for (int64_t i = 0; i < ie; i++)                              \
+                    yc[i] = 0;                                                \
+            int64_t j = PASSES(8, 0, ie, iv, n, Ac, csa, x, incx, yc);        \
+            j = PASSES(4, j, ie, iv, n, Ac, csa, x, incx, yc);                \
+            for (; j < n; j++) {                                              \
+                const T *a0 = Ac + j * csa;                                   \
+                T s0 = x[j * incx];                                           \
+                V x0 = _mm256_set1_##SFX(s0);                                 \
+                const T z = j + 1 == n ? (T)0 : -(T)0;   /* the last: + 0 */ \
+                const V zv = _mm256_set1_##SFX(z);                            \
+                for (int64_t i = 0; i < iv; i += (W))                         \
+                    _mm256_storeu_##SFX(                                      \
+                        yc + i, _mm256_add_##SFX(_mm256_fmadd_##SFX(          \
+                                    _mm256_loadu_##SFX(a0 + i), x0,           \
+                                    _mm256_loadu_##SFX(yc + i)), zv));        \
+                for (int64_t i = iv; i < ie; i++)                             \
+                    yc[i] = FMAS(a0[i], s0, yc[i]) + z;                       \
+            }                                                                 \
+        }                                                                     \
     }
-}
-
-static void gemv_cols_f64(int64_t m, int64_t n, const double *A, int64_t csa,
-                          const double *x, int64_t incx, double *restrict y,
-                          int acc, int64_t span)
-{
-    (void)span;
-    const int64_t chunk = COLS_CHUNK_BYTES / sizeof(double);
-    for (int64_t i0 = 0; i0 < m; i0 += chunk) {
-        int64_t ie = m - i0 < chunk ? m - i0 : chunk;
-        int64_t iv = ie / 4 * 4;
-        double *yc = y + i0;
-        const double *Ac = A + i0;
-        if (!acc)
-            for (int64_t i = 0; i < ie; i++)
-                yc[i] = 0;
-        int64_t j = cols8_f64(ie, iv, n, Ac, csa, x, incx, yc);
-        for (; j + 4 <= n; j += 4) {
-            const double *a0 = Ac + j * csa, *a1 = a0 + csa, *a2 = a1 + csa,
-                         *a3 = a2 + csa;
-            double s0 = x[j * incx], s1 = x[(j + 1) * incx],
-                   s2 = x[(j + 2) * incx], s3 = x[(j + 3) * incx];
-            __m256d x0 = _mm256_set1_pd(s0), x1 = _mm256_set1_pd(s1);
-            __m256d x2 = _mm256_set1_pd(s2), x3 = _mm256_set1_pd(s3);
-            const double *ac[4] = {a0, a1, a2, a3};
-            const __m256d xq[4] = {x0, x1, x2, x3};
-            int64_t i = 0;
-            COLS4_WIDE(__m256d, 4, pd);
-            for (; i < iv; i += 4) {
-                __m256d v = _mm256_loadu_pd(yc + i);
-                v = _mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0, v);
-                v = _mm256_fmadd_pd(_mm256_loadu_pd(a1 + i), x1, v);
-                v = _mm256_fmadd_pd(_mm256_loadu_pd(a2 + i), x2, v);
-                v = _mm256_fmadd_pd(_mm256_loadu_pd(a3 + i), x3, v);
-                if (j + 4 == n)   /* the last pass: a -0 sum becomes +0 */
-                    v = _mm256_add_pd(v, _mm256_setzero_pd());
-                _mm256_storeu_pd(yc + i, v);
-            }
-            for (i = iv; i < ie; i++) {
-                double v = yc[i];
-                v = __builtin_fma(a0[i], s0, v);
-                v = __builtin_fma(a1[i], s1, v);
-                v = __builtin_fma(a2[i], s2, v);
-                v = __builtin_fma(a3[i], s3, v);
-                yc[i] = j + 4 == n ? v + 0.0 : v;
-            }
-        }
-        for (; j < n; j++) {
-            const double *a0 = Ac + j * csa;
-            double s0 = x[j * incx];
-            __m256d x0 = _mm256_set1_pd(s0);
-            const double z = j + 1 == n ? 0.0 : -0.0;   /* the last pass: + 0 */
-            const __m256d zv = _mm256_set1_pd(z);
-            for (int64_t i = 0; i < iv; i += 4)
-                _mm256_storeu_pd(yc + i, _mm256_add_pd(_mm256_fmadd_pd(_mm256_loadu_pd(a0 + i), x0,
-                                                                        _mm256_loadu_pd(yc + i)), zv));
-            for (int64_t i = iv; i < ie; i++)
-                yc[i] = __builtin_fma(a0[i], s0, yc[i]) + z;
-        }
-    }
-}
-#undef COLS4_WIDE
+COLS_PASSES(cols_passes_f32, float, __m256, 8, ps, __builtin_fmaf)
+COLS_PASSES(cols_passes_f64, double, __m256d, 4, pd, __builtin_fma)
+GEMV_COLS(gemv_cols_f32, float, __m256, 8, ps, __builtin_fmaf, cols_passes_f32)
+GEMV_COLS(gemv_cols_f64, double, __m256d, 4, pd, __builtin_fma, cols_passes_f64)
+#undef GEMV_COLS
+#undef COLS_PASSES
 
 /* ---- dots --------------------------------------------------------------- */
 
