@@ -300,22 +300,25 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
 #undef DENSE2_ID
 #undef DENSE2
 
-/* Rows shorter than eight vectors (n < 64 f32, n < 32 f64): the row loop
- * is copied for each count of whole vectors, with a tail and without, so
- * x stays in registers across rows, the steps unroll, and four rows' sums
- * go out as one store.  The arithmetic is dot4's step for step (pairs of
- * vectors into a and b, an odd last vector into a, the masked tail into
- * b, then hsum4): the bits are dot4's.  Rows past m repeat the last.
- * Against dot4's loop, EIN_ARCH=avx2 on AMD Zen 3, one thread, minimum
- * of 200 batches in one process, f32 [100, n]: n = 8 121 -> 57 ns,
- * n = 32 159 -> 96, n = 48 192 -> 133, n = 50 (the headline) 237 -> 199,
- * n = 56 204 -> 146; f64 [100, n]: n = 4 154 -> 78, n = 16 237 -> 144,
- * n = 31 340 -> 254.  What is left at n = 50 is mostly rows that start
- * off a 32-byte boundary (n = 48, all loads aligned, takes 133 ns): a
- * version that grouped rows by their alignment, loaded aligned and
- * shifted x instead ran no faster (204 ns), its set-up per group costing
- * what the split loads had. */
-#define ROWS_X_MAXV 8
+/* Rows shorter than twelve vectors (n < 96 f32, n < 48 f64): the row
+ * loop is copied for each count of whole vectors, with a tail and
+ * without, so x stays in registers across rows (up to seven vectors; past
+ * that the compiler reads some from the stack, still no worse than
+ * reloading them), the steps unroll, and four rows' sums go out as one
+ * store.  The arithmetic is dot4's step for step (pairs of vectors into a
+ * and b, an odd last vector into a, the masked tail into b, then hsum4):
+ * the bits are dot4's.  Rows past m repeat the last.  Against dot4's
+ * loop, EIN_ARCH=avx2 on AMD Zen 3, one thread, minimum of 200 batches in
+ * one process, f32 [100, n]: n = 8 121 -> 57 ns, n = 32 159 -> 96,
+ * n = 48 192 -> 133, n = 50 (the headline) 237 -> 199, n = 56 204 -> 146,
+ * n = 64 238 -> 175, n = 80 288 -> 235, n = 88 342 -> 294; n = 96 was
+ * within 3% and n = 128 slower, hence twelve.  f64 [100, n]: n = 4
+ * 154 -> 78, n = 16 237 -> 144, n = 32 295 -> 210, n = 40 337 -> 268.
+ * What is left at n = 50 is mostly rows that start off a 32-byte boundary
+ * (n = 48, all loads aligned, takes 133 ns): a version that grouped rows
+ * by their alignment, loaded aligned and shifted x instead ran no faster
+ * (204 ns), its set-up per group costing what the split loads had. */
+#define ROWS_X_MAXV 12
 #define ROWS_X(NAME, T, V, W, R4, LOADU, MASK, MLOAD, FMA, ADD, SETZ, HSUM,  \
                STOREU4, STORE4)                                               \
     static inline __attribute__((always_inline)) R4 NAME##_dot4(             \
@@ -380,7 +383,7 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
             }                                                                 \
         }                                                                     \
     }                                                                         \
-    /* false: n is 0 or eight vectors or more, left to the caller */         \
+    /* false: n is 0 or twelve vectors or more, left to the caller */         \
     static bool NAME(int64_t m, int64_t n, const T *A, int64_t rsa,          \
                      const T *x, T *y, int64_t incy, int acc)                 \
     {                                                                         \
@@ -392,7 +395,8 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
         case 0: NAME##_nv(0, 1, m, A, rsa, x, y, incy, acc, mk); break;       \
         ROWS_X_CASE(NAME, 1) ROWS_X_CASE(NAME, 2) ROWS_X_CASE(NAME, 3)        \
         ROWS_X_CASE(NAME, 4) ROWS_X_CASE(NAME, 5) ROWS_X_CASE(NAME, 6)        \
-        ROWS_X_CASE(NAME, 7)                                                  \
+        ROWS_X_CASE(NAME, 7) ROWS_X_CASE(NAME, 8) ROWS_X_CASE(NAME, 9)        \
+        ROWS_X_CASE(NAME, 10) ROWS_X_CASE(NAME, 11)                           \
         }                                                                     \
         return true;                                                          \
     }
