@@ -222,6 +222,9 @@ Test(gemv_small, bits_independent_of_neighbours_and_threads, .timeout = 120)
                                         {10, 30000}, {3, 60000}, {13, 21000},
                                         /* columns: y past one pass's 256 KiB */
                                         {70001, 12},
+                                        /* threaded rows of the AVX2 register
+                                         * path, shares not multiples of four */
+                                        {1001, 50}, {2003, 90},
                                         /* rows summed alone (L2-sized) */
                                         {200, 129}, {300, 400}, {97, 1000}};
     for (int t = 0; t < NTABLES; t++) {
