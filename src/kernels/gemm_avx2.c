@@ -393,20 +393,27 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
         int t = n % (W) != 0;                                                 \
         switch (n / (W)) {                                                    \
         case 0: NAME##_nv(0, 1, m, A, rsa, x, y, incy, acc, mk); break;       \
-        ROWS_X_CASE(NAME, 1) ROWS_X_CASE(NAME, 2) ROWS_X_CASE(NAME, 3)        \
-        ROWS_X_CASE(NAME, 4) ROWS_X_CASE(NAME, 5) ROWS_X_CASE(NAME, 6)        \
-        ROWS_X_CASE(NAME, 7) ROWS_X_CASE(NAME, 8) ROWS_X_CASE(NAME, 9)        \
-        ROWS_X_CASE(NAME, 10) ROWS_X_CASE(NAME, 11)                           \
+        NV_CASES_1_7(NAME, ROWS_X_ARGS)                                       \
+        NV_CASE(NAME, 8, ROWS_X_ARGS) NV_CASE(NAME, 9, ROWS_X_ARGS)           \
+        NV_CASE(NAME, 10, ROWS_X_ARGS) NV_CASE(NAME, 11, ROWS_X_ARGS)         \
         }                                                                     \
         return true;                                                          \
     }
-#define ROWS_X_CASE(NAME, NV)                                                 \
+/* A switch case per count of whole vectors, a copy with a tail (t) and
+ * one without; ARGS: the rest of the copy's arguments, in parentheses. */
+#define NV_ARGS(...) __VA_ARGS__
+#define NV_CASE(NAME, NV, ARGS)                                               \
     case NV:                                                                  \
         if (t)                                                                \
-            NAME##_nv(NV, 1, m, A, rsa, x, y, incy, acc, mk);                 \
+            NAME##_nv(NV, 1, NV_ARGS ARGS);                                   \
         else                                                                  \
-            NAME##_nv(NV, 0, m, A, rsa, x, y, incy, acc, mk);                 \
+            NAME##_nv(NV, 0, NV_ARGS ARGS);                                   \
         break;
+#define NV_CASES_1_7(NAME, ARGS)                                              \
+    NV_CASE(NAME, 1, ARGS) NV_CASE(NAME, 2, ARGS) NV_CASE(NAME, 3, ARGS)      \
+    NV_CASE(NAME, 4, ARGS) NV_CASE(NAME, 5, ARGS) NV_CASE(NAME, 6, ARGS)      \
+    NV_CASE(NAME, 7, ARGS)
+#define ROWS_X_ARGS (m, A, rsa, x, y, incy, acc, mk)
 /* The sums go out added to +0, as the element-wise store adds them to
  * 0: an FMA chain over products that underflow ends at -0, and a sum is
  * +0 there as in numpy. */
@@ -426,7 +433,7 @@ ROWS_X(rows_x_f32, float, __m256, 8, __m128, _mm256_loadu_ps, mask_f32,
 ROWS_X(rows_x_f64, double, __m256d, 4, __m256d, _mm256_loadu_pd, mask_f64,
        _mm256_maskload_pd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_setzero_pd,
        hsum4_f64, storeu4_f64, store4_f64)
-#undef ROWS_X_CASE
+#undef ROWS_X_ARGS
 #undef ROWS_X
 
 static void gemv_rows_f32(int64_t m, int64_t n, const float *A, int64_t rsa,
@@ -668,26 +675,21 @@ GEMV_MULTI2(gemv_multi_f64, double, __m256d, 4, _mm256_loadu_pd, mask_f64, MLOAD
             return false;                                                     \
         const int t = m % (W) != 0;                                           \
         switch ((m + (W) - 1) / (W)) {                                        \
-        COLS_REGS_CASE(NAME, 1) COLS_REGS_CASE(NAME, 2)                       \
-        COLS_REGS_CASE(NAME, 3) COLS_REGS_CASE(NAME, 4)                       \
-        COLS_REGS_CASE(NAME, 5) COLS_REGS_CASE(NAME, 6)                       \
-        COLS_REGS_CASE(NAME, 7) COLS_REGS_CASE(NAME, 8)                       \
+        NV_CASES_1_7(NAME, COLS_REGS_ARGS)                                    \
+        NV_CASE(NAME, 8, COLS_REGS_ARGS)                                      \
         }                                                                     \
         return true;                                                          \
     }
-#define COLS_REGS_CASE(NAME, NV)                                              \
-    case NV:                                                                  \
-        if (t)                                                                \
-            NAME##_nv(NV, 1, m, n, A, csa, x, incx, y, acc);                  \
-        else                                                                  \
-            NAME##_nv(NV, 0, m, n, A, csa, x, incx, y, acc);                  \
-        break;
+#define COLS_REGS_ARGS (m, n, A, csa, x, incx, y, acc)
 COLS_REGS(cols_regs_f32, float, __m256, 8, ps, mask_f32, _mm256_maskload_ps,
           _mm256_maskstore_ps)
 COLS_REGS(cols_regs_f64, double, __m256d, 4, pd, mask_f64, _mm256_maskload_pd,
           _mm256_maskstore_pd)
-#undef COLS_REGS_CASE
+#undef COLS_REGS_ARGS
 #undef COLS_REGS
+#undef NV_CASES_1_7
+#undef NV_CASE
+#undef NV_ARGS
 
 /* y = fma(A[i,j], x[j], y) for j ascending, for full and tail rows alike
  * (fmaf is one rounding, as the vector FMA), so row splits keep bits;
