@@ -288,6 +288,9 @@ Test(gemm_small, few_rows_times_wt, .timeout = 120)
         {8, 3000, 4}, {12, 512, 2}, {8, 3000, 32}, {3, 300, 17},
         /* W's rows past one scratch block (4096) */
         {3, 5000, 60}, {20, 4500, 30},
+        /* rows of W either side of the AVX2 register GEMV's bounds (96
+         * f32, 48 f64 elements), three to eight rows of C */
+        {5, 100, 50}, {8, 100, 95}, {6, 64, 96}, {7, 90, 47}, {4, 90, 48},
     };
     for (int t = 0; t < NTABLES; t++) {
         const ein_ktable *kt = ein_ktable_named(k_tables[t]);

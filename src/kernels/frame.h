@@ -116,6 +116,10 @@ typedef struct ein_arch_f32 {
     ein_ukr_edge_f32_fn  *ukr_edge;
     ein_gemv_multi_f32_fn *gemv_multi;
     ein_cols_to_rows_f32_fn *cols_to_rows;
+    /* gemv_rows keeps x in registers for rows shorter than this many
+     * elements (0: no such path); ein_gemm_few_takes sends a few such
+     * rows to it one at a time. */
+    int64_t rows_regs;
 } ein_arch_f32;
 
 typedef struct ein_arch_f64 {
@@ -130,6 +134,10 @@ typedef struct ein_arch_f64 {
     ein_ukr_edge_f64_fn  *ukr_edge;
     ein_gemv_multi_f64_fn *gemv_multi;
     ein_cols_to_rows_f64_fn *cols_to_rows;
+    /* gemv_rows keeps x in registers for rows shorter than this many
+     * elements (0: no such path); ein_gemm_few_takes sends a few such
+     * rows to it one at a time. */
+    int64_t rows_regs;
 } ein_arch_f64;
 
 void ein_frame_gemm_f32(const ein_arch_f32 *arch, int64_t m, int64_t n,
@@ -151,10 +159,11 @@ void ein_frame_gemm_f64(const ein_arch_f64 *arch, int64_t m, int64_t n,
  * contiguous, as C^T = B^T A^T through gemv_multi.
  * ein_gemm_few_takes says which: 0 none, 1 GEMVs, 2 gemv_multi, 3
  * gemv_multi on C^T (multi: the bytes of the vectors of the table's
- * gemv_multi, 0 when it has none; EIN_MULTI_BYTES gives them). */
+ * gemv_multi, 0 when it has none; EIN_MULTI_BYTES gives them; rows_regs:
+ * the table's ein_arch rows_regs). */
 int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
-                       int multi);
+                       int multi, int64_t rows_regs);
 /* A table's vector bytes, from its register tile: every SIMD table's
  * micro-kernel is two vectors across (ukr_t.h). */
 #define EIN_MULTI_BYTES(arch, T)                                              \

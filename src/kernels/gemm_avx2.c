@@ -881,4 +881,6 @@ static void cols_to_rows_f64(int64_t k, int n, const double *b, double *dst)
 #define TAB_GEMV_MULTI_F64 gemv_multi_f64
 #define TAB_COLS_TO_ROWS_F32 cols_to_rows_f32
 #define TAB_COLS_TO_ROWS_F64 cols_to_rows_f64
+#define TAB_ROWS_REGS_F32 (ROWS_X_MAXV * 8)
+#define TAB_ROWS_REGS_F64 (ROWS_X_MAXV * 4)
 #include "kernels/table_t.h"

@@ -96,13 +96,22 @@ int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
 
 int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
-                       int multi)
+                       int multi, int64_t rows_regs)
 {
     const int64_t lanes = (multi ? multi : 64) / (int64_t)elsize;
     double wbytes = (double)n * (double)k * (double)elsize;
     if (m < 2 || n < 2 || k < 1)
         return 0;
     if (csc == 1 && rsb == 1 && csb != 1) {
+        /* Rows of W short enough for the table's register GEMV: one
+         * GEMV per row of C beat gemv_multi and the small path's tiles
+         * everywhere measured (AVX2 table on AMD Zen 3, einsum-bench,
+         * minimum, "bi,oi->bo" f32: [4, 50] x [100, 50]^T 1.25 -> 1.08
+         * us, [8, 50] x [100, 50]^T 2.44 -> 1.67, [4, 4] x [8, 4]^T 219
+         * -> 113 ns, [8, 90] x [2900, 90]^T two threads 83 -> 66 us,
+         * batched 1000 x [4, 16] x [8, 16]^T 105 -> 89 us). */
+        if (csa == 1 && k < rows_regs && m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2)
+            return 1;
         if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1)) {
             /* Operations per row of W (see below): here, against the
              * small path's copy of W (about three an element, measured

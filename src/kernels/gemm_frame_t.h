@@ -560,7 +560,7 @@ int F(ein_frame_gemm_few)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
                           int64_t csc, int accumulate, int nthreads)
 {
     int how = ein_gemm_few_takes(m, n, k, csa, rsb, csb, csc, sizeof(T),
-                                 EIN_MULTI_BYTES(ar, T));
+                                 EIN_MULTI_BYTES(ar, T), ar->rows_regs);
     if (!how)
         return 0;
     if (how == 3) {

@@ -71,16 +71,24 @@
 #ifndef TAB_COLS_TO_ROWS_F64
 #define TAB_COLS_TO_ROWS_F64 NULL
 #endif
+#ifndef TAB_ROWS_REGS_F32
+#define TAB_ROWS_REGS_F32 0
+#endif
+#ifndef TAB_ROWS_REGS_F64
+#define TAB_ROWS_REGS_F64 0
+#endif
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
                                       TAB_PACK_B_F32, TAB_ROWS_BATCH_F32,
                                       TAB_PACK_BT_F32, TAB_UKR_EDGE_F32,
-                                      TAB_GEMV_MULTI_F32, TAB_COLS_TO_ROWS_F32};
+                                      TAB_GEMV_MULTI_F32, TAB_COLS_TO_ROWS_F32,
+                                      TAB_ROWS_REGS_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
                                       gemv_cols_f64, TAB_PACK_A_F64,
                                       TAB_PACK_B_F64, TAB_ROWS_BATCH_F64,
                                       TAB_PACK_BT_F64, TAB_UKR_EDGE_F64,
-                                      TAB_GEMV_MULTI_F64, TAB_COLS_TO_ROWS_F64};
+                                      TAB_GEMV_MULTI_F64, TAB_COLS_TO_ROWS_F64,
+                                      TAB_ROWS_REGS_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
@@ -224,7 +232,8 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
                                 int64_t csc, int acc)                          \
     {                                                                          \
         if (!ein_gemm_few_takes(m, n, k, csa, rsb, csb, csc, sizeof(T),        \
-                                EIN_MULTI_BYTES(&arch_##SFX, T)))              \
+                                EIN_MULTI_BYTES(&arch_##SFX, T),               \
+                                arch_##SFX.rows_regs))                         \
             return SMALL(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, \
                          rsc, csc, acc);                                       \
         for (int64_t b = 0; b < nb; b++)                                       \
