@@ -152,6 +152,19 @@ static void build_workloads(const options *o)
     add(o, one, 1, false, false, "headline-gemv-f32-100x50",
         "ij,j->i [100,50] f32, prebuilt plan: ns per ein_execute",
         "ij,j->i", "100x50,50", NULL, EIN_F32);
+    /* The mission's other two ways to the headline's result: a matmul by
+     * a [50, 1] weight and a one-output linear layer (x W^T), both
+     * squeezed to the same GEMV by the planner; then the linear layer
+     * with a hundred outputs over a batch of eight rows. */
+    add(o, one, 1, false, false, "motive-matmul-f32-100x50",
+        "ij,jk->ik [100,50] x [50,1] f32, prebuilt plan (k = 1 squeezed)",
+        "ij,jk->ik", "100x50,50x1", NULL, EIN_F32);
+    add(o, one, 1, false, false, "motive-linear-f32-100x50",
+        "ij,kj->ik [100,50] x [1,50]^T f32, prebuilt plan (k = 1 squeezed)",
+        "ij,kj->ik", "100x50,1x50", NULL, EIN_F32);
+    add(o, one, 1, false, false, "linear-f32-8x50-100",
+        "bi,oi->bo [8,50] x [100,50]^T f32: a linear layer on a batch of 8",
+        "bi,oi->bo", "8x50,100x50", NULL, EIN_F32);
     add(o, one, 1, false, false, "tiny-plan-dot4",
         "i,i-> 4 elements f32, prebuilt plan: call overhead of ein_execute",
         "i,i->", "4,4", NULL, EIN_F32);
