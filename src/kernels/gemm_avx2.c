@@ -872,7 +872,11 @@ static float dot_f32(int64_t n, const float *x, int64_t incx, const float *y,
         return dot_strided_f32(n, x, incx, y, incy);
     float s = 0;
     int64_t i = 0;
-    if (incx == 1 && incy == 1) {
+    /* Shorter than a vector: the FMAs alone (the reduction of four zero
+     * vectors would only add its latency, and +0).  A prebuilt plan of
+     * "i,i->" on 4 f32, AMD Zen 3, minimum of 20000 batches: 18.8 -> 17.0
+     * ns an execute. */
+    if (n >= 8) {
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 32 <= n; i += 32) {
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
@@ -898,7 +902,7 @@ static double dot_f64(int64_t n, const double *x, int64_t incx,
         return dot_strided_f64(n, x, incx, y, incy);
     double s = 0;
     int64_t i = 0;
-    if (incx == 1 && incy == 1) {
+    if (n >= 4) {   /* as dot_f32 */
         __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
         for (; i + 16 <= n; i += 16) {
             a0 = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a0);
