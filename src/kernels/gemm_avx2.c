@@ -374,10 +374,11 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
  * n = 64 238 -> 175, n = 80 288 -> 235, n = 88 342 -> 294; n = 96 was
  * within 3% and n = 128 slower, hence twelve.  f64 [100, n]: n = 4
  * 154 -> 78, n = 16 237 -> 144, n = 32 295 -> 210, n = 40 337 -> 268.
- * What is left at n = 50 is mostly rows that start off a 32-byte boundary
- * (n = 48, all loads aligned, takes 133 ns): a version that grouped rows
- * by their alignment, loaded aligned and shifted x instead ran no faster
- * (204 ns), its set-up per group costing what the split loads had. */
+ * (Later: products first and 8-byte tails, below, took n = 50 to 183.)
+ * What is left at n = 50 is the load stream: the same loads alone, with
+ * no arithmetic, take 164-189 ns.  A version that grouped rows by their
+ * alignment, loaded aligned and shifted x instead cost the same 1.9 ns a
+ * row as this one. */
 #define ROWS_X_MAXV 12
 #define ROWS_X(NAME, T, V, W, R4, LOADU, MASK, MLOAD, TAIL8, MUL, FMA, ADD, \
                SETZ, HSUM, STOREU4, STORE4)                                               \
