@@ -381,7 +381,7 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
  * row as this one. */
 #define ROWS_X_MAXV 12
 #define ROWS_X(NAME, T, V, W, R4, LOADU, MASK, MLOAD, TAIL8, MUL, FMA, ADD, \
-               SETZ, HSUM, STOREU4, STORE4)                                               \
+               SETZ, HSUM, STOREU4, STORE4)                                   \
     static inline __attribute__((always_inline)) R4 NAME##_dot4(             \
         const int nv, const int tail, const T *r0, const T *r1, const T *r2, \
         const T *r3, const V *xv, V xt, __m256i mk)                           \
@@ -425,10 +425,12 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
             j++;                                                              \
         }                                                                     \
         if (tail) {   /* 2: a tail of 8 bytes, one plain load */             \
-            b0 = FMA(tail == 2 ? TAIL8(r0 + (W) * j) : MLOAD(r0 + (W) * j, mk), xt, b0); \
-            b1 = FMA(tail == 2 ? TAIL8(r1 + (W) * j) : MLOAD(r1 + (W) * j, mk), xt, b1); \
-            b2 = FMA(tail == 2 ? TAIL8(r2 + (W) * j) : MLOAD(r2 + (W) * j, mk), xt, b2); \
-            b3 = FMA(tail == 2 ? TAIL8(r3 + (W) * j) : MLOAD(r3 + (W) * j, mk), xt, b3); \
+            const T *t0 = r0 + (W) * j, *t1 = r1 + (W) * j;                   \
+            const T *t2 = r2 + (W) * j, *t3 = r3 + (W) * j;                   \
+            b0 = FMA(tail == 2 ? TAIL8(t0) : MLOAD(t0, mk), xt, b0);          \
+            b1 = FMA(tail == 2 ? TAIL8(t1) : MLOAD(t1, mk), xt, b1);          \
+            b2 = FMA(tail == 2 ? TAIL8(t2) : MLOAD(t2, mk), xt, b2);          \
+            b3 = FMA(tail == 2 ? TAIL8(t3) : MLOAD(t3, mk), xt, b3);          \
         }                                                                     \
         return HSUM(ADD(a0, b0), ADD(a1, b1), ADD(a2, b2), ADD(a3, b3));      \
     }                                                                         \
@@ -497,7 +499,7 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
     NV_CASE(NAME, 7, ARGS)
 #define ROWS_X_ARGS (m, A, rsa, x, y, incy, acc, mk)
 /* The row loop's cases: a copy per tail kind, 2 for a tail of 8 bytes. */
-#define ROWS_CASE(NAME, NV, ARGS)                                                 \
+#define ROWS_CASE(NAME, NV, ARGS)                                             \
     case NV:                                                                  \
         if (t == 2)                                                           \
             NAME##_nv(NV, 2, NV_ARGS ARGS);                                   \
@@ -514,7 +516,8 @@ DENSE2(dense_rows_f64, double, __m256d, 4, mask_f64, _mm256_maskload_pd,
  * 187 ns. */
 static inline __m256 tail8_f32(const float *p)
 {
-    return _mm256_zextps128_ps256(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p)));
+    __m128i q = _mm_loadl_epi64((const __m128i *)p);
+    return _mm256_zextps128_ps256(_mm_castsi128_ps(q));
 }
 static inline __m256d tail8_f64(const double *p)
 {
@@ -534,11 +537,11 @@ static inline void storeu4_f64(double *p, __m256d v)
 }
 static inline void store4_f64(double *p, __m256d v) { _mm256_store_pd(p, v); }
 ROWS_X(rows_x_f32, float, __m256, 8, __m128, _mm256_loadu_ps, mask_f32,
-       _mm256_maskload_ps, tail8_f32, _mm256_mul_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_setzero_ps,
-       hsum4_f32, storeu4_f32, store4_f32)
+       _mm256_maskload_ps, tail8_f32, _mm256_mul_ps, _mm256_fmadd_ps, _mm256_add_ps,
+       _mm256_setzero_ps, hsum4_f32, storeu4_f32, store4_f32)
 ROWS_X(rows_x_f64, double, __m256d, 4, __m256d, _mm256_loadu_pd, mask_f64,
-       _mm256_maskload_pd, tail8_f64, _mm256_mul_pd, _mm256_fmadd_pd, _mm256_add_pd, _mm256_setzero_pd,
-       hsum4_f64, storeu4_f64, store4_f64)
+       _mm256_maskload_pd, tail8_f64, _mm256_mul_pd, _mm256_fmadd_pd, _mm256_add_pd,
+       _mm256_setzero_pd, hsum4_f64, storeu4_f64, store4_f64)
 #undef ROWS_CASE
 #undef ROWS_X_ARGS
 #undef ROWS_X
