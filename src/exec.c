@@ -201,6 +201,22 @@ DEFINE_DIRECT_ROWS(f32, float)
 DEFINE_DIRECT_ROWS(f64, double)
 #undef DEFINE_DIRECT_ROWS
 
+/* Likewise a GEMV the table's gemv would hand to its columns loop in one
+ * call (ein_gemv_cols_direct).  f32 [64, 64] "ij,i->j", alternating in
+ * one harness: 142 -> 133 ns. */
+#define DEFINE_DIRECT_COLS(SFX, T)                                             \
+static void direct_gemv_cols_##SFX(const ein_plan *p, const void *a,           \
+                                   const void *b, void *c)                     \
+{                                                                              \
+    const ein_step *s = &p->steps[0];                                          \
+    p->kt->gemv_cols_##SFX(s->m, s->k, (const T *)(s->swap ? b : a), s->csa,   \
+                           (const T *)(s->swap ? a : b), s->rsb, (T *)c, 0,    \
+                           (int64_t)(s->m * s->k * (int64_t)sizeof(T)));       \
+}
+DEFINE_DIRECT_COLS(f32, float)
+DEFINE_DIRECT_COLS(f64, double)
+#undef DEFINE_DIRECT_COLS
+
 ein_direct_fn *ein_direct_pick(const ein_plan *p)
 {
     if (p->nsteps != 1 || p->workspace != 0 || p->nops != 2)
@@ -219,6 +235,8 @@ ein_direct_fn *ein_direct_pick(const ein_plan *p)
     case EIN_K_GEMV:
         if (ein_gemv_rows_direct(s->m, s->k, s->rsa, s->csa, s->rsb))
             return f32 ? direct_gemv_rows_f32 : direct_gemv_rows_f64;
+        if (ein_gemv_cols_direct(s->m, s->k, s->rsa, s->csa, s->rsc))
+            return f32 ? direct_gemv_cols_f32 : direct_gemv_cols_f64;
         return f32 ? direct_gemv_f32 : direct_gemv_f64;
     case EIN_K_DOT:  return f32 ? direct_dot_f32 : direct_dot_f64;
     default:         return f32 ? direct_gemm_f32 : direct_gemm_f64;

@@ -51,17 +51,7 @@ typedef int ein_gemv_rows_batch_f64_fn(int64_t nb, int64_t sa, int64_t sx,
                                        const double *A, int64_t rsa,
                                        const double *x, double *y,
                                        int64_t incy, int acc);
-/* GEMV, columns contiguous: y[0:m] = (acc ? y : 0) + sum_j A[j*csa + 0:m]
- * * x[j*incx] with y contiguous, j ascending.  Same rule on rows.  span:
- * the bytes of A the calling thread reads in the whole GEMV this call is
- * part of (at least this call's m * n elements); a kernel may choose its
- * loop by whether that stays in cache between calls, never its bits. */
-typedef void ein_gemv_cols_f32_fn(int64_t m, int64_t n, const float *A,
-                                  int64_t csa, const float *x, int64_t incx,
-                                  float *y, int acc, int64_t span);
-typedef void ein_gemv_cols_f64_fn(int64_t m, int64_t n, const double *A,
-                                  int64_t csa, const double *x, int64_t incx,
-                                  double *y, int acc, int64_t span);
+/* (ein_gemv_cols_f32_fn / _f64_fn, the columns loop: kernels.h) */
 
 /* Packing, optional (NULL: the frame's plain loops): pack_a writes one
  * full A micro-panel (mr rows, rsa apart, each with kc contiguous

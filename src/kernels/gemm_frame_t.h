@@ -703,18 +703,6 @@ static __attribute__((noinline)) void F(gemv_general)(
     const ARCH *ar, int64_t m, int64_t n, const T *A, int64_t rsa, int64_t csa,
     const T *x, int64_t incx, T *y, int64_t incy, int accumulate, int nthreads);
 
-/* Columns contiguous and small: gemv_general would make one call of the
- * columns loop (one thread, no halves below EIN_GEMV_MT_ELEMS, y
- * contiguous so no temporary, no reversal with |csa| != 1): the same
- * call, without the set-up.  f32 [64, 64] "ij,i->j", a prebuilt plan,
- * AMD Zen 3, minimum: 156 -> 142 ns (the kernel alone takes 113). */
-static inline int F(gemv_cols_direct)(int64_t m, int64_t n, int64_t rsa, int64_t csa,
-                                       int64_t incy)
-{
-    return rsa == 1 && csa != 1 && csa != -1 && incy == 1 && m > 0 && n > 0 &&
-           (double)m * (double)n < EIN_GEMV_MT_ELEMS;
-}
-
 int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
                             int64_t sy, int64_t m, int64_t n, const T *A,
                             int64_t rsa, int64_t csa, const T *x, int64_t incx,
@@ -722,7 +710,7 @@ int F(ein_frame_gemv_batch)(const ARCH *ar, int64_t nb, int64_t sa, int64_t sx,
 {
     if (!ein_gemv_rows_direct(m, n, rsa, csa, incx)) {
         /* gemv_general's one call for each matrix, without its set-up. */
-        if (!F(gemv_cols_direct)(m, n, rsa, csa, incy))
+        if (!ein_gemv_cols_direct(m, n, rsa, csa, incy))
             return 0;
         for (int64_t b = 0; b < nb; b++)
             ar->gemv_cols(m, n, A + b * sa, csa, x + b * sx, incx, y + b * sy,
@@ -750,7 +738,7 @@ void F(ein_frame_gemv)(const ARCH *ar, int64_t m, int64_t n, const T *A,
                       ein_gemv_rows_mode(m, n, sizeof(T)));
         return;
     }
-    if (F(gemv_cols_direct)(m, n, rsa, csa, incy)) {
+    if (ein_gemv_cols_direct(m, n, rsa, csa, incy)) {
         ar->gemv_cols(m, n, A, csa, x, incx, y, accumulate != 0,
                       (int64_t)(m * n * (int64_t)sizeof(T)));
         return;

@@ -134,6 +134,23 @@ typedef void ein_gemv_rows_f64_fn(int64_t m, int64_t n, const double *A,
 int ein_gemv_rows_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
                          int64_t incx);
 
+/* GEMV, columns contiguous: y[0:m] = (acc ? y : 0) + sum_j A[j*csa + 0:m]
+ * * x[j*incx] with y contiguous, j ascending.  Same rule on rows.  span:
+ * the bytes of A the calling thread reads in the whole GEMV this call is
+ * part of (at least this call's m * n elements); a kernel may choose its
+ * loop by whether that stays in cache between calls, never its bits. */
+typedef void ein_gemv_cols_f32_fn(int64_t m, int64_t n, const float *A,
+                                  int64_t csa, const float *x, int64_t incx,
+                                  float *y, int acc, int64_t span);
+typedef void ein_gemv_cols_f64_fn(int64_t m, int64_t n, const double *A,
+                                  int64_t csa, const double *x, int64_t incx,
+                                  double *y, int acc, int64_t span);
+/* Whether a table's gemv makes one call of its columns loop (gemv_cols_)
+ * for this shape, whatever the thread count: columns and y contiguous,
+ * too small for a second thread, so one pass with no halves. */
+int ein_gemv_cols_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
+                         int64_t incy);
+
 /* Returns sum_i x[i*incx] * y[i*incy] for 0 <= i < n. */
 typedef float ein_dot_f32_fn(int64_t n, const float *x, int64_t incx,
                              const float *y, int64_t incy);
@@ -258,6 +275,9 @@ typedef struct ein_ktable {
      * direct call (ein_direct_pick) makes that call itself. */
     ein_gemv_rows_f32_fn  *gemv_rows_f32;
     ein_gemv_rows_f64_fn  *gemv_rows_f64;
+    /* The columns loop, likewise where ein_gemv_cols_direct holds. */
+    ein_gemv_cols_f32_fn  *gemv_cols_f32;
+    ein_gemv_cols_f64_fn  *gemv_cols_f64;
     ein_dot_batch_f32_fn  *dot_batch_f32;
     ein_dot_batch_f64_fn  *dot_batch_f64;
     /* Optional: the copy of a B of n <= 8 contiguous columns to n rows

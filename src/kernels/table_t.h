@@ -265,6 +265,7 @@ const ein_ktable TAB_VAR = {
     .gemv_batch_f32 = gemv_batch_f32, .gemv_batch_f64 = gemv_batch_f64,
     .dot_batch_f32 = dot_batch_f32, .dot_batch_f64 = dot_batch_f64,
     .gemv_rows_f32 = gemv_rows_f32, .gemv_rows_f64 = gemv_rows_f64,
+    .gemv_cols_f32 = gemv_cols_f32, .gemv_cols_f64 = gemv_cols_f64,
     .cols_to_rows_f32 = TAB_COLS_TO_ROWS_F32,
     .cols_to_rows_f64 = TAB_COLS_TO_ROWS_F64,
     .mr_f32 = TAB_MR, .nr_f32 = TAB_NR_F32,
