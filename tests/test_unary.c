@@ -694,10 +694,12 @@ Test(unary, transposed_planes_every_table)
     ts_fill_f32(in_f32, BUF, &r);
     ts_fill_f64(in_f64, BUF, &r);
     /* {batch, rows, cols}: batch 1 is a 2-D plane (large), else dense
-     * planes one after another. */
+     * planes one after another.  Past 256 columns, a tile's rows
+     * (UN_TILE_T_ROWS) end inside the plane: 530 = 2 x 256 + 18. */
     static const int64_t shapes[][3] = {{1, 64, 64}, {1, 67, 100}, {1, 131, 97},
-                                        {1, 200, 70}, {16, 8, 8}, {9, 13, 9},
-                                        {12, 33, 17}, {40, 16, 16}};
+                                        {1, 200, 70}, {1, 70, 530}, {1, 40, 257},
+                                        {16, 8, 8}, {9, 13, 9}, {12, 33, 17},
+                                        {40, 16, 16}};
     int taken = 0;
     for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++)
         for (int mode = 0; mode < 6; mode++) {
