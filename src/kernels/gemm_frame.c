@@ -106,6 +106,22 @@ int ein_gemv_cols_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
            (double)m * (double)n < EIN_GEMV_MT_ELEMS;
 }
 
+/* A W of at most 16 rows, short ones, under four or more rows of C:
+ * the small path's tiles (its copy of W through register transposes)
+ * beat a GEMV per row of C, each GEMV a few short dots.  AVX2 table, AMD
+ * Zen 3, one thread, alternating routes, batches of 200, per product:
+ * f32 [8, 8] x [8, 8]^T 133 -> 52 ns, [8, 16] x [16, 16]^T 173 -> 94,
+ * [4, 16] x [16, 8]^T 91 -> 47, f64 [6, 24] x [8, 24]^T 1.9x; one
+ * product f32 8 x 8 x 8 240 -> 120 ns.  Outside these bounds the GEMVs
+ * won or tied: f32 [4, 16] x [8, 16]^T 74 ns against 87, [3, 8] x [8,
+ * 8]^T 0.86x, any W of 32 rows (0.54-0.95x below eight rows of C). */
+static int ein_few_tiny_w(int64_t m, int64_t n, int64_t k, size_t elsize)
+{
+    if (n > 16 || m < 4)
+        return 0;
+    return k <= 8 || (m >= (elsize == 8 ? 5 : 6) && k <= (elsize == 8 ? 32 : 16));
+}
+
 int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
                        int64_t rsb, int64_t csb, int64_t csc, size_t elsize,
                        int multi, int64_t rows_regs)
@@ -122,7 +138,8 @@ int ein_gemm_few_takes(int64_t m, int64_t n, int64_t k, int64_t csa,
          * us, [8, 50] x [100, 50]^T 2.44 -> 1.67, [4, 4] x [8, 4]^T 219
          * -> 113 ns, [8, 90] x [2900, 90]^T two threads 83 -> 66 us,
          * batched 1000 x [4, 16] x [8, 16]^T 105 -> 89 us). */
-        if (csa == 1 && k < rows_regs && m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2)
+        if (csa == 1 && k < rows_regs && m <= EIN_FEW_MULTI && wbytes <= EIN_FEW_L2 &&
+            !ein_few_tiny_w(m, n, k, elsize))
             return 1;
         if (multi && csa == 1 && (m > 2 || wbytes > EIN_FEW_L1)) {
             /* Operations per row of W (see below): here, against the
