@@ -120,6 +120,7 @@ ein_plan *ein_plan_build(const char *subscripts, int nops,
     for (int l = 0; l < b.nlabels; l++)
         sums |= b.extent[l] >= 0 && !EIN_USES(&b, b.nops, l);
     ein_squeeze(&b, p->squeezed, sizeof p->squeezed);
+    ein_unbroadcast(&b, p->unbroadcast, sizeof p->unbroadcast);
     p->kt = kt ? kt : ein_ktable_default();
     p->nthreads = default_threads(opt);
     if ((*st = ein_lower(&b, p, opt, force_generic)) != EIN_OK)

@@ -248,6 +248,9 @@ size_t ein_plan_explain(const ein_plan *p, char *buf, size_t cap)
     put(&s, "\n");
     if (p->squeezed[0])
         put(&s, "|-- squeeze  %s (extent 1: out of every loop nest)\n", p->squeezed);
+    if (p->unbroadcast[0])
+        put(&s, "|-- unbroadcast  %s (stride 0: that operand repeats along it)\n",
+            p->unbroadcast);
     if (p->workspace)
         put(&s, "|-- workspace  %zu bytes of temporaries%s\n", p->workspace,
             p->keep_ws ? ", kept from one execute to the next" : "");

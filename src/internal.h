@@ -290,6 +290,7 @@ struct ein_plan {
     bool       plus_zero;
     /* For explain: the rewrite decisions. */
     char       squeezed[256];
+    char       unbroadcast[256];   /* labels dropped by ein_unbroadcast */
     double     flops, bytes;
     ein_pathinfo path;             /* how the order was found */
     double     plan_us;            /* the whole compile */
@@ -301,6 +302,10 @@ struct ein_plan {
 /* rewrite.c: squeeze extent-1 labels out of the index table (recording
  * their names in `squeezed`); fuse a step's adjacent loops. */
 void ein_squeeze(ein_bound *b, char *squeezed, size_t cap);
+/* rewrite.c: take labels along which an input only repeats itself
+ * (stride 0) out of that input's term, where another input supplies
+ * them (recording "j in op1, ..." in `dropped`). */
+void ein_unbroadcast(ein_bound *b, char *dropped, size_t cap);
 /* Returns the new loop count and updates *nfree. */
 int  ein_fuse_loops(ein_loop *loops, int n, int ntensors, int *nfree);
 

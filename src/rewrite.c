@@ -2,6 +2,11 @@
  * Squeeze: labels of extent 1 leave every loop nest (so ij,jk->ik with
  * k = 1 is planned as the GEMV it is); the output keeps its size-1
  * dimension because its strides come from the caller's view.
+ * Unbroadcast: an operand that repeats itself along a label (stride 0,
+ * a numpy broadcast of an extent-1 dimension or a view built that way)
+ * is planned without that label when another operand supplies it, as if
+ * the subscripts never gave it there: "ij,jk->ik" with B of shape
+ * [1, n] sums A's rows and takes their outer product with B's row.
  * Fuse: two loops that every tensor of a step walks as one contiguous
  * run (stride[outer] == extent[inner] * stride[inner]) become one loop. */
 #include <stdio.h>
@@ -20,6 +25,38 @@ void ein_squeeze(ein_bound *b, char *squeezed, size_t cap)
         if (b->extent[l] == 1 && w + 12 < cap)
             w += (size_t)snprintf(squeezed + w, cap - w, "%s%s",
                                   w ? " " : "", ein_label_name(l, nb));
+    }
+}
+
+/* numpy sums the products over the repeated label literally; a sum
+ * taken first rounds differently, as it does for a label the subscripts
+ * give to one operand only ("ij,k->ik"), which the path sums first too.
+ * The same data is read either way: the label's loop moved over none of
+ * the operand's elements.  AVX2 table, AMD Zen 3, one thread, f64
+ * "ij,jk->ik" [512, 512] x [1, 512], REPL :time, median: 37.6 ms (the
+ * products summed along j in a loop nest) -> 129 us. */
+void ein_unbroadcast(ein_bound *b, char *dropped, size_t cap)
+{
+    size_t w = 0;
+    char nb[16];
+    if (cap)
+        dropped[0] = '\0';
+    for (int l = 0; l < b->nlabels; l++) {
+        if (b->extent[l] <= 1)
+            continue;
+        bool supplied = false;
+        for (int t = 0; t < b->nops; t++)
+            supplied |= EIN_USES(b, t, l) && EIN_STRIDE(b, t, l) != 0;
+        if (!supplied)
+            continue;
+        for (int t = 0; t < b->nops; t++) {
+            if (!EIN_USES(b, t, l) || EIN_STRIDE(b, t, l) != 0)
+                continue;
+            EIN_USES(b, t, l) = false;
+            if (w + 24 < cap)
+                w += (size_t)snprintf(dropped + w, cap - w, "%s%s in op%d", w ? ", " : "",
+                                      ein_label_name(l, nb), t);
+        }
     }
 }
 
