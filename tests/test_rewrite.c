@@ -131,8 +131,8 @@ Test(rewrite, unbroadcast_drops_repeated_labels)
 /* Contractions with broadcast operands, planned through unbroadcast,
  * against the reference loop nest (which reads every operand through its
  * own strides): a summed label repeated by numpy broadcasting or by a
- * zero-stride view, a free one, one repeated by every operand, and a
- * chain of three. */
+ * zero-stride view, a free one, one repeated by every operand, an
+ * operand left with no label, and a chain of three. */
 Test(rewrite, unbroadcast_plans_compute_the_same)
 {
     enum { N = 37 };
@@ -142,6 +142,7 @@ Test(rewrite, unbroadcast_plans_compute_the_same)
     ts_fill_f64(bb, N * N, &r);
     ts_fill_f64(c, N * N, &r);
     int64_t sq[2] = {N, N}, row[2] = {1, N}, rs0[2] = {0, 1}, cs0[2] = {N, 0};
+    int64_t one[2] = {1, 1};   /* every label broadcast: a scalar term */
     struct {
         const char *expr, *dropped;
         int nops;
@@ -157,6 +158,10 @@ Test(rewrite, unbroadcast_plans_compute_the_same)
          {{a, EIN_F64, 2, sq, NULL}, {bb, EIN_F64, 2, row, NULL}}},
         {"ij,ij->i", "", 2,
          {{a, EIN_F64, 2, sq, cs0}, {bb, EIN_F64, 2, sq, cs0}}},
+        {"ij,ij->", "i in op1, j in op1", 2,
+         {{a, EIN_F64, 2, sq, NULL}, {bb, EIN_F64, 2, one, NULL}}},
+        {"ij,j->i", "j in op1", 2,
+         {{a, EIN_F64, 2, sq, NULL}, {bb, EIN_F64, 1, one, NULL}}},
         {"ij,jk,kl->il", "j in op1", 3,
          {{a, EIN_F64, 2, sq, NULL}, {bb, EIN_F64, 2, row, NULL},
           {c, EIN_F64, 2, sq, NULL}}},
