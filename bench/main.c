@@ -199,20 +199,24 @@ static void build_workloads(const options *o)
             add(o, both, 2, false, false, name, what, "ij,jk->ik", shapes, NULL, dt);
         }
     }
-    /* The last two: many tiny products, where the cost between the
-     * products counts as much as the products. */
-    static const struct { const char *dt; int b, n; } bg[] = {
-        {"f32", 256, 32}, {"f32", 32, 256}, {"f64", 32, 256},
-        {"f32", 4096, 4}, {"f64", 1024, 8}};
+    /* Tiny products: the cost between the products counts as much as
+     * the products.  nt: A B^T ("bij,bkj->bik", attention's scores),
+     * where B is read transposed. */
+    static const struct { const char *dt; int b, n; bool nt; } bg[] = {
+        {"f32", 256, 32, false}, {"f32", 32, 256, false}, {"f64", 32, 256, false},
+        {"f32", 4096, 4, false}, {"f64", 1024, 8, false}, {"f32", 256, 32, true},
+        {"f32", 4096, 8, true}};
     for (size_t i = 0; i < sizeof bg / sizeof bg[0]; i++) {
         int b = bg[i].b, n = bg[i].n;
         if (o->quick)
             b /= 4;
         ein_dtype dt = bg[i].dt[1] == '6' ? EIN_F64 : EIN_F32;
+        const char *ex = bg[i].nt ? "bij,bkj->bik" : "bij,bjk->bik";
         snprintf(shapes, sizeof shapes, "%dx%dx%d,%dx%dx%d", b, n, n, b, n, n);
-        snprintf(name, sizeof name, "bgemm-%s-b%d-n%d", bg[i].dt, b, n);
-        snprintf(what, sizeof what, "bij,bjk->bik b=%d n=%d %s", b, n, bg[i].dt);
-        add(o, both, 2, false, false, name, what, "bij,bjk->bik", shapes, NULL, dt);
+        snprintf(name, sizeof name, "bgemm-%s%s-b%d-n%d", bg[i].nt ? "nt-" : "",
+                 bg[i].dt, b, n);
+        snprintf(what, sizeof what, "%s b=%d n=%d %s", ex, b, n, bg[i].dt);
+        add(o, both, 2, false, false, name, what, ex, shapes, NULL, dt);
     }
     int e = o->quick ? 32 : 48;
     snprintf(shapes, sizeof shapes, "%dx%dx%dx%d,%dx%dx%dx%d", e, e, e, e, e, e, e, e);
