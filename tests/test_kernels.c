@@ -962,3 +962,62 @@ Test(kernels, concurrent_callers, .timeout = 120)
     }
     free(a); free(b); free(ref);
 }
+
+/* Outer products (k = 1) through each table's GEMM entry, at sizes the
+ * frame takes (past the small path) and with streaming stores forced on
+ * for any size: each element must be a * b + 0 exactly (C + that when
+ * accumulating), rows starting off any 16-byte boundary, B contiguous or
+ * strided, and nothing past C's rows written. */
+Test(kernels, outer_products_exact, .timeout = 120)
+{
+    setenv("EIN_STREAM_BYTES", "1", 1);
+    cr_assert_eq(ein_cache_info_get()->stream_bytes, 1.0);
+    ts_rng g = {919};
+    static const int64_t shapes[][2] = {{2100, 1503}, {3, 40001}, {1700, 1801}, {5, 7}};
+    for (int t = 0; t < NTABLES; t++) {
+        const ein_ktable *kt = ein_ktable_named(k_tables[t]);
+        if (!kt)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            for (int mode = 0; mode < 4; mode++) {
+                const int64_t m = shapes[s][0], n = shapes[s][1];
+                const int acc = mode & 1, csb = mode & 2 ? 3 : 1;
+                const int64_t rsc = n + 1 + mode, off = mode + 1;   /* ragged rows */
+                const size_t csz = (size_t)(m * rsc + off + 8);
+                float *a = malloc((size_t)m * sizeof *a), *b = malloc((size_t)(n * csb) * sizeof *b);
+                float *c = malloc(csz * sizeof *c), *c0 = malloc(csz * sizeof *c0);
+                double *ad = malloc((size_t)m * sizeof *ad), *bd = malloc((size_t)(n * csb) * sizeof *bd);
+                double *cd = malloc(csz * sizeof *cd), *cd0 = malloc(csz * sizeof *cd0);
+                cr_assert(a && b && c && c0 && ad && bd && cd && cd0);
+                ts_fill_f64(ad, (size_t)m, &g);
+                ts_fill_f64(bd, (size_t)(n * csb), &g);
+                ts_fill_f64(cd0, csz, &g);
+                for (int64_t i = 0; i < m; i++) a[i] = (float)ad[i];
+                for (int64_t j = 0; j < n * csb; j++) b[j] = (float)bd[j];
+                for (size_t q = 0; q < csz; q++) c0[q] = (float)cd0[q];
+                ad[0] = -0.0, a[0] = -0.0f;   /* a -0 product must come out +0 */
+                memcpy(c, c0, csz * sizeof *c);
+                memcpy(cd, cd0, csz * sizeof *cd);
+                kt->gemm_f32(m, n, 1, a, 1, 1, b, 1, csb, c + off, rsc, 1, acc, 2);
+                kt->gemm_f64(m, n, 1, ad, 1, 1, bd, 1, csb, cd + off, rsc, 1, acc, 2);
+                for (size_t q = 0; q < csz; q++) {
+                    int64_t e = (int64_t)q - off, i = e / rsc, j = e % rsc;
+                    float w = c0[q];
+                    double wd = cd0[q];
+                    if (e >= 0 && i < m && j < n) {
+                        float p = a[i] * b[j * csb] + 0.0f;
+                        double pd = ad[i] * bd[j * csb] + 0.0;
+                        w = acc ? c0[q] + p : p;
+                        wd = acc ? cd0[q] + pd : pd;
+                    }
+                    cr_assert(memcmp(&c[q], &w, sizeof w) == 0 &&
+                              memcmp(&cd[q], &wd, sizeof wd) == 0,
+                              "%s %lld x %lld mode %d: element %lld (row %lld, column "
+                              "%lld) is %a / %a, expected %a / %a", kt->name, (long long)m,
+                              (long long)n, mode, (long long)e, (long long)i, (long long)j,
+                              (double)c[q], cd[q], (double)w, wd);
+                }
+                free(a), free(b), free(c), free(c0), free(ad), free(bd), free(cd), free(cd0);
+            }
+    }
+}

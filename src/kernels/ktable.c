@@ -143,6 +143,8 @@ static void init_once(void)
     g_ov_kc = env_i64("EIN_KC");
     g_ov_mc = env_i64("EIN_MC");
     g_ov_nc = env_i64("EIN_NC");
+    int64_t sb = env_i64("EIN_STREAM_BYTES");
+    g_cache.stream_bytes = sb > 0 ? (double)sb : (double)g_cache.l3;
     const ein_ktable *t = table_if_supported(getenv("EIN_ARCH"));
     if (!t)
         t = table_if_supported("avx512");
