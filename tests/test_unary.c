@@ -3,6 +3,7 @@
  * the generic loop nest, on random extents (0 and 1 included), strides
  * (negative, zero, transposed, gapped) and both dtypes; and through the
  * public API against the independent reference. */
+#define _POSIX_C_SOURCE 200809L   /* setenv */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kernels/frame.h"
 #include "support.h"
 
 static const char *const tables[] = {"generic", "avx2", "avx512"};
@@ -153,9 +155,9 @@ static bool check(const ein_ktable *kt, ein_dtype dt, const ucase *c, const char
     return true;
 }
 
-Test(unary, random_views_every_table)
+static void random_views(uint64_t seed)
 {
-    ts_rng r = {41};
+    ts_rng r = {seed};
     ts_fill_f32(in_f32, BUF, &r);
     ts_fill_f64(in_f64, BUF, &r);
     static double first[BUF];   /* big enough for either dtype's buffer */
@@ -194,6 +196,8 @@ Test(unary, random_views_every_table)
     /* Most random shapes are ones the kernels take; the rest fall back. */
     cr_assert_gt(handled, total / 2, "handled %d of %d", handled, total);
 }
+
+Test(unary, random_views_every_table) { random_views(41); }
 
 /* The shapes the kernels exist for must not fall back. */
 Test(unary, named_shapes_are_handled)
@@ -314,9 +318,9 @@ static int64_t layout(ts_rng *r, int n, const int64_t *ext, int64_t *st, bool ze
  * float as in double and sums add in the loop nest's order, so the kernel
  * must match the loop nest bit for bit, and leave every other slot alone;
  * a shape it declines must leave the output untouched. */
-Test(unary, products_every_table)
+static void random_products(uint64_t seed)
 {
-    ts_rng r = {44};
+    ts_rng r = {seed};
     ts_fill_f32(in_f32, BUF, &r);
     ts_fill_f64(in_f64, BUF, &r);
     int checked = 0, handled = 0;
@@ -375,6 +379,78 @@ Test(unary, products_every_table)
     }
     cr_assert_gt(checked, 800);
     cr_assert_gt(handled, checked * 2 / 3, "handled %d of %d", handled, checked);
+}
+
+Test(unary, products_every_table) { random_products(44); }
+
+/* With streaming stores forced on for any size (EIN_STREAM_BYTES=1), the
+ * copies and products whose output runs are contiguous take them: the
+ * random views and products above again, and runs of every length 0-70
+ * starting at every element offset of a 32-byte block, from contiguous
+ * and broadcast inputs, each bit for bit the loop nest's and writing
+ * nothing else. */
+Test(unary, streamed_outputs_every_table)
+{
+    setenv("EIN_STREAM_BYTES", "1", 1);
+    cr_assert_eq(ein_cache_info_get()->stream_bytes, 1.0);
+    random_views(141);
+    random_products(144);
+    ts_rng r = {145};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    in_f32[3] = -0.0f;   /* a copy keeps it; times b's 1.0 below, +0 */
+    in_f64[3] = -0.0;
+    in_f32[1003] = 1.0f;
+    in_f64[1003] = 1.0;
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        const ein_ktable *kt = ein_ktable_named(tables[t]);
+        if (!kt)
+            continue;
+        for (int64_t n = 0; n <= 70; n++)
+            for (int64_t off = 0; off < 8; off++)
+                for (int mode = 0; mode < 5; mode++) {
+                    /* 3 rows of n: a copy (mode 0), a copy of a broadcast
+                     * row (1), a product (2), a product by a broadcast
+                     * element (3) or row (4). */
+                    int64_t ext[2] = {3, n}, so[2] = {n, 1};
+                    int64_t sa[2] = {n + 1, mode == 1 ? 0 : 1};
+                    int64_t sb[2] = {mode == 4 ? 0 : n + 2, mode == 3 ? 0 : 1};
+                    const int nin = mode < 2 ? 1 : 2;
+                    int64_t st[6];
+                    for (int l = 0; l < 2; l++) {
+                        st[l * (nin + 1)] = sa[l];
+                        if (nin == 2)
+                            st[l * 3 + 1] = sb[l];
+                        st[l * (nin + 1) + nin] = so[l];
+                    }
+                    for (int d = 0; d < 2; d++) {
+                        const size_t es = d ? sizeof(double) : sizeof(float);
+                        char *o0 = d ? (char *)out_f64[0] : (char *)out_f32[0];
+                        char *o1 = d ? (char *)out_f64[1] : (char *)out_f32[1];
+                        const char *a = d ? (const char *)in_f64 : (const char *)in_f32;
+                        const char *b = a + 1000 * es;
+                        const size_t bytes = d ? sizeof out_f64[0] : sizeof out_f32[0];
+                        memset(o0, 0x7f, bytes);
+                        memset(o1, 0x7f, bytes);
+                        char *z0 = o0 + (size_t)off * es, *z1 = o1 + (size_t)off * es;
+                        int h;
+                        if (nin == 1)
+                            h = d ? kt->unary_f64(2, 2, ext, sa, so, (const double *)a, (double *)z0)
+                                  : kt->unary_f32(2, 2, ext, sa, so, (const float *)a, (float *)z0);
+                        else
+                            h = d ? kt->product_f64(2, 2, ext, sa, sb, so, (const double *)a,
+                                                    (const double *)b, (double *)z0)
+                                  : kt->product_f32(2, 2, ext, sa, sb, so, (const float *)a,
+                                                    (const float *)b, (float *)z0);
+                        const void *in[2] = {a, b};
+                        ein_loopnest(d ? EIN_F64 : EIN_F32, nin, in, z1, 2, 2, ext, st);
+                        cr_assert(!h || memcmp(o0, o1, bytes) == 0,
+                                  "%s %s n=%lld offset %lld mode %d: differs from the "
+                                  "loop nest", tables[t], d ? "f64" : "f32", (long long)n,
+                                  (long long)off, mode);
+                    }
+                }
+    }
 }
 
 /* Hadamard, broadcast and transposed products, and column sums of

@@ -209,9 +209,10 @@ void ein_frame_tgemm_f64(const ein_arch_f64 *arch, const ein_group *m,
 typedef struct ein_cache_info {
     size_t l1d, l2, l3;
     int ncpu;                       /* online processors */
-    /* Outputs written in one sweep (an outer product) past this many
-     * bytes go out by streaming stores: the L3's size, or EIN_STREAM_BYTES
-     * (for tests and tuning). */
+    /* Outputs written in one sweep (outer products; copies and products
+     * counting their inputs too) past this many bytes go out by
+     * streaming stores: the L3's size, or EIN_STREAM_BYTES (for tests
+     * and tuning). */
     double stream_bytes;
 } ein_cache_info;
 const ein_cache_info *ein_cache_info_get(void);

@@ -847,6 +847,71 @@ static __attribute__((noinline)) void UN(tiles_t)(int64_t nt, int64_t ni, const 
 #define UN_HAS_TILE_T 1
 #endif
 
+#if defined(__SSE2__)
+/* A run into a contiguous output by non-temporal stores (see
+ * elementwise): the elements from the first 16- or 32-byte boundary in
+ * whole vectors, each the same copy or the same a * b + 0 as in a run
+ * (so the same bits), the rest by the run.  Inputs contiguous or
+ * broadcast; anything else goes by the run. */
+#include <immintrin.h>
+#if defined(__AVX__) && defined(UN_F32)
+#define UN_SV __m256
+#define UN_SW 8
+#define UN_SLOAD _mm256_loadu_ps
+#define UN_SSET1 _mm256_set1_ps
+#define UN_SPROD(u, v) _mm256_add_ps(_mm256_mul_ps(u, v), _mm256_setzero_ps())
+#define UN_SSTREAM _mm256_stream_ps
+#elif defined(__AVX__)
+#define UN_SV __m256d
+#define UN_SW 4
+#define UN_SLOAD _mm256_loadu_pd
+#define UN_SSET1 _mm256_set1_pd
+#define UN_SPROD(u, v) _mm256_add_pd(_mm256_mul_pd(u, v), _mm256_setzero_pd())
+#define UN_SSTREAM _mm256_stream_pd
+#elif defined(UN_F32)
+#define UN_SV __m128
+#define UN_SW 4
+#define UN_SLOAD _mm_loadu_ps
+#define UN_SSET1 _mm_set1_ps
+#define UN_SPROD(u, v) _mm_add_ps(_mm_mul_ps(u, v), _mm_setzero_ps())
+#define UN_SSTREAM _mm_stream_ps
+#else
+#define UN_SV __m128d
+#define UN_SW 2
+#define UN_SLOAD _mm_loadu_pd
+#define UN_SSET1 _mm_set1_pd
+#define UN_SPROD(u, v) _mm_add_pd(_mm_mul_pd(u, v), _mm_setzero_pd())
+#define UN_SSTREAM _mm_stream_pd
+#endif
+static void UN(run_stream)(int64_t n, const T *a, int64_t sa, const T *b, int64_t sb,
+                           T *y)
+{
+    if ((sa != 0 && sa != 1) || (b && sb != 0 && sb != 1)) {
+        UN(run)(n, a, sa, b, sb, y, 1);
+        return;
+    }
+    int64_t j = 0;
+    while (j < n && ((uintptr_t)(y + j) & (UN_SW * sizeof(T) - 1)))
+        j++;
+    UN(run)(j, a, sa, b, sb, y, 1);
+    const UN_SV a0 = UN_SSET1(a[0]), b0 = UN_SSET1(b ? b[0] : (T)0);
+    for (; j + UN_SW <= n; j += UN_SW) {
+        UN_SV u = sa ? UN_SLOAD(a + j) : a0;
+        if (b)
+            u = UN_SPROD(u, sb ? UN_SLOAD(b + j) : b0);
+        UN_SSTREAM(y + j, u);
+    }
+    UN(run)(n - j, a + j * sa, sa, b ? b + j * sb : NULL, sb, y + j, 1);
+}
+#undef UN_SV
+#undef UN_SW
+#undef UN_SLOAD
+#undef UN_SSET1
+#undef UN_SPROD
+#undef UN_SSTREAM
+#define UN_HAS_STREAM 1
+#endif
+
 /* copy and product: nothing summed.  The output's innermost loop `pick`
  * runs inside; with a `tile` loop, UN_TILE x UN_TILE blocks of the two. */
 static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
@@ -865,11 +930,34 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
     }
     const int in = L->pick, tl = L->tile;
     const int64_t sa = L->st[0][in], sb = o == 2 ? L->st[1][in] : 0, so = L->st[o][in];
+    /* Runs into a contiguous output go out by non-temporal stores when
+     * this call's output and its inputs, counted at the output's size,
+     * pass the last-level cache (ein_cache_info.stream_bytes): the output
+     * would not stay there, and is then not read before it is written.
+     * AVX2 table, AMD Zen 3, alternating, minimum: f32 4096^2 ij->ij 8.5
+     * -> 6.8 ms (two threads 6.0 -> 4.2), ij,j->ij 8.4 -> 6.3, ij,i->ij
+     * 8.3 -> 5.6, ij,ij->ij 11.0 -> 8.8; 2048^2 ij,ij->ij 2.1 -> 1.7 ms,
+     * f64 5.0 -> 4.1; 1700^2 to 2300^2 1.0-1.4x, none slower. */
+    bool stream = false;
+#ifdef UN_HAS_STREAM
+    if (tl < 0 && so == 1) {
+        double bytes = (double)(L->nt * (int)sizeof(T));
+        for (int l = 0; l < L->n; l++)
+            bytes *= (double)L->ext[l];
+        stream = bytes > ein_cache_info_get()->stream_bytes;
+    }
+#endif
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     do {
         const T *x = a + f[0], *y = b ? b + f[1] : NULL;
         T *z = out + f[o];
         if (tl < 0) {
+#ifdef UN_HAS_STREAM
+            if (stream) {
+                UN(run_stream)(L->ext[in], x, sa, y, sb, z);
+                continue;
+            }
+#endif
             UN(run)(L->ext[in], x, sa, y, sb, z, so);
             continue;
         }
@@ -892,6 +980,10 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
             }
         }
     } while (un_next(L, fr, nf, fc, f));
+#ifdef UN_HAS_STREAM
+    if (stream)
+        _mm_sfence();   /* the streamed stores before whatever reads them */
+#endif
 }
 
 /* Zeros into every output element (a sum over an empty range). */
