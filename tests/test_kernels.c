@@ -964,8 +964,8 @@ Test(kernels, concurrent_callers, .timeout = 120)
 }
 
 /* Outer products (k = 1) through each table's GEMM entry, at sizes the
- * frame takes (past the small path) and with streaming stores forced on
- * for any size: each element must be a * b + 0 exactly (C + that when
+ * frame takes (past the small path), on one and two threads, with
+ * streaming stores forced on for any size (one thread takes them): each element must be a * b + 0 exactly (C + that when
  * accumulating), rows starting off any 16-byte boundary, B contiguous or
  * strided, and nothing past C's rows written. */
 Test(kernels, outer_products_exact, .timeout = 120)
@@ -979,10 +979,11 @@ Test(kernels, outer_products_exact, .timeout = 120)
         if (!kt)
             continue;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
-            for (int mode = 0; mode < 4; mode++) {
+            for (int mode = 0; mode < 8; mode++) {
                 const int64_t m = shapes[s][0], n = shapes[s][1];
                 const int acc = mode & 1, csb = mode & 2 ? 3 : 1;
-                const int64_t rsc = n + 1 + mode, off = mode + 1;   /* ragged rows */
+                const int threads = mode & 4 ? 2 : 1;   /* one thread streams */
+                const int64_t rsc = n + 1 + (mode & 3), off = (mode & 3) + 1;   /* ragged rows */
                 const size_t csz = (size_t)(m * rsc + off + 8);
                 float *a = malloc((size_t)m * sizeof *a), *b = malloc((size_t)(n * csb) * sizeof *b);
                 float *c = malloc(csz * sizeof *c), *c0 = malloc(csz * sizeof *c0);
@@ -998,8 +999,8 @@ Test(kernels, outer_products_exact, .timeout = 120)
                 ad[0] = -0.0, a[0] = -0.0f;   /* a -0 product must come out +0 */
                 memcpy(c, c0, csz * sizeof *c);
                 memcpy(cd, cd0, csz * sizeof *cd);
-                kt->gemm_f32(m, n, 1, a, 1, 1, b, 1, csb, c + off, rsc, 1, acc, 2);
-                kt->gemm_f64(m, n, 1, ad, 1, 1, bd, 1, csb, cd + off, rsc, 1, acc, 2);
+                kt->gemm_f32(m, n, 1, a, 1, 1, b, 1, csb, c + off, rsc, 1, acc, threads);
+                kt->gemm_f64(m, n, 1, ad, 1, 1, bd, 1, csb, cd + off, rsc, 1, acc, threads);
                 for (size_t q = 0; q < csz; q++) {
                     int64_t e = (int64_t)q - off, i = e / rsc, j = e % rsc;
                     float w = c0[q];

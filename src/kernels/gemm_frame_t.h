@@ -423,9 +423,10 @@ static void F(gemm_task)(void *ctx, int t, int nt)
  * pass through it (and be read first to be written).  The packed tiles
  * wrote C six rows at a time.  "i,j->ij" f32, AMD Zen 3, minimum,
  * alternating: 4096^2 one thread 6.5-7.3 ms (tiles) -> 4.7-5.2 (rows)
- * -> 3.4-4.3 (streamed), two threads 4.6 -> 3.3; 2048^2 1.21 -> 0.67
- * ms, two threads 0.76 -> 0.38; f64 4096^2 11.3 -> 7.7 ms.  (Below
- * about 1024^2 the small path takes the product first.) */
+ * -> 3.4-4.3 (streamed), two threads 3.4-4.6 -> 2.6 (plain stores,
+ * see below); 2048^2 1.21 -> 0.67 ms, two threads 0.76 -> 0.38; f64
+ * 4096^2 11.3 -> 7.7 ms.  (Below about 1024^2 the small path takes the
+ * product first.) */
 typedef struct F(outer_job) {
     int64_t m, n;
     const T *A; int64_t rsa;
@@ -507,11 +508,14 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
         F(outer_job) oj = {
             .m = m, .n = n, .A = A, .rsa = rsa, .B = B, .csb = csb, .C = C, .rsc = rsc,
             .acc = accumulate != 0,
-            .stream = bytes > ci->stream_bytes,
         };
         int nt = (double)m * (double)n >= EIN_GEMV_MT_ELEMS ? nthreads : 1;
         if (nt > m)
             nt = (int)m;
+        /* On two threads the streamed rows were slower (f32 4096^2 3.0-3.5
+         * ms against 2.6 by plain stores, which already reach the memory's
+         * bandwidth there). */
+        oj.stream = nt == 1 && bytes > ci->stream_bytes;
         if (nt > 1)
             ein_pool_run(nt, F(outer_task), &oj);
         else
