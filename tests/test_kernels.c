@@ -965,7 +965,7 @@ Test(kernels, concurrent_callers, .timeout = 120)
 
 /* Outer products (k = 1) through each table's GEMM entry, at sizes the
  * frame takes (past the small path), on one and two threads, with
- * streaming stores forced on for any size (one thread takes them): each element must be a * b + 0 exactly (C + that when
+ * streaming stores forced on for any size: each element must be a * b + 0 exactly (C + that when
  * accumulating), rows starting off any 16-byte boundary, B contiguous or
  * strided, and nothing past C's rows written. */
 Test(kernels, outer_products_exact, .timeout = 120)
@@ -982,7 +982,7 @@ Test(kernels, outer_products_exact, .timeout = 120)
             for (int mode = 0; mode < 8; mode++) {
                 const int64_t m = shapes[s][0], n = shapes[s][1];
                 const int acc = mode & 1, csb = mode & 2 ? 3 : 1;
-                const int threads = mode & 4 ? 2 : 1;   /* one thread streams */
+                const int threads = mode & 4 ? 2 : 1;
                 const int64_t rsc = n + 1 + (mode & 3), off = (mode & 3) + 1;   /* ragged rows */
                 const size_t csz = (size_t)(m * rsc + off + 8);
                 float *a = malloc((size_t)m * sizeof *a), *b = malloc((size_t)(n * csb) * sizeof *b);

@@ -94,6 +94,14 @@ typedef void ein_cols_to_rows_f32_fn(int64_t k, int n, const float *b,
 typedef void ein_cols_to_rows_f64_fn(int64_t k, int n, const double *b,
                                      double *dst);
 
+/* outer_row, optional: c[j] = a * b[j * csb] + 0 for j < n (a row of an
+ * outer product, the micro-kernel's bits), by streaming stores when
+ * `stream` (the caller fences). */
+typedef void ein_outer_row_f32_fn(float a, const float *b, int64_t csb, float *c,
+                                  int64_t n, int stream);
+typedef void ein_outer_row_f64_fn(double a, const double *b, int64_t csb, double *c,
+                                  int64_t n, int stream);
+
 typedef struct ein_arch_f32 {
     int mr, nr;                     /* register tile, elements */
     ein_ukr_f32_fn       *ukr;
@@ -106,6 +114,7 @@ typedef struct ein_arch_f32 {
     ein_ukr_edge_f32_fn  *ukr_edge;
     ein_gemv_multi_f32_fn *gemv_multi;
     ein_cols_to_rows_f32_fn *cols_to_rows;
+    ein_outer_row_f32_fn  *outer_row;
     /* gemv_rows keeps x in registers for rows shorter than this many
      * elements (0: no such path); ein_gemm_few_takes sends a few such
      * rows to it one at a time. */
@@ -124,6 +133,7 @@ typedef struct ein_arch_f64 {
     ein_ukr_edge_f64_fn  *ukr_edge;
     ein_gemv_multi_f64_fn *gemv_multi;
     ein_cols_to_rows_f64_fn *cols_to_rows;
+    ein_outer_row_f64_fn  *outer_row;
     /* gemv_rows keeps x in registers for rows shorter than this many
      * elements (0: no such path); ein_gemm_few_takes sends a few such
      * rows to it one at a time. */

@@ -1,7 +1,7 @@
 /* gemm_frame.c — the ISA-independent part of GEMM and GEMV: cache
  * blocking, packing through arbitrary strides, edge tiles, degenerate
  * shapes and the split over threads.  ISA files supply the inner loops. */
-#include <emmintrin.h>
+#include <xmmintrin.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -263,34 +263,6 @@ static void ein_group_run(const ein_group *g, int t, int64_t *run,
         *run *= g->ext[d];
 }
 
-
-/* Row i of an outer product, c[j] = a b[j] + 0 (the + 0 as the
- * micro-kernel's sum from zero gives it), by non-temporal stores: 16
- * bytes at a time from the first 16-byte boundary, the rest element by
- * element.  SSE, so the frame keeps needing no ISA flags. */
-static void stream_row_f32(float a, const float *b, float *c, int64_t n)
-{
-    int64_t j = 0;
-    for (; j < n && ((uintptr_t)(c + j) & 15); j++)
-        c[j] = a * b[j] + 0.0f;
-    const __m128 va = _mm_set1_ps(a), z = _mm_setzero_ps();
-    for (; j + 4 <= n; j += 4)
-        _mm_stream_ps(c + j, _mm_add_ps(_mm_mul_ps(va, _mm_loadu_ps(b + j)), z));
-    for (; j < n; j++)
-        c[j] = a * b[j] + 0.0f;
-}
-
-static void stream_row_f64(double a, const double *b, double *c, int64_t n)
-{
-    int64_t j = 0;
-    for (; j < n && ((uintptr_t)(c + j) & 15); j++)
-        c[j] = a * b[j] + 0.0;
-    const __m128d va = _mm_set1_pd(a), z = _mm_setzero_pd();
-    for (; j + 2 <= n; j += 2)
-        _mm_stream_pd(c + j, _mm_add_pd(_mm_mul_pd(va, _mm_loadu_pd(b + j)), z));
-    for (; j < n; j++)
-        c[j] = a * b[j] + 0.0;
-}
 
 #define T float
 #define SFX f32

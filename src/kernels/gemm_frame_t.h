@@ -418,16 +418,18 @@ static void F(gemm_task)(void *ctx, int t, int nt)
 /* An outer product (k = 1), C's rows contiguous: row i of C is A[i]
  * times B's row, each element a * b + 0 as the micro-kernel computes it
  * (a sum from zero; C + that when accumulating), so the bits are the
- * tiles'.  Rows [i0, i1) on one thread; `stream`: by non-temporal
- * stores, for a C larger than the last-level cache, which would only
- * pass through it (and be read first to be written).  The packed tiles
- * wrote C six rows at a time.  "i,j->ij" f32, AMD Zen 3, minimum,
- * alternating: 4096^2 one thread 6.5-7.3 ms (tiles) -> 4.7-5.2 (rows)
- * -> 3.4-4.3 (streamed), two threads 3.4-4.6 -> 2.6 (plain stores,
- * see below); 2048^2 1.21 -> 0.67 ms, two threads 0.76 -> 0.38; f64
- * 4096^2 11.3 -> 7.7 ms.  (Below about 1024^2 the small path takes the
- * product first.) */
+ * tiles'.  Rows [i0, i1) on one thread, each by the table's outer_row
+ * (its copy and product loops, in its vectors); `stream`: by
+ * non-temporal stores, for a C larger than the last-level cache, which
+ * would only pass through it (and be read first to be written).  The
+ * packed tiles wrote C six rows at a time.  AVX2 table, "i,j->ij", AMD
+ * Zen 3, minimum, alternating: f32 4096^2 one thread 6.5-7.3 ms (tiles)
+ * -> 4.1-5.1 (rows) -> 3.2-3.9 (streamed), two threads 3.4-4.6 -> 2.1-2.6
+ * -> 1.6-1.9; 2048^2 1.21 -> 0.74 ms; f64 4096^2 11.3 -> 6.5 ms.  (SSE
+ * rows of the frame's own, streamed, took 3.0-3.5 ms on two threads.)
+ * Below about 1024^2 the small path takes the product first. */
 typedef struct F(outer_job) {
+    const ARCH *ar;
     int64_t m, n;
     const T *A; int64_t rsa;
     const T *B; int64_t csb;
@@ -442,20 +444,11 @@ static void F(outer_task)(void *ctx, int t, int nt)
     for (int64_t i = i0; i < i1; i++) {
         const T a = j->A[i * j->rsa];
         T *c = j->C + i * j->rsc;
-        if (j->stream && j->csb == 1 && !j->acc) {
-            F(stream_row)(a, j->B, c, j->n);
-        } else if (j->csb == 1) {
-            if (j->acc)
-                for (int64_t q = 0; q < j->n; q++)
-                    c[q] += a * j->B[q] + (T)0;
-            else
-                for (int64_t q = 0; q < j->n; q++)
-                    c[q] = a * j->B[q] + (T)0;
+        if (!j->acc) {
+            j->ar->outer_row(a, j->B, j->csb, c, j->n, j->stream);
         } else {
-            for (int64_t q = 0; q < j->n; q++) {
-                T v = a * j->B[q * j->csb] + (T)0;
-                c[q] = j->acc ? c[q] + v : v;
-            }
+            for (int64_t q = 0; q < j->n; q++)
+                c[q] += a * j->B[q * j->csb] + (T)0;
         }
     }
     if (j->stream)
@@ -506,16 +499,13 @@ void F(ein_frame_gemm)(const ARCH *ar, int64_t m, int64_t n, int64_t k,
         const ein_cache_info *ci = ein_cache_info_get();
         double bytes = (double)m * (double)n * (double)sizeof(T);
         F(outer_job) oj = {
-            .m = m, .n = n, .A = A, .rsa = rsa, .B = B, .csb = csb, .C = C, .rsc = rsc,
+            .ar = ar, .m = m, .n = n, .A = A, .rsa = rsa, .B = B, .csb = csb, .C = C, .rsc = rsc,
             .acc = accumulate != 0,
         };
         int nt = (double)m * (double)n >= EIN_GEMV_MT_ELEMS ? nthreads : 1;
         if (nt > m)
             nt = (int)m;
-        /* On two threads the streamed rows were slower (f32 4096^2 3.0-3.5
-         * ms against 2.6 by plain stores, which already reach the memory's
-         * bandwidth there). */
-        oj.stream = nt == 1 && bytes > ci->stream_bytes;
+        oj.stream = bytes > ci->stream_bytes;
         if (nt > 1)
             ein_pool_run(nt, F(outer_task), &oj);
         else

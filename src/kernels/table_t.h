@@ -77,18 +77,24 @@
 #ifndef TAB_ROWS_REGS_F64
 #define TAB_ROWS_REGS_F64 0
 #endif
+/* Rows of outer products, by the copy and product loops of unary_t.h
+ * (defined after it, below). */
+static void outer_row_f32(float a, const float *b, int64_t csb, float *c, int64_t n,
+                          int stream);
+static void outer_row_f64(double a, const double *b, int64_t csb, double *c, int64_t n,
+                          int stream);
 static const ein_arch_f32 arch_f32 = {TAB_MR, TAB_NR_F32, ukr_f32, gemv_rows_f32,
                                       gemv_cols_f32, TAB_PACK_A_F32,
                                       TAB_PACK_B_F32, TAB_ROWS_BATCH_F32,
                                       TAB_PACK_BT_F32, TAB_UKR_EDGE_F32,
                                       TAB_GEMV_MULTI_F32, TAB_COLS_TO_ROWS_F32,
-                                      TAB_ROWS_REGS_F32};
+                                      outer_row_f32, TAB_ROWS_REGS_F32};
 static const ein_arch_f64 arch_f64 = {TAB_MR, TAB_NR_F64, ukr_f64, gemv_rows_f64,
                                       gemv_cols_f64, TAB_PACK_A_F64,
                                       TAB_PACK_B_F64, TAB_ROWS_BATCH_F64,
                                       TAB_PACK_BT_F64, TAB_UKR_EDGE_F64,
                                       TAB_GEMV_MULTI_F64, TAB_COLS_TO_ROWS_F64,
-                                      TAB_ROWS_REGS_F64};
+                                      outer_row_f64, TAB_ROWS_REGS_F64};
 
 static void gemm_f32(int64_t m, int64_t n, int64_t k, const float *A,
                      int64_t rsa, int64_t csa, const float *B, int64_t rsb,
@@ -220,6 +226,26 @@ static void tgemm_f64(const ein_group *m, const ein_group *n,
 #include "kernels/unary_t.h"
 #undef T
 #undef UN
+
+#define DEFINE_OUTER_ROW(SFX, T)                                               \
+    static void outer_row_##SFX(T a, const T *b, int64_t csb, T *c, int64_t n, \
+                                int stream)                                    \
+    {                                                                          \
+        if (stream && csb == 1) {                                              \
+            OUTER_STREAM(SFX, n, &a, b, c);                                    \
+            return;                                                            \
+        }                                                                      \
+        run_##SFX(n, &a, 0, b, csb, c, 1);                                     \
+    }
+#ifdef UN_HAS_STREAM
+#define OUTER_STREAM(SFX, n, a, b, c) run_stream_##SFX(n, a, 0, b, 1, c)
+#else
+#define OUTER_STREAM(SFX, n, a, b, c) run_##SFX(n, a, 0, b, 1, c, 1)
+#endif
+DEFINE_OUTER_ROW(f32, float)
+DEFINE_OUTER_ROW(f64, double)
+#undef OUTER_STREAM
+#undef DEFINE_OUTER_ROW
 
 /* The small path's batch entry, after the x W^T products that a call
  * per product sends to ein_frame_gemm_few, done here the same way. */
