@@ -32,9 +32,9 @@ void ein_squeeze(ein_bound *b, char *squeezed, size_t cap)
  * taken first rounds differently, as it does for a label the subscripts
  * give to one operand only ("ij,k->ik"), which the path sums first too.
  * The same data is read either way: the label's loop moved over none of
- * the operand's elements.  AVX2 table, AMD Zen 3, one thread, f64
- * "ij,jk->ik" [512, 512] x [1, 512], REPL :time, median: 37.6 ms (the
- * products summed along j in a loop nest) -> 129 us. */
+ * the operand's elements.  AVX2 table, AMD Zen 3, f64 "ij,jk->ik"
+ * [512, 512] x [1, 512], REPL :time (up to two threads), median: 37.6
+ * ms (the products summed along j in a loop nest) -> 129 us. */
 void ein_unbroadcast(ein_bound *b, char *dropped, size_t cap)
 {
     size_t w = 0;

@@ -263,7 +263,6 @@ static void ein_group_run(const ein_group *g, int t, int64_t *run,
         *run *= g->ext[d];
 }
 
-
 #define T float
 #define SFX f32
 #define ARCH ein_arch_f32
