@@ -886,8 +886,8 @@ static __attribute__((noinline)) void UN(tiles_t)(int64_t nt, int64_t ni, const 
 static void UN(run_stream)(int64_t n, const T *a, int64_t sa, const T *b, int64_t sb,
                            T *y)
 {
-    if ((sa != 0 && sa != 1) || (b && sb != 0 && sb != 1)) {
-        UN(run)(n, a, sa, b, sb, y, 1);
+    if (n <= 0 || (sa != 0 && sa != 1) || (b && sb != 0 && sb != 1)) {
+        UN(run)(n, a, sa, b, sb, y, 1);   /* (the splats below read a[0], b[0]) */
         return;
     }
     int64_t j = 0;
