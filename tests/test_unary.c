@@ -713,46 +713,106 @@ Test(unary, short_rows_sum_in_eight_lanes)
         }
 }
 
-/* Short rows under another summed loop ("aci->c", and "ijk->j" in the
- * README): each output adds its rows' eight-lane sums to +0 in the
- * order of a, to the bit, on every table; 101 outputs, so the blocks
- * (eight rows AVX-512, four AVX2) end with outputs done one at a time. */
-Test(unary, short_rows_under_a_summed_loop)
+/* The documented arithmetic of a longer row (UN(sum_run)): elements in
+ * whole chunks of 64 go to lane i % 64, the rest to lane (i - start) % 8
+ * in order, and the lanes fold by halves (w = 32, 16, ..., 1). */
+static double lane64_sum(const void *row, bool f32, int64_t n)
+{
+    double lane[64] = {0};
+    const int64_t full = n / 64 * 64;
+    for (int64_t i = 0; i < n; i++)
+        lane[i < full ? i % 64 : (i - full) % 8] +=
+            f32 ? (double)((const float *)row)[i] : ((const double *)row)[i];
+    for (int w = 32; w >= 1; w /= 2)
+        for (int l = 0; l < w; l++)
+            lane[l] += lane[l + w];
+    return 0.0 + lane[0];
+}
+
+static double row_sum_ref(const void *row, bool f32, int64_t n)
+{
+    return n < 64 ? lane8_sum(row, f32, n) : lane64_sum(row, f32, n);
+}
+
+/* Rows under another summed loop, every table, to the bit: each output
+ * adds its rows' sums (eight lanes below 64 elements, 64 from there) to
+ * +0 in the order of a.  Two layouts: "aci->c", where the outputs' rows
+ * of one a lie side by side (read a block of outputs at a time, in
+ * memory order), and "cai->c", where each output's rows do.  101 outputs,
+ * so row blocks (eight AVX-512, four AVX2) end with single outputs, and
+ * 2051 once, past a block of 2048 outputs. */
+Test(unary, rows_under_a_summed_loop)
 {
     ts_rng r = {90210};
-    enum { NA = 3, NC = 101, MAXLEN = 63 };
-    static double buf[NA * NC * MAXLEN], res[NC];
-    static const int64_t lens[] = {3, 7, 9, 30, 63};
+    enum { NA = 3, MAXNC = 2051, MAXLEN = 513 };
+    static double buf[NA * 101 * (MAXLEN + 1)], res[MAXNC];
+    static const int64_t lens[] = {3, 7, 9, 30, 63, 64, 65, 71, 72, 100, 129, 200, 513};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
         const ein_ktable *kt = ein_ktable_named(tables[t]);
         if (!kt)
             continue;
         for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++)
-            for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
-                const int64_t n = lens[li];
-                const bool f32 = dt == EIN_F32;
-                const size_t es = f32 ? sizeof(float) : sizeof(double);
-                ts_fill_f64(buf, (size_t)(NA * NC * n), &r);
-                if (f32)
-                    for (int64_t e = 0; e < NA * NC * n; e++)
-                        ((float *)buf)[e] = (float)buf[e];
-                int64_t ext[3] = {NC, NA, n};
-                int64_t si[3] = {n, NC * n, 1}, so[3] = {1, 0, 0};
-                int handled = f32 ? kt->unary_f32(3, 1, ext, si, so, (float *)buf, (float *)res)
-                                  : kt->unary_f64(3, 1, ext, si, so, buf, res);
-                cr_assert(handled, "%s: aci->c with rows of %lld declined", tables[t],
-                          (long long)n);
-                for (int64_t c = 0; c < NC; c++) {
-                    double acc = 0;
-                    for (int64_t a = 0; a < NA; a++)
-                        acc += lane8_sum((char *)buf + (a * NC + c) * n * es, f32, n);
-                    double got = f32 ? (double)((float *)res)[c] : res[c];
-                    double want = f32 ? (double)((float)acc + 0.0f) : acc + 0.0;
-                    cr_assert(memcmp(&got, &want, sizeof got) == 0,
-                              "%s %s rows of %lld: output %lld is %.17g, want %.17g",
-                              tables[t], f32 ? "f32" : "f64", (long long)n, (long long)c,
-                              got, want);
+            for (int lay = 0; lay < 2; lay++)
+                for (int dt = EIN_F32; dt <= EIN_F64; dt++) {
+                    const int64_t n = lens[li], nc = n == 7 ? MAXNC : 101;
+                    const bool f32 = dt == EIN_F32;
+                    const size_t es = f32 ? sizeof(float) : sizeof(double);
+                    ts_fill_f64(buf, (size_t)(NA * nc * (n + 1)), &r);
+                    if (f32)
+                        for (int64_t e = 0; e < NA * nc * (n + 1); e++)
+                            ((float *)buf)[e] = (float)buf[e];
+                    /* the element offsets of output c's row of a; "cai"
+                     * leaves a gap after each row, else a and i would
+                     * join into one run */
+                    const int64_t sc = lay ? NA * (n + 1) : n, sa = lay ? n + 1 : nc * n;
+                    int64_t ext[3] = {nc, NA, n};
+                    int64_t si[3] = {sc, sa, 1}, so[3] = {1, 0, 0};
+                    int handled = f32 ? kt->unary_f32(3, 1, ext, si, so, (float *)buf,
+                                                      (float *)res)
+                                      : kt->unary_f64(3, 1, ext, si, so, buf, res);
+                    cr_assert(handled, "%s: %s with rows of %lld declined", tables[t],
+                              lay ? "cai->c" : "aci->c", (long long)n);
+                    for (int64_t c = 0; c < nc; c++) {
+                        double acc = 0;
+                        for (int64_t a = 0; a < NA; a++)
+                            acc += row_sum_ref((char *)buf + (c * sc + a * sa) * es, f32, n);
+                        double got = f32 ? (double)((float *)res)[c] : res[c];
+                        double want = f32 ? (double)((float)acc + 0.0f) : acc + 0.0;
+                        cr_assert(memcmp(&got, &want, sizeof got) == 0,
+                                  "%s %s %s rows of %lld: output %lld is %.17g, want %.17g",
+                                  tables[t], lay ? "cai->c" : "aci->c", f32 ? "f32" : "f64",
+                                  (long long)n, (long long)c, got, want);
+                    }
                 }
+    }
+}
+
+/* A table's whole-run sum (the chunks of a whole-array sum, and each
+ * row of 64 or more) is lane64_sum, to the bit, at every length from 0
+ * to 300 and a few longer, from every alignment of a float or double. */
+Test(unary, runs_sum_in_64_lanes)
+{
+    ts_rng r = {3141};
+    enum { LONG = 4200 };
+    static double d[LONG + 8];
+    static float f[LONG + 8];
+    ts_fill_f64(d, LONG + 8, &r);
+    for (int i = 0; i < LONG + 8; i++)
+        f[i] = (float)(d[i] * (1.0 + 1e3 * (double)(i % 5)));
+    for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+        const ein_ktable *kt = ein_ktable_named(tables[t]);
+        if (!kt)
+            continue;
+        for (int64_t n = 0; n <= LONG; n += n < 300 ? 1 : 977)
+            for (int off = 0; off < 8; off++) {
+                double gf = 0.0 + kt->sum_f32(f + off, n), gd = 0.0 + kt->sum_f64(d + off, n);
+                double wf = lane64_sum(f + off, true, n), wd = lane64_sum(d + off, false, n);
+                cr_assert(memcmp(&gf, &wf, sizeof gf) == 0,
+                          "%s f32 run of %lld at +%d: %.17g, want %.17g", tables[t],
+                          (long long)n, off, gf, wf);
+                cr_assert(memcmp(&gd, &wd, sizeof gd) == 0,
+                          "%s f64 run of %lld at +%d: %.17g, want %.17g", tables[t],
+                          (long long)n, off, gd, wd);
             }
     }
 }
