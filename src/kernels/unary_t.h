@@ -620,6 +620,33 @@ static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float 
         acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) + (double)x1[j] * (double)y1[j]) +
                   (double)x2[j] * (double)y2[j]) + (double)x3[j] * (double)y3[j];
 }
+#elif defined(__AVX2__) && defined(__FMA__) && defined(UN_F32)
+/* The same on ymm, four columns a step (the plain loop converts and
+ * multiplies as two steps).  AMD Zen 3, one thread, alternating with
+ * it: ij,ij->j f32 100^2 2.30 -> 1.25 us, 512^2 58 -> 38 us, 2048^2 1.21
+ * -> 0.94 ms; ijk,ijk->ik 128^3 648 -> 542 us.  The same loop for f64
+ * (a multiply, then an add) was within 0.99-1.10x of the plain one. */
+static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float *x1,
+                           const float *x2, const float *x3, const float *y0,
+                           const float *y1, const float *y2, const float *y3)
+{
+#define PC_TERM(a, x, y, j) \
+    _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps((x) + (j))), \
+                    _mm256_cvtps_pd(_mm_loadu_ps((y) + (j))), a)
+    int64_t j = 0;
+    for (; j + 4 <= w; j += 4) {
+        __m256d a = _mm256_loadu_pd(acc + j);
+        a = PC_TERM(a, x0, y0, j);
+        a = PC_TERM(a, x1, y1, j);
+        a = PC_TERM(a, x2, y2, j);
+        a = PC_TERM(a, x3, y3, j);
+        _mm256_storeu_pd(acc + j, a);
+    }
+#undef PC_TERM
+    for (; j < w; j++)
+        acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) + (double)x1[j] * (double)y1[j]) +
+                  (double)x2[j] * (double)y2[j]) + (double)x3[j] * (double)y3[j];
+}
 #endif
 
 /* n finished column sums: kept in the carry, or stored (see
@@ -744,7 +771,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out,
                     }
                     const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb, *y2 = y1 + qb,
                             *y3 = y2 + qb;
-#if defined(__AVX512F__) && defined(UN_F32)
+#if (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))) && defined(UN_F32)
                     if (xa == 1 && xb == 1) {
                         UN(prod_cols4)(w, acc, x0, x1, x2, x3, y0, y1, y2, y3);
                         continue;
