@@ -817,6 +817,76 @@ Test(unary, runs_sum_in_64_lanes)
     }
 }
 
+/* Small transposed planes strided apart ("ijkl->ljki" on 32^4, whose
+ * input rows lie a multiple of 4 KiB apart, so that a run of the output
+ * would read lines that all share one cache set) go through register
+ * tiles too; each table must still match the loop nest bit for bit and
+ * write nothing else.  Planes of 20 x 12, 8 x 8 and 16 x 33 (edges past whole 8 x 8
+ * blocks), input rows 4 KiB and 2 KiB apart, copies and products (the
+ * second operand laid out like the first, or contiguous along the
+ * output's rows). */
+Test(unary, aliased_small_planes_every_table)
+{
+    ts_rng r = {4096};
+    ts_fill_f32(in_f32, BUF, &r);
+    ts_fill_f64(in_f64, BUF, &r);
+    static const int64_t planes[][3] = {{20, 12, 4096}, {8, 8, 4096}, {16, 33, 2048},
+                                        {9, 8, 8192}};
+    for (size_t pl = 0; pl < sizeof planes / sizeof planes[0]; pl++)
+        for (int f64 = 0; f64 < 2; f64++)
+            for (int mode = 0; mode < 3; mode++) {
+                const size_t es = f64 ? sizeof(double) : sizeof(float);
+                /* Loops b (3), l (tile: input contiguous), i (pick:
+                 * output contiguous); input row i at i * row. */
+                const int64_t ni = planes[pl][0], nl = planes[pl][1];
+                const int64_t row = planes[pl][2] / (int64_t)es;
+                int64_t lo[3] = {3, nl, ni};
+                int64_t la[3] = {ni * row, 1, row};
+                int64_t lb[3] = {ni * row, 1, row};
+                if (mode == 2) { lb[0] = nl * ni; lb[1] = ni; lb[2] = 1; }
+                int64_t lz[3] = {nl * (ni + 1), ni + 1, 1};   /* rows gapped */
+                cr_assert_leq(3 * ni * row, BUF / 2);
+                int64_t st2[6], st3[9];
+                for (int l = 0; l < 3; l++) {
+                    st2[2 * l] = la[l];
+                    st2[2 * l + 1] = lz[l];
+                    st3[3 * l] = la[l];
+                    st3[3 * l + 1] = lb[l];
+                    st3[3 * l + 2] = lz[l];
+                }
+                const char *a = f64 ? (const char *)in_f64 : (const char *)in_f32;
+                const char *b = a + (size_t)(BUF / 2) * es;
+                const void *in[2] = {a, b};
+                for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
+                    const ein_ktable *kt = ein_ktable_named(tables[t]);
+                    if (!kt)
+                        continue;
+                    void *o0 = f64 ? (void *)out_f64[0] : (void *)out_f32[0];
+                    void *o1 = f64 ? (void *)out_f64[1] : (void *)out_f32[1];
+                    size_t bytes = f64 ? sizeof out_f64[0] : sizeof out_f32[0];
+                    memset(o0, 0x7f, bytes);
+                    memset(o1, 0x7f, bytes);
+                    int h;
+                    if (mode == 0)
+                        h = f64 ? kt->unary_f64(3, 3, lo, la, lz, (const double *)a, o0)
+                                : kt->unary_f32(3, 3, lo, la, lz, (const float *)a, o0);
+                    else
+                        h = f64 ? kt->product_f64(3, 3, lo, la, lb, lz, (const double *)a,
+                                                  (const double *)b, o0)
+                                : kt->product_f32(3, 3, lo, la, lb, lz, (const float *)a,
+                                                  (const float *)b, o0);
+                    cr_assert(h, "%s: declined a transposed plane", tables[t]);
+                    ein_loopnest(f64 ? EIN_F64 : EIN_F32, mode ? 2 : 1, in, o1, 3, 3, lo,
+                                 mode ? st3 : st2);
+                    cr_assert(memcmp(o0, o1, bytes) == 0,
+                              "%s %s plane %lld x %lld, rows %lld bytes apart, mode %d: "
+                              "differs from the loop nest (or wrote outside the view)",
+                              tables[t], f64 ? "f64" : "f32", (long long)ni, (long long)nl,
+                              (long long)planes[pl][2], mode);
+                }
+            }
+}
+
 /* Copies and products whose output is contiguous along one loop while an
  * input is contiguous along another ("ij->ji", "ij,ji->ij", "bij->bji"):
  * the AVX tables take large or dense planes through register

@@ -45,7 +45,6 @@
                           * 667 -> 586 us, f32 2000^2 1.47 -> 1.24 ms) */
 #define UN_TILE  32      /* edge of a 2-D tile */
 #define UN_TILE_T_ROWS 256 /* rows of a tiles_t tile (see there) */
-#define UN_TILE_T_BIG 64 /* see tile_t_pays */
 #define UN_SHORT_RUN 16  /* copy and product runs shorter than this, */
 #define UN_BLOCK 64      /* in blocks of at most this many, go by table */
 #define UN_NARROW 8      /* column sums this narrow keep each sum in a register */
@@ -958,23 +957,26 @@ static void UN(tile_t)(int64_t nt, int64_t ni, const T *x, int64_t sa, int64_t t
 
 /* Whether tiles_t takes a copy or product over the plane of loops pick
  * (strides sa, sb, so) and tile (ta, tb): the output contiguous along
- * pick, each input along pick or along tile; and the plane at least
- * UN_TILE_T_BIG long both ways, or dense in each input read transposed
- * ("bij->bji").  Measured, f32, one thread, against the runs: ij->ji
- * 1000^2 570-585 -> 446-464 us, ij,ij->ji 940-990 -> 590-605 us, 300^2
- * 29.6 -> 21.4 us; bij->bji 1000 x 16^2 136 -> 80 us, 1000 x 32^2 450 ->
- * 351 us.  Not taken for small planes strided apart (ijkl->lkji, 30 x 30
- * planes under two free loops: 450 -> 570 us; 24^4 185 -> 207 us). */
+ * pick, each input along pick or along tile, and the plane at least a
+ * register block (8 x 8) both ways.  Measured, f32, one thread, against
+ * the runs: ij->ji 1000^2 570-585 -> 446-464 us, ij,ij->ji 940-990 ->
+ * 590-605 us, 300^2 29.6 -> 21.4 us; bij->bji 1000 x 16^2 136 -> 80 us,
+ * 1000 x 32^2 450 -> 351 us.  Small planes strided apart took the runs
+ * until 2026-11-29, when a second look (AMD Zen 3, static builds
+ * alternating, minimum) found the tiles faster everywhere: ijkl->lkji
+ * 30^4 419 -> 366 us, 20^4 147 -> 68 us, 12^4 14.0 -> 11.8 us; and far
+ * faster where the plane's transposed rows lie a multiple of 2 or 4 KiB
+ * apart, so that a run's lines share an L1 set and each is fetched again
+ * for every element: ijkl->ljki 32^4 3.80 -> 0.93 ms, ijkl->lkji 24^4 396
+ * -> 100 us, 40^4 5.5 -> 2.5 ms.  (The runs' strided loop also ran 1.5x
+ * slower whenever unrelated code moved it across a 64-byte boundary.) */
 static inline bool UN(tile_t_pays)(const un_loops *L, int64_t sa, int64_t ta,
                                    int64_t sb, int64_t tb, int64_t so)
 {
     const int o = L->nt - 1;
-    const int64_t ni = L->ext[L->pick], nt = L->ext[L->tile];
     if (so != 1 || (sa != 1 && ta != 1) || (o == 2 && sb != 1 && tb != 1))
         return false;
-    if (ni >= UN_TILE_T_BIG && nt >= UN_TILE_T_BIG)
-        return true;
-    return ni >= 8 && nt >= 8 && (sa == 1 || sa == nt) && (o == 1 || sb == 1 || sb == nt);
+    return L->ext[L->pick] >= 8 && L->ext[L->tile] >= 8;
 }
 
 /* A whole nt x ni plane through tile_t, in tiles of UN_TILE_T_ROWS
@@ -989,8 +991,9 @@ static inline bool UN(tile_t_pays)(const un_loops *L, int64_t sa, int64_t ta,
  * lines fetched ahead made ij->ji 1000^2 slower, 450 -> 650 us median,
  * and were dropped; so were tiles copied to a buffer before their
  * transposes, 1.4x slower at 2048^2.)  Not inlined, so that the runs'
- * loop in elementwise keeps its code: inlined, 4-D transposes with small
- * planes, which never come here, ran 15-20% slower. */
+ * loop in elementwise keeps its code: inlined, strided runs elsewhere
+ * (4-D transposes with small planes, which took the runs then) ran 15-20%
+ * slower. */
 static __attribute__((noinline)) void UN(tiles_t)(int64_t nt, int64_t ni, const T *x,
                                                   int64_t sa, int64_t ta, const T *y,
                                                   int64_t sb, int64_t tb, T *z, int64_t to)
@@ -1113,6 +1116,13 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
         stream = bytes > ein_cache_info_get()->stream_bytes;
     }
 #endif
+    const int64_t ta = tl >= 0 ? L->st[0][tl] : 0, tb = tl >= 0 && o == 2 ? L->st[1][tl] : 0;
+    const int64_t to = tl >= 0 ? L->st[o][tl] : 0;
+#ifdef UN_HAS_TILE_T
+    /* The output contiguous along pick, each input along pick or along
+     * tile, a plane large enough: through registers. */
+    const bool tiles = tl >= 0 && UN(tile_t_pays)(L, sa, ta, sb, tb, so);
+#endif
     int64_t fc[UN_MAXL] = {0}, f[3] = {0, 0, 0};
     do {
         const T *x = a + f[0], *y = b ? b + f[1] : NULL;
@@ -1127,11 +1137,8 @@ static void UN(elementwise)(const un_loops *L, const T *a, const T *b, T *out)
             UN(run)(L->ext[in], x, sa, y, sb, z, so);
             continue;
         }
-        const int64_t ta = L->st[0][tl], tb = o == 2 ? L->st[1][tl] : 0, to = L->st[o][tl];
 #ifdef UN_HAS_TILE_T
-        /* The output contiguous along pick, each input along pick or
-         * along tile, a plane large enough: through registers. */
-        if (UN(tile_t_pays)(L, sa, ta, sb, tb, so)) {
+        if (tiles) {
             UN(tiles_t)(L->ext[tl], L->ext[in], x, sa, ta, y, sb, tb, z, to);
             continue;
         }
