@@ -817,6 +817,20 @@ Test(unary, runs_sum_in_64_lanes)
     }
 }
 
+/* The loop nest's strides for three loops: per loop, the input's and the
+ * output's (st2, a copy), or both inputs' and the output's (st3). */
+static void loop_strides3(const int64_t *la, const int64_t *lb, const int64_t *lo,
+                          int64_t *st2, int64_t *st3)
+{
+    for (int l = 0; l < 3; l++) {
+        st2[2 * l] = la[l];
+        st2[2 * l + 1] = lo[l];
+        st3[3 * l] = la[l];
+        st3[3 * l + 1] = lb[l];
+        st3[3 * l + 2] = lo[l];
+    }
+}
+
 /* Small transposed planes strided apart ("ijkl->ljki" on 32^4, whose
  * input rows lie a multiple of 4 KiB apart, so that a run of the output
  * would read lines that all share one cache set) go through register
@@ -847,13 +861,7 @@ Test(unary, aliased_small_planes_every_table)
                 int64_t lz[3] = {nl * (ni + 1), ni + 1, 1};   /* rows gapped */
                 cr_assert_leq(3 * ni * row, BUF / 2);
                 int64_t st2[6], st3[9];
-                for (int l = 0; l < 3; l++) {
-                    st2[2 * l] = la[l];
-                    st2[2 * l + 1] = lz[l];
-                    st3[3 * l] = la[l];
-                    st3[3 * l + 1] = lb[l];
-                    st3[3 * l + 2] = lz[l];
-                }
+                loop_strides3(la, lb, lz, st2, st3);
                 const char *a = f64 ? (const char *)in_f64 : (const char *)in_f32;
                 const char *b = a + (size_t)(BUF / 2) * es;
                 const void *in[2] = {a, b};
@@ -927,13 +935,7 @@ Test(unary, transposed_planes_every_table)
             int64_t la[3] = {sa[0], sa[2], sa[1]}, lb[3] = {sb[0], sb[2], sb[1]};
             int64_t lo_out[3] = {so[0], so[2], so[1]};
             int64_t st2[6], st3[9];
-            for (int l = 0; l < 3; l++) {
-                st2[2 * l] = la[l];
-                st2[2 * l + 1] = lo_out[l];
-                st3[3 * l] = la[l];
-                st3[3 * l + 1] = lb[l];
-                st3[3 * l + 2] = lo_out[l];
-            }
+            loop_strides3(la, lb, lo_out, st2, st3);
             bool product = mode != 0;
             for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++) {
                 const ein_ktable *kt = ein_ktable_named(tables[t]);
