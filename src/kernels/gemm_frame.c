@@ -115,9 +115,16 @@ int ein_gemv_cols_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
  * [4, 16] x [16, 8]^T 91 -> 47, f64 [6, 24] x [8, 24]^T 1.9x; one
  * product f32 8 x 8 x 8 240 -> 120 ns.  Outside these bounds the GEMVs
  * won or tied: f32 [4, 16] x [8, 16]^T 74 ns against 87, [3, 8] x [8,
- * 8]^T 0.86x, any W of 32 rows (0.54-0.95x below eight rows of C). */
+ * 8]^T 0.86x, any W of 32 rows (0.54-0.95x below eight rows of C).
+ * Three rows of C over a depth of at most 4 went to the tiles too once
+ * a batch of them picked its tile once (gemm_small_t.h): 10000 products
+ * f32 [3, 3] x [3, 3]^T 623 -> 261 us, [3, 4] x [4, 4]^T 531 -> 292,
+ * [3, 2] x [16, 2]^T 503 -> 309; f64 [3, 3] x [3, 3]^T 594 -> 210,
+ * [3, 4] x [8, 4]^T 566 -> 202 us; two rows stayed even (0.96-0.98x). */
 static int ein_few_tiny_w(int64_t m, int64_t n, int64_t k, size_t elsize)
 {
+    if (n <= 16 && m == 3 && k <= 4)
+        return 1;
     if (n > 16 || m < 4)
         return 0;
     return k <= 8 || (m >= (elsize == 8 ? 5 : 6) && k <= (elsize == 8 ? 32 : 16));

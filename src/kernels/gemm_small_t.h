@@ -669,6 +669,21 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
         T *bc = ein_scratch((size_t)(k * n) * sizeof(T));
         if (!bc)
             return 0;
+        if (rs.tiles == 1 && n <= 2 * W) {
+            /* One tile a product, as below: the copy of B, then the
+             * tile rowmajor would pick, picked once (so the same bits).
+             * "bij,bkj->bik" 10000 x 4^3, one thread, AMD Zen 3, static
+             * builds alternating, minimum: f32 460 -> 331 us, f64 321 ->
+             * 183 us; 16^3 and 32^3 the same. */
+            SM(strip_kind) sk = SM(strip_pick)(n);
+            int pf = SM(want_pf)(k, n);
+            for (int64_t b = 0; b < nb; b++) {
+                SM(copy_b)(k, n, B + b * sb, rsb, csb, bc);
+                sk.fn((int)m, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc, sk.mk, acc,
+                      pf);
+            }
+            return 1;
+        }
         for (int64_t b = 0; b < nb; b++) {
             SM(copy_b)(k, n, B + b * sb, rsb, csb, bc);
             SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc,
