@@ -49,6 +49,7 @@ static inline __m256i small_lanes64(int r)
 #define SFX f32_avx2
 #define SMALL_TR_W 8
 #define SMALL_PUT_T put_t8_ps
+#define SMALL_PUT_T4 put_t4_ps
 #define V __m256
 #define W 8
 #define VMASK __m256i
@@ -78,6 +79,7 @@ static inline __m256i small_lanes64(int r)
 #undef VLANES
 #undef SMALL_TR_W
 #undef SMALL_PUT_T
+#undef SMALL_PUT_T4
 #undef SMALL_MAX_MNK
 
 #define T double

@@ -36,6 +36,7 @@ static inline __mmask8 small_lanes8(int r)
 #define SFX f32_avx512
 #define SMALL_TR_W 8
 #define SMALL_PUT_T put_t8_ps
+#define SMALL_PUT_T4 put_t4_ps
 #define V __m512
 #define W 16
 #define VMASK __mmask16
@@ -65,6 +66,7 @@ static inline __mmask8 small_lanes8(int r)
 #undef VLANES
 #undef SMALL_TR_W
 #undef SMALL_PUT_T
+#undef SMALL_PUT_T4
 
 #define T double
 #define SFX f64_avx512

@@ -41,6 +41,19 @@ static inline void tr4_pd(__m256d r[4])
     r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
 }
 
+/* 4 x 4 floats (xmm). */
+static inline void tr4_ps(__m128 r[4])
+{
+    __m128 t0 = _mm_unpacklo_ps(r[0], r[1]);   /* r0 r1, columns 0 and 1 */
+    __m128 t1 = _mm_unpackhi_ps(r[0], r[1]);   /* columns 2 and 3 */
+    __m128 t2 = _mm_unpacklo_ps(r[2], r[3]);
+    __m128 t3 = _mm_unpackhi_ps(r[2], r[3]);
+    r[0] = _mm_movelh_ps(t0, t2);
+    r[1] = _mm_movehl_ps(t2, t0);
+    r[2] = _mm_movelh_ps(t1, t3);
+    r[3] = _mm_movehl_ps(t3, t1);
+}
+
 /* C (+)= T^T for one square block: rows i of C (rsc apart) get column i
  * of T (rows ldt apart), 8 x 8 floats or 4 x 4 doubles; each element one
  * add when acc, as the element loop's. */
@@ -59,6 +72,7 @@ EIN_PUT_T(put_t8_ps, float, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps,
           _mm256_add_ps, tr8_ps)
 EIN_PUT_T(put_t4_pd, double, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd,
           _mm256_add_pd, tr4_pd)
+EIN_PUT_T(put_t4_ps, float, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_add_ps, tr4_ps)
 #undef EIN_PUT_T
 
 /* nb dots of n >= 8 terms, dot b = sum over j of x[b sx + j] y[j incy + b]:
