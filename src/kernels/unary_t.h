@@ -590,62 +590,60 @@ static void UN(rows)(const un_loops *L, const T *in, T *out)
     while (un_next(L, fr, nf, fc, f));
 }
 
-#if defined(__AVX512F__) && defined(UN_F32)
-/* Four rows of float products into the double column sums, eight columns
- * a step: acc = (((acc + x0 y0) + x1 y1) + x2 y2) + x3 y3, the plain
- * loop's arithmetic (a product of two floats is exact in double, so the
- * FMA rounds once, as the add did), with each conversion reading its
- * eight floats straight from memory; the compiler's loop loaded sixteen
- * and split them.  ij,ij->j 500^2 f32, one thread: 47 -> 34 us (numpy
- * 1.24: 40 us). */
+#if (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))) && defined(UN_F32)
+/* Four rows of float products into the double column sums, a vector of
+ * columns a step: acc = (((acc + x0 y0) + x1 y1) + x2 y2) + x3 y3, the
+ * plain loop's arithmetic (a product of two floats is exact in double,
+ * so the FMA rounds once, as the add did), with each conversion reading
+ * its floats straight from memory; the compiler's loop loaded sixteen
+ * and split them (AVX-512), or converted and multiplied as two steps
+ * (AVX2).  AVX-512: ij,ij->j 500^2 f32, one thread: 47 -> 34 us (numpy
+ * 1.24: 40 us).  AVX2, AMD Zen 3, one thread, alternating with the plain
+ * loop: ij,ij->j f32 100^2 2.30 -> 1.25 us, 512^2 58 -> 38 us, 2048^2
+ * 1.21 -> 0.94 ms; ijk,ijk->ik 128^3 648 -> 542 us.  The same loop for
+ * f64 (a multiply, then an add) was within 0.99-1.10x of the plain one
+ * on AVX2. */
+#if defined(__AVX512F__)
+#define PC_V __m512d
+#define PC_W 8
+#define PC_LD _mm512_loadu_pd
+#define PC_ST _mm512_storeu_pd
+#define PC_FMA _mm512_fmadd_pd
+#define PC_CVT(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+#else
+#define PC_V __m256d
+#define PC_W 4
+#define PC_LD _mm256_loadu_pd
+#define PC_ST _mm256_storeu_pd
+#define PC_FMA _mm256_fmadd_pd
+#define PC_CVT(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+#endif
 static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float *x1,
                            const float *x2, const float *x3, const float *y0,
                            const float *y1, const float *y2, const float *y3)
 {
-#define PC_TERM(a, x, y, j) \
-    _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_loadu_ps((x) + (j))), \
-                    _mm512_cvtps_pd(_mm256_loadu_ps((y) + (j))), a)
+#define PC_TERM(a, x, y, j) PC_FMA(PC_CVT((x) + (j)), PC_CVT((y) + (j)), a)
     int64_t j = 0;
-    for (; j + 8 <= w; j += 8) {
-        __m512d a = _mm512_loadu_pd(acc + j);
+    for (; j + PC_W <= w; j += PC_W) {
+        PC_V a = PC_LD(acc + j);
         a = PC_TERM(a, x0, y0, j);
         a = PC_TERM(a, x1, y1, j);
         a = PC_TERM(a, x2, y2, j);
         a = PC_TERM(a, x3, y3, j);
-        _mm512_storeu_pd(acc + j, a);
+        PC_ST(acc + j, a);
     }
 #undef PC_TERM
     for (; j < w; j++)
         acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) + (double)x1[j] * (double)y1[j]) +
                   (double)x2[j] * (double)y2[j]) + (double)x3[j] * (double)y3[j];
 }
-#elif defined(__AVX2__) && defined(__FMA__) && defined(UN_F32)
-/* The same on ymm, four columns a step (the plain loop converts and
- * multiplies as two steps).  AMD Zen 3, one thread, alternating with
- * it: ij,ij->j f32 100^2 2.30 -> 1.25 us, 512^2 58 -> 38 us, 2048^2 1.21
- * -> 0.94 ms; ijk,ijk->ik 128^3 648 -> 542 us.  The same loop for f64
- * (a multiply, then an add) was within 0.99-1.10x of the plain one. */
-static void UN(prod_cols4)(int64_t w, double *acc, const float *x0, const float *x1,
-                           const float *x2, const float *x3, const float *y0,
-                           const float *y1, const float *y2, const float *y3)
-{
-#define PC_TERM(a, x, y, j) \
-    _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps((x) + (j))), \
-                    _mm256_cvtps_pd(_mm_loadu_ps((y) + (j))), a)
-    int64_t j = 0;
-    for (; j + 4 <= w; j += 4) {
-        __m256d a = _mm256_loadu_pd(acc + j);
-        a = PC_TERM(a, x0, y0, j);
-        a = PC_TERM(a, x1, y1, j);
-        a = PC_TERM(a, x2, y2, j);
-        a = PC_TERM(a, x3, y3, j);
-        _mm256_storeu_pd(acc + j, a);
-    }
-#undef PC_TERM
-    for (; j < w; j++)
-        acc[j] = (((acc[j] + (double)x0[j] * (double)y0[j]) + (double)x1[j] * (double)y1[j]) +
-                  (double)x2[j] * (double)y2[j]) + (double)x3[j] * (double)y3[j];
-}
+#undef PC_V
+#undef PC_W
+#undef PC_LD
+#undef PC_ST
+#undef PC_FMA
+#undef PC_CVT
+#define UN_PROD_COLS4 1
 #endif
 
 /* n finished column sums: kept in the carry, or stored (see
@@ -770,7 +768,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out,
                     }
                     const T *y0 = b + s[1] + r * qb, *y1 = y0 + qb, *y2 = y1 + qb,
                             *y3 = y2 + qb;
-#if (defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))) && defined(UN_F32)
+#ifdef UN_PROD_COLS4
                     if (xa == 1 && xb == 1) {
                         UN(prod_cols4)(w, acc, x0, x1, x2, x3, y0, y1, y2, y3);
                         continue;
@@ -805,6 +803,7 @@ static void UN(columns)(const un_loops *L, const T *a, const T *b, T *out,
         }
     } while (un_next(L, fr, nf, fc, f));
 }
+#undef UN_PROD_COLS4   /* the f32 include's only */
 
 /* One run of a copy (b == NULL) or a product, with the unit and zero
  * (broadcast) strides that matter spelled out as plain vector loops. */
