@@ -123,10 +123,10 @@ int ein_gemv_cols_direct(int64_t m, int64_t n, int64_t rsa, int64_t csa,
  * [3, 4] x [8, 4]^T 566 -> 202 us; two rows stayed even (0.96-0.98x). */
 static int ein_few_tiny_w(int64_t m, int64_t n, int64_t k, size_t elsize)
 {
-    if (n <= 16 && m == 3 && k <= 4)
-        return 1;
-    if (n > 16 || m < 4)
+    if (n > 16 || m < 3)
         return 0;
+    if (m == 3)
+        return k <= 4;
     return k <= 8 || (m >= (elsize == 8 ? 5 : 6) && k <= (elsize == 8 ? 32 : 16));
 }
 

@@ -568,6 +568,26 @@ static inline void SM(put_transposed)(int64_t rows, int64_t cols, const T *t,
  * layout choice and the row split done once for the batch.  A batch of
  * 8 x 8 x 8 f32 products through the executor's loop, one call each,
  * spent a third of its time between the tiles. */
+/* nb products of one tile each (see run): the tile picked once, and for
+ * each product B copied to rows in bc first when bc is not NULL. */
+static inline __attribute__((always_inline)) void
+SM(one_tile_batch)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m, int64_t n,
+                   int64_t k, const T *A, int64_t rsa, int64_t csa, const T *B,
+                   int64_t rsb, int64_t csb, T *C, int64_t rsc, int acc, T *bc)
+{
+    const int64_t rsbc = bc ? n : rsb;
+    SM(strip_kind) sk = SM(strip_pick)(n);
+    int pf = SM(want_pf)(k, rsbc);
+    for (int64_t b = 0; b < nb; b++) {
+        const T *bb = B + b * sb;
+        if (bc) {
+            SM(copy_b)(k, n, bb, rsb, csb, bc);
+            bb = bc;
+        }
+        sk.fn((int)m, k, A + b * sa, rsa, csa, bb, rsbc, C + b * sc, rsc, sk.mk, acc, pf);
+    }
+}
+
 static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
                    int64_t n, int64_t k, const T *A, int64_t rsa, int64_t csa,
                    const T *B, int64_t rsb, int64_t csb, T *C, int64_t rsc,
@@ -681,44 +701,39 @@ static int SM(run)(int64_t nb, int64_t sa, int64_t sb, int64_t sc, int64_t m,
         }
         return 1;
     }
+    /* A B whose columns are contiguous is copied to rows first, a
+     * product at a time, into bc. */
+    T *bc = NULL;
     if (csb != 1) {
-        T *bc = ein_scratch((size_t)(k * n) * sizeof(T));
+        bc = ein_scratch((size_t)(k * n) * sizeof(T));
         if (!bc)
             return 0;
-        if (rs.tiles == 1 && n <= 2 * W) {
-            /* One tile a product, as below: the copy of B, then the
-             * tile rowmajor would pick, picked once (so the same bits).
-             * "bij,bkj->bik" 10000 x 4^3, one thread, AMD Zen 3, static
-             * builds alternating, minimum: f32 460 -> 331 us, f64 321 ->
-             * 183 us; 16^3 and 32^3 the same. */
-            SM(strip_kind) sk = SM(strip_pick)(n);
-            int pf = SM(want_pf)(k, n);
-            for (int64_t b = 0; b < nb; b++) {
-                SM(copy_b)(k, n, B + b * sb, rsb, csb, bc);
-                sk.fn((int)m, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc, sk.mk, acc,
-                      pf);
-            }
-            return 1;
-        }
-        for (int64_t b = 0; b < nb; b++) {
-            SM(copy_b)(k, n, B + b * sb, rsb, csb, bc);
-            SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, bc, n, C + b * sc, rsc,
-                            acc, nthreads);
-        }
-        return 1;
     }
+    const int64_t rsbc = bc ? n : rsb;   /* B's row stride as the tiles read it */
     if (rs.tiles == 1 && n <= 2 * W) {
-        /* One tile a product: picked once, called nb times. */
-        SM(strip_kind) sk = SM(strip_pick)(n);
-        int pf = SM(want_pf)(k, rsb);
-        for (int64_t b = 0; b < nb; b++)
-            sk.fn((int)m, k, A + b * sa, rsa, csa, B + b * sb, rsb, C + b * sc, rsc,
-                  sk.mk, acc, pf);
+        /* One tile a product: picked once, called nb times (after each
+         * copy of B, the tile rowmajor would pick, so the same bits).
+         * "bij,bkj->bik" 10000 x 4^3, one thread, AMD Zen 3, static
+         * builds alternating, minimum, against rowmajor_mt per copied
+         * product: f32 460 -> 331 us, f64 321 -> 183 us; 16^3 and 32^3
+         * the same. */
+        if (bc)
+            SM(one_tile_batch)(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                               acc, bc);
+        else   /* specialised without the copy: its test cost A B 3% at 4^3 */
+            SM(one_tile_batch)(nb, sa, sb, sc, m, n, k, A, rsa, csa, B, rsb, csb, C, rsc,
+                               acc, NULL);
         return 1;
     }
-    for (int64_t b = 0; b < nb; b++)
-        SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, B + b * sb, rsb, C + b * sc,
-                        rsc, acc, nthreads);
+    for (int64_t b = 0; b < nb; b++) {
+        const T *bb = B + b * sb;
+        if (bc) {
+            SM(copy_b)(k, n, bb, rsb, csb, bc);
+            bb = bc;
+        }
+        SM(rowmajor_mt)(rs, n, k, A + b * sa, rsa, csa, bb, rsbc, C + b * sc, rsc, acc,
+                        nthreads);
+    }
     return 1;
 }
 
